@@ -1,0 +1,1 @@
+"""fishshop: a fish-and-chip shop on Apache Kafka, run by a Kubernetes operator."""

@@ -1,0 +1,5 @@
+import sys
+
+from fishshop.cli import main
+
+sys.exit(main())

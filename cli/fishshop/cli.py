@@ -1,0 +1,319 @@
+"""The ``fishshop`` command. Every option also reads ``FISHSHOP_<OPTION>``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fishshop_workers.broker.jars import BrokerFetchError
+from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
+from fishshop_workers.kafka_settings import SASL_MECHANISMS, KafkaSettings, KafkaSettingsError
+from fishshop_workers.ledger import Summary
+from fishshop_workers.routing import till_number_from_hostname
+from fishshop_workers.run import WorkerStartError
+from fishshop_workers.scenarios import SCENARIOS, scenario
+from fishshop_workers.shop import ShopSpec, ShopSpecError, read_manifest
+from fishshop_workers.topics import PartitionDecreaseError, default_prefix
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("fishshop")
+
+
+class UsageError(Exception):
+    """Bad input from the person at the keyboard: printed, exit code 2."""
+
+
+def _env_name(option: str) -> str:
+    return "FISHSHOP_" + option.lstrip("-").replace("-", "_").upper()
+
+
+def _option(parser: argparse.ArgumentParser, option: str, **kwargs: Any) -> None:
+    """Add ``option`` whose default comes from its FISHSHOP_ variable."""
+    env = _env_name(option)
+    if env in os.environ:
+        raw = os.environ[env]
+        if kwargs.get("action") == "store_true":
+            kwargs["default"] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            kwargs["default"] = raw
+    kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
+    parser.add_argument(option, **kwargs)
+
+
+def _kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    group = parser.add_argument_group("Kafka connection")
+    _option(
+        group,  # type: ignore[arg-type]
+        "--bootstrap-servers",
+        metavar="HOST:PORT",
+        help="Kafka to use"
+        + ("" if required else " (default: start the embedded broker)"),
+    )
+    _option(group, "--certs-dir", type=Path,  # type: ignore[arg-type]
+            help="folder with ca.pem, service.cert, service.key for TLS")
+    _option(group, "--sasl-mechanism", choices=SASL_MECHANISMS,  # type: ignore[arg-type]
+            help="SASL mechanism")
+    _option(group, "--sasl-username", help="SASL user")  # type: ignore[arg-type]
+    _option(group, "--sasl-password", help="SASL password")  # type: ignore[arg-type]
+
+
+def _shop_options(parser: argparse.ArgumentParser) -> None:
+    _option(parser, "--shop", required="FISHSHOP_SHOP" not in os.environ,
+            help="the shop's name")
+    _option(parser, "--namespace", help="Kubernetes namespace of the shop, if any")
+    _option(parser, "--topic-prefix",
+            help="topic prefix (default fishshop.[NAMESPACE.]SHOP)")
+
+
+def _worker_options(parser: argparse.ArgumentParser) -> None:
+    _shop_options(parser)
+    _kafka_options(parser, required=True)
+    _option(parser, "--metrics-port", type=int, default=8000,
+            help="port for /metrics and /healthz (0: any free port)")
+    _option(parser, "--worker-name", default=socket.gethostname(),
+            help="name in served records and metrics")
+    _option(parser, "--create-topics", action="store_true",
+            help="create the shop's topics if missing (the operator does this in "
+            "a cluster)")
+    _option(parser, "--partitions", type=int, default=3,
+            help="partitions for --create-topics")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fishshop",
+        description="A fish-and-chip shop on Apache Kafka.",
+    )
+    _option(parser, "--log-level", default="INFO", help="DEBUG, INFO, WARNING")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run a whole shop locally")
+    which = demo.add_mutually_exclusive_group()
+    which.add_argument("--scenario", default=os.environ.get("FISHSHOP_SCENARIO",
+                                                            "two-preparers"),
+                       choices=list(SCENARIOS),
+                       help="one of the talk's demos [env FISHSHOP_SCENARIO]")
+    which.add_argument("-f", "--file", type=Path, help="a FishShop manifest to run")
+    _kafka_options(demo, required=False)
+    _option(demo, "--duration", type=float, default=30.0,
+            help="seconds the shop stays open")
+    _option(demo, "--drain-timeout", type=float, default=120.0,
+            help="seconds to wait for the queue to empty after closing")
+    _option(demo, "--headless", action="store_true",
+            help="no live view; print progress and the summary")
+    _option(demo, "--json", action="store_true", help="print the summary as JSON")
+    _option(demo, "--seed", type=int, help="seed for the customers' choices")
+
+    broker = commands.add_parser("broker", help="run the embedded Kafka broker")
+    _option(broker, "--port", type=int, default=9092, help="port on 127.0.0.1")
+    _option(broker, "--data-dir", type=Path,
+            help="broker storage (default: a fresh temporary folder)")
+
+    till = commands.add_parser("till", help="run one till")
+    _worker_options(till)
+    _option(till, "--till", type=int,
+            help="till number, 1..N (default: StatefulSet ordinal + 1, else 1)")
+    _option(till, "--orders-per-minute", type=float, default=40.0,
+            help="customers per minute (0: as fast as possible)")
+    _option(till, "--plaice", action="store_true", help="put plaice on the menu")
+    _option(till, "--max-orders", type=int, default=0, help="stop after N orders")
+
+    preparer = commands.add_parser("preparer", help="run one preparer")
+    _worker_options(preparer)
+    _option(preparer, "--prep-min", type=float, default=0.5, help="seconds")
+    _option(preparer, "--prep-max", type=float, default=1.0, help="seconds")
+
+    cook = commands.add_parser("cook", help="run one cook")
+    _worker_options(cook)
+    _option(cook, "--cook-min", type=float, default=3.0, help="seconds")
+    _option(cook, "--cook-max", type=float, default=3.2, help="seconds")
+
+    audit = commands.add_parser("audit", help="count created, served, lost, doubled")
+    _shop_options(audit)
+    _kafka_options(audit, required=True)
+    _option(audit, "--wait", type=float, default=0.0,
+            help="seconds to wait for unserved orders to be served")
+    _option(audit, "--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _kafka(args: argparse.Namespace, bootstrap: str | None = None) -> KafkaSettings:
+    settings = KafkaSettings(
+        bootstrap_servers=bootstrap or args.bootstrap_servers or "",
+        certs_dir=Path(args.certs_dir) if args.certs_dir else None,
+        sasl_mechanism=args.sasl_mechanism,
+        sasl_username=args.sasl_username,
+        sasl_password=args.sasl_password,
+    )
+    settings.check()
+    return settings
+
+
+def _prefix(args: argparse.Namespace) -> str:
+    return str(args.topic_prefix or default_prefix(args.shop, args.namespace))
+
+
+def _print_summary(summary: Summary, as_json: bool, out: Callable[[str], None]) -> None:
+    if as_json:
+        out(json.dumps(summary.as_dict()))
+        return
+    data = summary.as_dict()
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        out(f"{key.ljust(width)}  {'-' if value is None else value}")
+    out("every order served exactly once" if summary.clean
+        else "NOT CLEAN: some orders are unserved or were served twice")
+
+
+def _demo_spec(args: argparse.Namespace) -> ShopSpec:
+    if args.file is None:
+        return scenario(args.scenario)
+    try:
+        documents = list(yaml.safe_load_all(args.file.read_text()))
+    except (OSError, yaml.YAMLError) as error:
+        raise UsageError(f"cannot read {args.file}: {error}") from error
+    shops = [d for d in documents if isinstance(d, dict) and d.get("kind") == "FishShop"]
+    if len(shops) != 1:
+        raise UsageError(f"{args.file} must hold exactly one FishShop, found {len(shops)}")
+    return read_manifest(shops[0])
+
+
+def _command_demo(args: argparse.Namespace) -> int:
+    from fishshop_workers.demo import run_shop
+
+    spec = _demo_spec(args)
+    broker = None
+    data_dir = None
+    bootstrap = args.bootstrap_servers
+    if not bootstrap:
+        data_dir = Path(tempfile.mkdtemp(prefix="fishshop-demo-"))
+        broker = EmbeddedBroker(data_dir)
+        print("fishshop: starting the embedded Kafka broker...", file=sys.stderr)
+        broker.start()
+        bootstrap = broker.bootstrap_servers
+        print(f"fishshop: broker ready on {bootstrap}", file=sys.stderr)
+    try:
+        kafka = _kafka(args, bootstrap)
+        print(
+            f"fishshop: shop {spec.name!r} open for {args.duration:.0f}s: "
+            f"{spec.tills.replicas} tills, {spec.preparers.replicas} preparers, "
+            f"{spec.cooks.replicas} cooks, {spec.partitions} partitions",
+            file=sys.stderr,
+        )
+
+        def tick(elapsed: float, summary: Summary) -> None:
+            print(
+                f"  {elapsed:5.0f}s  taken {summary.orders_created:5d}  served "
+                f"{summary.orders_served:5d}  waiting {summary.unserved:4d}",
+                file=sys.stderr,
+            )
+
+        summary = asyncio.run(
+            run_shop(spec, kafka, args.duration, args.drain_timeout, on_tick=tick,
+                     seed=args.seed)
+        )
+        print("fishshop: shop closed and drained", file=sys.stderr)
+        _print_summary(summary, args.json, print)
+        return 0 if summary.clean else 1
+    finally:
+        if broker is not None:
+            broker.stop()
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _command_broker(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="fishshop-broker-"))
+    broker = EmbeddedBroker(Path(data_dir), port=int(args.port))
+    broker.start()
+    print(f"fishshop: Kafka broker on {broker.bootstrap_servers}, data in {data_dir}; "
+          "Ctrl-C stops it", file=sys.stderr)
+    try:
+        while broker.running:
+            if broker._process is not None:  # noqa: SLF001
+                broker._process.wait()  # noqa: SLF001
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def _command_worker(args: argparse.Namespace) -> int:
+    from fishshop_workers.cook import CookSettings
+    from fishshop_workers.preparer import PreparerSettings
+    from fishshop_workers.run import run_cook, run_preparer, run_till
+    from fishshop_workers.till import TillSettings
+    from fishshop_workers.worker_options import WorkerOptions
+
+    options = WorkerOptions(args.shop, _prefix(args), _kafka(args), str(args.worker_name))
+    port = int(args.metrics_port)
+    create = int(args.partitions) if args.create_topics else None
+    if args.command == "till":
+        number = args.till or till_number_from_hostname(socket.gethostname()) or 1
+        settings = TillSettings(int(number), float(args.orders_per_minute),
+                                bool(args.plaice), int(args.max_orders))
+        return run_till(options, settings, port, create)
+    if args.command == "preparer":
+        return run_preparer(options, PreparerSettings(float(args.prep_min),
+                                                      float(args.prep_max)), port, create)
+    return run_cook(options, CookSettings(float(args.cook_min), float(args.cook_max)),
+                    port, create)
+
+
+def _command_audit(args: argparse.Namespace) -> int:
+    from fishshop_workers.audit import audit
+    from fishshop_workers.topics import ShopTopics
+
+    summary = asyncio.run(
+        audit(_kafka(args), ShopTopics.from_prefix(_prefix(args)), float(args.wait))
+    )
+    _print_summary(summary, args.json, print)
+    return 0 if summary.clean else 1
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": _command_demo,
+    "broker": _command_broker,
+    "till": _command_worker,
+    "preparer": _command_worker,
+    "cook": _command_worker,
+    "audit": _command_audit,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=str(args.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    if str(args.log_level).upper() != "DEBUG":
+        # aiokafka logs transient coordinator errors that it retries by itself.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ShopSpecError, KafkaSettingsError, PartitionDecreaseError,
+            LookupError) as error:
+        print(f"fishshop: {error}", file=sys.stderr)
+        return 2
+    except (BrokerStartError, BrokerFetchError, WorkerStartError) as error:
+        print(f"fishshop: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,125 @@
+"""Read a shop's topics with ``read_committed`` and keep its ledger up to date."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
+
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka_topics import describe_partitions
+from fishshop_workers.ledger import Ledger, Summary
+from fishshop_workers.topics import ShopTopics
+
+__all__ = ["Auditor", "audit"]
+
+
+class Auditor:
+    """Follows orders, served and dlq from the beginning; ``catch_up`` reads
+    whatever was committed since the last call."""
+
+    def __init__(self, settings: KafkaSettings, topics: ShopTopics) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.ledger = Ledger()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=5000,
+            **self.settings.client_options(),
+        )
+        await consumer.start()
+        self._consumer = consumer
+        await self._assign()
+
+    async def _assign(self) -> None:
+        consumer = self._require()
+        wanted = [self.topics.orders, self.topics.served, self.topics.dlq]
+        admin = AIOKafkaAdminClient(**self.settings.client_options())
+        await admin.start()
+        try:
+            known = await describe_partitions(admin, wanted)
+        finally:
+            await admin.close()
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            raise LookupError(
+                "the shop's topics do not exist: " + ", ".join(missing)
+                + " (is the shop name or --topic-prefix right?)"
+            )
+        partitions = [
+            TopicPartition(topic, p) for topic in wanted for p in range(known[topic])
+        ]
+        current = set(consumer.assignment())
+        if set(partitions) != current:
+            consumer.assign(partitions)
+            new = [tp for tp in partitions if tp not in current]
+            if new:
+                await consumer.seek_to_beginning(*new)
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    def _require(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("the auditor is not started")
+        return self._consumer
+
+    async def catch_up(self, timeout: float = 30.0) -> Summary:
+        """Read up to the last committed record of every partition."""
+        consumer = self._require()
+        await self._assign()
+        assignment = list(consumer.assignment())
+        ends = await consumer.end_offsets(assignment)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self._behind(ends):
+            if loop.time() > deadline:
+                raise TimeoutError("could not read the shop's topics to the end")
+            batches = await consumer.getmany(timeout_ms=200)
+            for tp, records in batches.items():
+                for record in records:
+                    self._add(tp.topic, record.value)
+        return self.ledger.summary()
+
+    async def _behind(self, ends: dict[TopicPartition, int]) -> bool:
+        consumer = self._require()
+        for tp, end in ends.items():
+            if await consumer.position(tp) < end:
+                return True
+        return False
+
+    def _add(self, topic: str, value: bytes | None) -> None:
+        if topic == self.topics.orders:
+            self.ledger.add_order_record(value)
+        elif topic == self.topics.served:
+            self.ledger.add_served_record(value)
+        else:
+            self.ledger.add_dead_letter()
+
+    async def settle(self, wait: float, poll: float = 1.0) -> Summary:
+        """Read until no order is left unserved, or ``wait`` seconds pass."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        summary = await self.catch_up()
+        while summary.unserved and loop.time() < deadline:
+            await asyncio.sleep(min(poll, max(0.0, deadline - loop.time())))
+            summary = await self.catch_up()
+        return summary
+
+
+async def audit(settings: KafkaSettings, topics: ShopTopics, wait: float = 0.0) -> Summary:
+    auditor = Auditor(settings, topics)
+    await auditor.start()
+    try:
+        return await auditor.settle(wait)
+    finally:
+        await auditor.stop()

@@ -1,0 +1,167 @@
+"""Run a whole shop in one process: the same tills, preparers and cooks that
+pods run, as tasks, until the shop closes and every order is accounted for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+
+from fishshop_workers.audit import Auditor
+from fishshop_workers.cook import Cook, CookSettings
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka_topics import ensure_topics
+from fishshop_workers.ledger import Summary
+from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.preparer import Preparer, PreparerSettings
+from fishshop_workers.shop import ShopSpec
+from fishshop_workers.till import Till, TillSettings
+from fishshop_workers.topics import default_prefix
+from fishshop_workers.worker_options import WorkerOptions
+
+__all__ = ["RunningShop", "run_shop"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningShop:
+    """The shop's workers while it runs; a live view reads this."""
+
+    spec: ShopSpec
+    prefix: str
+    tills: list[Till] = field(default_factory=list)
+    preparers: list[Preparer] = field(default_factory=list)
+    cooks: list[Cook] = field(default_factory=list)
+
+
+def _options(spec: ShopSpec, prefix: str, kafka: KafkaSettings, worker: str) -> WorkerOptions:
+    host = socket.gethostname()
+    return WorkerOptions(spec.name, prefix, kafka, f"{host}/{worker}")
+
+
+def _metrics(spec: ShopSpec, role: str, worker: str) -> ShopMetrics:
+    return ShopMetrics(spec.name, role, worker, CollectorRegistry())
+
+
+def build_shop(spec: ShopSpec, kafka: KafkaSettings, seed: int | None = None) -> RunningShop:
+    prefix = spec.topic_prefix or default_prefix(spec.name)
+    rng = random.Random(seed)
+    shop = RunningShop(spec, prefix)
+    for n in range(1, spec.tills.replicas + 1):
+        name = f"till-{n}"
+        shop.tills.append(
+            Till(
+                _options(spec, prefix, kafka, name),
+                TillSettings(n, spec.tills.orders_per_minute, spec.plaice),
+                _metrics(spec, "till", name),
+                random.Random(rng.random()),
+            )
+        )
+    for n in range(1, spec.preparers.replicas + 1):
+        name = f"preparer-{n}"
+        shop.preparers.append(
+            Preparer(
+                _options(spec, prefix, kafka, name),
+                PreparerSettings(spec.preparers.prep_min, spec.preparers.prep_max),
+                _metrics(spec, "preparer", name),
+                random.Random(rng.random()),
+            )
+        )
+    for n in range(1, spec.cooks.replicas + 1):
+        name = f"cook-{n}"
+        shop.cooks.append(
+            Cook(
+                _options(spec, prefix, kafka, name),
+                CookSettings(spec.cooks.cook_min, spec.cooks.cook_max),
+                _metrics(spec, "cook", name),
+                random.Random(rng.random()),
+            )
+        )
+    return shop
+
+
+async def run_shop(
+    spec: ShopSpec,
+    kafka: KafkaSettings,
+    duration: float,
+    drain_timeout: float = 120.0,
+    on_tick: Callable[[float, Summary], None] | None = None,
+    tick_seconds: float = 5.0,
+    seed: int | None = None,
+) -> Summary:
+    """Open the shop for ``duration`` seconds, close it, drain it, audit it."""
+    shop = build_shop(spec, kafka, seed)
+    topics = _options(spec, shop.prefix, kafka, "demo").topics
+    await ensure_topics(kafka, topics, spec.partitions)
+    kitchen_stop = asyncio.Event()
+    tills_stop = asyncio.Event()
+    kitchen = [
+        asyncio.create_task(worker.run(kitchen_stop), name=f"kitchen-{i}")
+        for i, worker in enumerate([*shop.cooks, *shop.preparers])
+    ]
+    tills = (
+        [asyncio.create_task(t.run(tills_stop), name=f"till-{t.settings.number}")
+         for t in shop.tills]
+        if spec.open
+        else []
+    )
+    auditor = Auditor(kafka, topics)
+    await auditor.start()
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while loop.time() - started < duration:
+            await _watch(kitchen + tills, min(tick_seconds, duration - (loop.time() - started)))
+            if on_tick is not None:
+                on_tick(loop.time() - started, await auditor.catch_up())
+        tills_stop.set()
+        await _watch_until_done(tills, kitchen)
+        await auditor.settle(drain_timeout)
+        kitchen_stop.set()
+        await asyncio.gather(*kitchen)
+        return await auditor.catch_up()
+    finally:
+        tills_stop.set()
+        kitchen_stop.set()
+        for task in kitchen + tills:
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.gather(*kitchen, *tills, return_exceptions=True)
+        await auditor.stop()
+
+
+async def _watch(tasks: list[asyncio.Task[None]], seconds: float) -> None:
+    """Wait ``seconds``; if a worker fails meanwhile, raise its error."""
+    if seconds <= 0:
+        return
+    if not tasks:
+        await asyncio.sleep(seconds)
+        return
+    done, _ = await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_EXCEPTION)
+    for task in done:
+        error = task.exception()
+        if error is not None:
+            raise error
+
+
+async def _watch_until_done(
+    finishing: list[asyncio.Task[None]], others: list[asyncio.Task[None]]
+) -> None:
+    pending: set[asyncio.Task[None]] = set(finishing)
+    while pending:
+        done, pending = await asyncio.wait(
+            pending | set(others), return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
+        pending -= set(others)
+

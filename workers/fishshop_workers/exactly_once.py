@@ -1,0 +1,252 @@
+"""Consume, transform and produce with every input handled exactly once.
+
+Each input partition gets its own transactional producer whose id names the
+partition. When a partition moves to another worker (a rebalance, a crash, a
+restart), the new owner's producer takes the same transactional id: Kafka then
+aborts whatever the previous owner left open and fences it, so a worker that was
+killed, or that only thinks it still owns the partition, can never commit again.
+Offsets are committed inside the same transaction as the outputs, and every
+reader uses ``read_committed``, so outputs and progress appear together or not
+at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.outgoing import Outgoing
+
+__all__ = ["BatchHandler", "ExactlyOnceLoop"]
+
+log = logging.getLogger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
+BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
+"""Turns one partition's records into what to produce, in order."""
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: ExactlyOnceLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._loop.release(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._loop.take(assigned)
+
+
+class ExactlyOnceLoop:
+    """One worker's membership in a consumer group, with per-partition producers."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic: str,
+        group_id: str,
+        handler: BatchHandler,
+        on_committed: Callable[[list[Outgoing]], None],
+        max_records: int = 500,
+        on_lag: Callable[[TopicPartition, int | None], None] | None = None,
+        on_aborted: Callable[[], None] | None = None,
+        transaction_timeout_ms: int = 60_000,
+    ) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.group_id = group_id
+        self.handler = handler
+        self.on_committed = on_committed
+        self.max_records = max_records
+        self.on_lag = on_lag
+        self.on_aborted = on_aborted
+        self.transaction_timeout_ms = transaction_timeout_ms
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
+        self._next_offset: dict[TopicPartition, int] = {}
+        self._batch_lock = asyncio.Lock()
+        self.connected = False
+
+    @property
+    def assignment(self) -> list[TopicPartition]:
+        return sorted(self._producers)
+
+    def _transactional_id(self, tp: TopicPartition) -> str:
+        return f"{self.group_id}-{tp.topic}-{tp.partition}"
+
+    async def partitions_of(self, topic: str) -> int:
+        """How many partitions ``topic`` has, from a producer's metadata."""
+        for producer in self._producers.values():
+            partitions = await producer.partitions_for(topic)
+            return len(partitions)
+        raise KafkaError(f"no producer to look up {topic}")
+
+    async def take(self, assigned: list[TopicPartition]) -> None:
+        """Start a producer per new partition, then read from its committed offset.
+
+        Starting the producer fences the partition's previous owner and settles
+        its open transaction, so the committed offset read afterwards is final.
+        """
+        consumer = self._consumer
+        assert consumer is not None
+        for tp in assigned:
+            if tp in self._producers:
+                continue
+            producer = AIOKafkaProducer(
+                transactional_id=self._transactional_id(tp),
+                transaction_timeout_ms=self.transaction_timeout_ms,
+                enable_idempotence=True,
+                linger_ms=5,
+                max_batch_size=256 * 1024,
+                **self.settings.client_options(),
+            )
+            await producer.start()
+            self._producers[tp] = producer
+            committed = await consumer.committed(tp)
+            if committed is None:
+                await consumer.seek_to_beginning(tp)
+                self._next_offset[tp] = 0
+            else:
+                consumer.seek(tp, committed)
+                self._next_offset[tp] = committed
+        log.info("%s took partitions %s", self.group_id, _names(assigned))
+
+    async def release(self, revoked: list[TopicPartition]) -> None:
+        """Let the batch in hand commit, then give the partitions back."""
+        async with self._batch_lock:
+            for tp in revoked:
+                producer = self._producers.pop(tp, None)
+                self._next_offset.pop(tp, None)
+                if self.on_lag is not None:
+                    self.on_lag(tp, None)
+                if producer is not None:
+                    await _quietly(producer.stop())
+        log.info("%s released partitions %s", self.group_id, _names(revoked))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Handle records until ``stop`` is set; survive broker restarts."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                await self._run_session(stop)
+                backoff = 0.5
+            except KafkaError as error:
+                self.connected = False
+                log.warning(
+                    "%s lost Kafka (%s); rejoining in %.1fs",
+                    self.group_id,
+                    error,
+                    backoff,
+                )
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _run_session(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            group_id=self.group_id,
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_records,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            **self.settings.client_options(),
+        )
+        self._consumer = consumer
+        await consumer.start()
+        try:
+            consumer.subscribe([self.topic], listener=_Listener(self))
+            self.connected = True
+            while not stop.is_set():
+                batches = await consumer.getmany(
+                    timeout_ms=200, max_records=self.max_records
+                )
+                if batches:
+                    await self._handle(batches)
+                self._report_lag(consumer)
+        finally:
+            self.connected = False
+            await _quietly(consumer.stop())
+            async with self._batch_lock:
+                producers, self._producers = self._producers, {}
+                self._next_offset.clear()
+            for producer in producers.values():
+                await _quietly(producer.stop())
+            self._consumer = None
+
+    async def _handle(self, batches: dict[TopicPartition, list[Record]]) -> None:
+        async with self._batch_lock:
+            work = []
+            for tp, records in batches.items():
+                producer = self._producers.get(tp)
+                start = self._next_offset.get(tp)
+                if producer is None or start is None:
+                    continue  # fetched before the partition moved away
+                fresh = [r for r in records if r.offset >= start]
+                if fresh:
+                    work.append(self._transact(tp, producer, fresh))
+            results = await asyncio.gather(*work, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+
+    async def _transact(
+        self, tp: TopicPartition, producer: AIOKafkaProducer, records: list[Record]
+    ) -> None:
+        outputs: list[Outgoing] = []
+        try:
+            await producer.begin_transaction()
+            outputs = await self.handler(tp, records)
+            for out in outputs:
+                await producer.send(
+                    out.topic,
+                    value=out.value,
+                    key=out.key,
+                    partition=out.partition,
+                    headers=list(out.headers),
+                )
+            next_offset = records[-1].offset + 1
+            await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
+            await producer.commit_transaction()
+        except BaseException:
+            # Whatever was sent is discarded; the records are read again.
+            await _quietly(producer.abort_transaction())
+            if self.on_aborted is not None:
+                self.on_aborted()
+            raise
+        self._next_offset[tp] = next_offset
+        self.on_committed(outputs)
+
+    def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        if self.on_lag is None:
+            return
+        for tp in list(self._producers):
+            end = consumer.last_stable_offset(tp) or consumer.highwater(tp)
+            position = self._next_offset.get(tp)
+            if end is not None and position is not None:
+                self.on_lag(tp, max(0, end - position))
+
+
+async def _quietly(step: Awaitable[Any]) -> None:
+    try:
+        await step
+    except Exception as error:  # noqa: BLE001 - cleanup must go on
+        log.debug("ignored during cleanup: %r", error)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+def _names(tps: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(tps)) or "none"

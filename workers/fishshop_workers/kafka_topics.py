@@ -1,0 +1,100 @@
+"""Create and grow a shop's topics in Kafka. Idempotent: safe to call again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.topics import (
+    ShopTopics,
+    TopicPlan,
+    desired_partitions,
+    plan_topics,
+)
+
+__all__ = ["delete_topics", "describe_partitions", "ensure_topics"]
+
+log = logging.getLogger(__name__)
+
+
+async def describe_partitions(
+    admin: AIOKafkaAdminClient, names: list[str]
+) -> dict[str, int]:
+    """Partitions of each named topic that exists."""
+    existing = set(await admin.list_topics())
+    present = [name for name in names if name in existing]
+    if not present:
+        return {}
+    described = await admin.describe_topics(present)
+    return {item["topic"]: len(item["partitions"]) for item in described}
+
+
+async def ensure_topics(
+    settings: KafkaSettings,
+    topics: ShopTopics,
+    partitions: int,
+    replication_factor: int = -1,
+) -> TopicPlan:
+    """Make the shop's topics exist with at least ``partitions`` partitions.
+
+    Raises ``PartitionDecreaseError`` when a topic already has more partitions
+    than asked for. ``replication_factor`` -1 takes the broker's default.
+    """
+    admin = AIOKafkaAdminClient(**settings.client_options())
+    await admin.start()
+    try:
+        desired = desired_partitions(topics, partitions)
+        existing = await describe_partitions(admin, list(desired))
+        plan = plan_topics(desired, existing)
+        if plan.create:
+            # aiokafka accepts the broker's default factor (-1) only beside an
+            # explicit, empty replica assignment.
+            assignments = {} if replication_factor == -1 else None
+            new = [
+                NewTopic(name, count, replication_factor, assignments)
+                for name, count in plan.create.items()
+            ]
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                log.info("topics appeared while creating them: %s", list(plan.create))
+            log.info("created topics %s", plan.create)
+        if plan.grow:
+            await admin.create_partitions(
+                {name: NewPartitions(count) for name, count in plan.grow.items()}
+            )
+            log.info("grew topics %s", plan.grow)
+        await _wait_visible(admin, desired)
+        return plan
+    finally:
+        await admin.close()
+
+
+async def _wait_visible(
+    admin: AIOKafkaAdminClient, desired: dict[str, int], timeout: float = 30.0
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        existing = await describe_partitions(admin, list(desired))
+        if all(existing.get(name, 0) >= want for name, want in desired.items()):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"topics not visible after {timeout}s: {desired}")
+        await asyncio.sleep(0.2)
+
+
+async def delete_topics(settings: KafkaSettings, topics: ShopTopics) -> None:
+    admin = AIOKafkaAdminClient(**settings.client_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [name for name in topics if name in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()

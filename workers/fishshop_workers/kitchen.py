@@ -1,0 +1,81 @@
+"""What the preparer and the cook do with one record: pure decisions, no Kafka."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from fishshop_workers.order import (
+    Order,
+    Rejection,
+    encode_order,
+    format_time,
+    parse_order,
+    parse_time,
+)
+from fishshop_workers.outgoing import Outgoing, dead_letter
+from fishshop_workers.routing import Route, partition_for_till, route_order
+from fishshop_workers.topics import ShopTopics
+
+__all__ = ["Incoming", "cook_order", "read_incoming", "serve_order", "to_cook"]
+
+
+class Incoming(NamedTuple):
+    """What a worker needs of a consumed record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def read_incoming(record: Incoming, topics: ShopTopics) -> Order | Outgoing:
+    """The order a record carries, or its dead-letter record if it is not one."""
+    parsed = parse_order(record.value)
+    if isinstance(parsed, Rejection):
+        return dead_letter(
+            topics.dlq,
+            parsed,
+            record.value,
+            record.key,
+            record.topic,
+            record.partition,
+            record.offset,
+        )
+    return parsed
+
+
+def _till_key(order: Order) -> bytes:
+    return str(order.till).encode()
+
+
+def to_cook(order: Order, topics: ShopTopics) -> Outgoing | None:
+    """The record handing an order to the cook, or None if it can be served."""
+    if route_order(order) is Route.SERVE:
+        return None
+    return Outgoing(topics.cook, encode_order(order), _till_key(order), "to_cook")
+
+
+def serve_order(order: Order, topics: ShopTopics, preparer: str, now: datetime) -> Outgoing:
+    """The served record, stamped with when and by whom."""
+    served = order.served(format_time(now), preparer)
+    wait = (now - parse_time(order.created_at)).total_seconds()
+    return Outgoing(
+        topics.served,
+        encode_order(served),
+        _till_key(order),
+        "served",
+        wait_seconds=max(0.0, wait),
+    )
+
+
+def cook_order(order: Order, topics: ShopTopics, cook: str, orders_partitions: int) -> Outgoing:
+    """A cooked order goes back, ready, to its till's partition of orders."""
+    return Outgoing(
+        topics.orders,
+        encode_order(order.cooked(cook)),
+        _till_key(order),
+        "cooked",
+        partition=partition_for_till(order.till, orders_partitions),
+    )

@@ -1,0 +1,107 @@
+"""The shop's books: which orders were taken, which served, and how often.
+
+Pure: fed with records by ``audit``; it never talks to Kafka.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from fishshop_workers.order import Order, Rejection, parse_order, parse_time
+
+__all__ = ["Ledger", "Summary", "percentile"]
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile; None when there is nothing to rank."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Summary:
+    orders_created: int
+    orders_served: int
+    unserved: int
+    duplicates: int
+    served_unknown: int
+    rejected: int
+    wait_p50_s: float | None
+    wait_p99_s: float | None
+
+    @property
+    def clean(self) -> bool:
+        """Every order served exactly once."""
+        return self.unserved == 0 and self.duplicates == 0 and self.served_unknown == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "orders_created": self.orders_created,
+            "orders_served": self.orders_served,
+            "unserved": self.unserved,
+            "duplicates": self.duplicates,
+            "served_unknown": self.served_unknown,
+            "rejected": self.rejected,
+            "wait_p50_s": _round(self.wait_p50_s),
+            "wait_p99_s": _round(self.wait_p99_s),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+@dataclass
+class Ledger:
+    created: set[str] = field(default_factory=set)
+    served: Counter[str] = field(default_factory=Counter)
+    waits: list[float] = field(default_factory=list)
+    rejected: int = 0
+    unreadable: int = 0
+
+    def add_order_record(self, value: bytes | None) -> None:
+        """A record of the orders topic: a new order, or one back from the cook."""
+        order = parse_order(value)
+        if isinstance(order, Rejection):
+            self.unreadable += 1
+        elif not order.ready:
+            self.created.add(order.id)
+
+    def add_served_record(self, value: bytes | None) -> None:
+        order = parse_order(value)
+        if isinstance(order, Rejection):
+            self.unreadable += 1
+            return
+        self.served[order.id] += 1
+        if self.served[order.id] == 1:
+            wait = _wait(order)
+            if wait is not None:
+                self.waits.append(wait)
+
+    def add_dead_letter(self) -> None:
+        self.rejected += 1
+
+    def summary(self) -> Summary:
+        served_ids = set(self.served)
+        return Summary(
+            orders_created=len(self.created),
+            orders_served=len(served_ids & self.created),
+            unserved=len(self.created - served_ids),
+            duplicates=sum(count - 1 for count in self.served.values()),
+            served_unknown=len(served_ids - self.created),
+            rejected=self.rejected,
+            wait_p50_s=percentile(self.waits, 0.50),
+            wait_p99_s=percentile(self.waits, 0.99),
+        )
+
+
+def _wait(order: Order) -> float | None:
+    if order.served_at is None:
+        return None
+    return (parse_time(order.served_at) - parse_time(order.created_at)).total_seconds()

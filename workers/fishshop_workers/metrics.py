@@ -1,0 +1,115 @@
+"""The shop's Prometheus series, built on a registry the caller owns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from fishshop_workers.order import REJECTION_REASONS
+from fishshop_workers.outgoing import Outgoing
+
+__all__ = ["WAIT_BUCKETS", "ShopMetrics"]
+
+WAIT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 120, 300)
+"""Seconds from till to counter: a customer notices every second."""
+
+
+class ShopMetrics:
+    """Every series a fishshop worker exports, labelled with its shop."""
+
+    def __init__(self, shop: str, role: str, worker: str, registry: CollectorRegistry) -> None:
+        self.shop = shop
+        self.registry = registry
+        self.worker_info = Gauge(
+            "fishshop_worker_info",
+            "One per running worker, labelled with its role.",
+            ["shop", "role", "worker"],
+            registry=registry,
+        )
+        self.worker_info.labels(shop, role, worker).set(1)
+        self.orders_created = Counter(
+            "fishshop_orders_created_total",
+            "Orders a till has taken and written to the orders topic.",
+            ["shop", "till"],
+            registry=registry,
+        )
+        self.orders_served = Counter(
+            "fishshop_orders_served_total",
+            "Orders prepared and written to the served topic.",
+            ["shop"],
+            registry=registry,
+        )
+        self.order_wait = Histogram(
+            "fishshop_order_wait_seconds",
+            "Time from the till taking an order to the order being served.",
+            ["shop"],
+            buckets=WAIT_BUCKETS,
+            registry=registry,
+        )
+        self.orders_sent_to_cook = Counter(
+            "fishshop_orders_sent_to_cook_total",
+            "Orders a preparer handed to the cook.",
+            ["shop"],
+            registry=registry,
+        )
+        self.orders_cooked = Counter(
+            "fishshop_orders_cooked_total",
+            "Orders the cook has cooked and sent back ready.",
+            ["shop"],
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "fishshop_consumer_lag",
+            "Records in a partition that the worker's group has not yet handled.",
+            ["shop", "topic", "partition"],
+            registry=registry,
+        )
+        self.records_rejected = Counter(
+            "fishshop_records_rejected_total",
+            "Records sent to the dead-letter topic, by reason.",
+            ["shop", "reason"],
+            registry=registry,
+        )
+        self.transactions = Counter(
+            "fishshop_transactions_total",
+            "Kafka transactions ended by this worker, by result.",
+            ["shop", "result"],
+            registry=registry,
+        )
+        for reason in REJECTION_REASONS:
+            self.records_rejected.labels(shop, reason)
+        for result in ("committed", "aborted"):
+            self.transactions.labels(shop, result)
+        self.orders_served.labels(shop)
+        self.orders_sent_to_cook.labels(shop)
+        self.orders_cooked.labels(shop)
+        self.order_wait.labels(shop)
+
+    def count_committed(self, outputs: Iterable[Outgoing]) -> None:
+        """Count what a committed transaction wrote (never what it only tried)."""
+        for out in outputs:
+            if out.event == "served":
+                self.orders_served.labels(self.shop).inc()
+                if out.wait_seconds is not None:
+                    self.order_wait.labels(self.shop).observe(out.wait_seconds)
+            elif out.event == "to_cook":
+                self.orders_sent_to_cook.labels(self.shop).inc()
+            elif out.event == "cooked":
+                self.orders_cooked.labels(self.shop).inc()
+            elif out.event == "rejected" and out.reason is not None:
+                self.records_rejected.labels(self.shop, out.reason).inc()
+        self.transactions.labels(self.shop, "committed").inc()
+
+    def count_aborted(self) -> None:
+        self.transactions.labels(self.shop, "aborted").inc()
+
+    def set_lag(self, topic: str, partition: int, lag: int | None) -> None:
+        """Set one partition's lag; None forgets a partition the worker gave up."""
+        if lag is None:
+            try:
+                self.consumer_lag.remove(self.shop, topic, str(partition))
+            except KeyError:
+                pass
+        else:
+            self.consumer_lag.labels(self.shop, topic, str(partition)).set(lag)

@@ -1,0 +1,99 @@
+"""The preparer: takes orders from the orders topic, prepares and serves them,
+and hands orders that need cooking to the cook."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from fishshop_workers.exactly_once import ExactlyOnceLoop
+from fishshop_workers.kitchen import Incoming, read_incoming, serve_order, to_cook
+from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.outgoing import Outgoing
+from fishshop_workers.routing import draw_seconds
+from fishshop_workers.worker_options import WorkerOptions
+
+__all__ = ["Preparer", "PreparerSettings", "batch_size_for"]
+
+
+@dataclass(frozen=True)
+class PreparerSettings:
+    """How long preparing one order takes, in seconds."""
+
+    prep_min: float = 0.5
+    prep_max: float = 1.0
+
+
+def batch_size_for(slowest_seconds: float, budget_seconds: float = 5.0) -> int:
+    """How many orders to take in one transaction so that it ends within budget."""
+    if slowest_seconds <= 0:
+        return 500
+    return max(1, min(500, int(budget_seconds / slowest_seconds)))
+
+
+class Preparer:
+    """One preparer in the shop's consumer group.
+
+    One order at a time (a preparer has one pair of hands), while the Kafka work
+    of the partitions it owns goes on side by side.
+    """
+
+    def __init__(
+        self,
+        options: WorkerOptions,
+        settings: PreparerSettings,
+        metrics: ShopMetrics,
+        rng: random.Random | None = None,
+    ) -> None:
+        draw_seconds(random.Random(), settings.prep_min, settings.prep_max)
+        self.options = options
+        self.settings = settings
+        self.metrics = metrics
+        self.rng = rng or random.Random()
+        self._hands = asyncio.Lock()
+        self.loop = ExactlyOnceLoop(
+            options.kafka,
+            options.topics.orders,
+            options.preparers_group,
+            self._handle,
+            on_committed=metrics.count_committed,
+            on_aborted=metrics.count_aborted,
+            max_records=batch_size_for(settings.prep_max),
+            on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.loop.run(stop)
+
+    async def _handle(
+        self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> list[Outgoing]:
+        topics = self.options.topics
+        outputs: list[Outgoing] = []
+        for record in records:
+            incoming = Incoming(tp.topic, tp.partition, record.offset, record.key,
+                                record.value)
+            order = read_incoming(incoming, topics)
+            if isinstance(order, Outgoing):
+                outputs.append(order)
+                continue
+            handed_over = to_cook(order, topics)
+            if handed_over is not None:
+                outputs.append(handed_over)
+                continue
+            async with self._hands:
+                if self.settings.prep_max > 0:
+                    await asyncio.sleep(
+                        draw_seconds(self.rng, self.settings.prep_min,
+                                     self.settings.prep_max)
+                    )
+                outputs.append(
+                    serve_order(order, topics, self.options.worker_name,
+                                datetime.now(UTC))
+                )
+        return outputs

@@ -1,0 +1,59 @@
+"""The talk's demos, as shops: each one teaches one idea."""
+
+from __future__ import annotations
+
+from fishshop_workers.shop import CookSpec, PreparerSpec, ShopSpec, TillSpec
+
+__all__ = ["SCENARIOS", "scenario"]
+
+SCENARIOS: dict[str, tuple[str, ShopSpec]] = {
+    "one-till": (
+        "One till, one preparer: a producer, a topic and a consumer.",
+        ShopSpec(
+            name="one-till",
+            partitions=1,
+            tills=TillSpec(replicas=1, orders_per_minute=40),
+            preparers=PreparerSpec(replicas=1),
+            cooks=CookSpec(replicas=0),
+        ),
+    ),
+    "three-tills": (
+        "Three tills outrun one preparer: partitions, and lag that grows.",
+        ShopSpec(
+            name="three-tills",
+            partitions=3,
+            tills=TillSpec(replicas=3, orders_per_minute=40),
+            preparers=PreparerSpec(replicas=1),
+            cooks=CookSpec(replicas=0),
+        ),
+    ),
+    "two-preparers": (
+        "Two preparers in one consumer group share the partitions and keep up.",
+        ShopSpec(
+            name="two-preparers",
+            partitions=3,
+            tills=TillSpec(replicas=3, orders_per_minute=40),
+            preparers=PreparerSpec(replicas=2),
+            cooks=CookSpec(replicas=0),
+        ),
+    ),
+    "cook": (
+        "Plaice goes to the cook and comes back ready: a second topic, a loop.",
+        ShopSpec(
+            name="cook",
+            partitions=3,
+            tills=TillSpec(replicas=3, orders_per_minute=40),
+            preparers=PreparerSpec(replicas=2),
+            cooks=CookSpec(replicas=1),
+        ),
+    ),
+}
+
+
+def scenario(name: str) -> ShopSpec:
+    try:
+        return SCENARIOS[name][1]
+    except KeyError:
+        raise KeyError(
+            f"no scenario {name!r}: choose one of {', '.join(SCENARIOS)}"
+        ) from None

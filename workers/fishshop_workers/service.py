@@ -1,0 +1,54 @@
+"""Run one worker as a process: metrics port, signals, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CollectorRegistry
+
+from fishshop_workers.http_server import MetricsServer
+
+__all__ = ["run_worker"]
+
+log = logging.getLogger(__name__)
+
+
+async def run_worker(
+    name: str,
+    work: Callable[[asyncio.Event], Awaitable[None]],
+    registry: CollectorRegistry,
+    metrics_port: int | None,
+    healthy: Callable[[], bool] = lambda: True,
+) -> None:
+    """Serve metrics and run ``work`` until SIGTERM or SIGINT sets its stop event.
+
+    ``work`` finishes what it holds and returns when told to stop; a second
+    signal stops it at once.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_signal() -> None:
+        if stop.is_set() and task is not None:
+            task.cancel()
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal)
+    server = None
+    if metrics_port is not None:
+        server = MetricsServer(registry, metrics_port, healthy=healthy)
+        await server.start()
+        log.info("%s serves /metrics and /healthz on port %d", name, server.port)
+    try:
+        await work(stop)
+    finally:
+        if server is not None:
+            await server.stop()
+        log.info("%s stopped", name)

@@ -1,0 +1,132 @@
+"""The till: takes customers' orders and writes them to its partition of orders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+
+from fishshop_workers.menu import draw_parts
+from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.order import Order, encode_order, format_time, new_order_id
+from fishshop_workers.routing import partition_for_till
+from fishshop_workers.worker_options import WorkerOptions
+
+__all__ = ["Till", "TillSettings", "next_gap"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TillSettings:
+    """A till's number and pace.
+
+    ``orders_per_minute`` 0 takes orders as fast as Kafka accepts them (for
+    benchmarks); ``max_orders`` stops the till after that many (0: never).
+    """
+
+    number: int = 1
+    orders_per_minute: float = 40.0
+    plaice: bool = False
+    max_orders: int = 0
+
+
+def next_gap(rng: random.Random, orders_per_minute: float) -> float:
+    """Seconds until the next customer: customers arrive at random (Poisson)."""
+    if orders_per_minute <= 0:
+        return 0.0
+    return rng.expovariate(orders_per_minute / 60.0)
+
+
+class Till:
+    def __init__(
+        self,
+        options: WorkerOptions,
+        settings: TillSettings,
+        metrics: ShopMetrics,
+        rng: random.Random | None = None,
+    ) -> None:
+        if settings.number < 1:
+            raise ValueError(f"till numbers start at 1, not {settings.number}")
+        self.options = options
+        self.settings = settings
+        self.metrics = metrics
+        self.rng = rng or random.Random()
+        self.orders_taken = 0
+        self.connected = False
+        self._created = metrics.orders_created.labels(metrics.shop, str(settings.number))
+        self._failed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take orders until ``stop`` is set or ``max_orders`` is reached."""
+        producer = AIOKafkaProducer(
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            **self.options.kafka.client_options(),
+        )
+        await producer.start()
+        self.connected = True
+        topic = self.options.topics.orders
+        pending: set[asyncio.Future[object]] = set()
+        try:
+            partitions = len(await producer.partitions_for(topic))
+            loop = asyncio.get_running_loop()
+            refreshed = loop.time()
+            while not stop.is_set():
+                limit = self.settings.max_orders
+                if limit and self.orders_taken >= limit:
+                    break
+                gap = next_gap(self.rng, self.settings.orders_per_minute)
+                if gap > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), gap)
+                        break
+                    except TimeoutError:
+                        pass
+                if loop.time() - refreshed > 5:
+                    partitions = len(await producer.partitions_for(topic))
+                    refreshed = loop.time()
+                order = self._next_order()
+                future = await producer.send(
+                    topic,
+                    value=encode_order(order),
+                    key=str(order.till).encode(),
+                    partition=partition_for_till(order.till, partitions),
+                )
+                pending.add(future)
+                future.add_done_callback(self._delivered)
+                future.add_done_callback(pending.discard)
+                if len(pending) > 10_000:
+                    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            await producer.flush()
+        finally:
+            self.connected = False
+            await producer.stop()
+
+    def _next_order(self) -> Order:
+        self.orders_taken += 1
+        return Order(
+            id=new_order_id(),
+            number=self.orders_taken,
+            till=self.settings.number,
+            parts=tuple(draw_parts(self.rng, self.settings.plaice)),
+            created_at=format_time(datetime.now(UTC)),
+        )
+
+    def _delivered(self, future: asyncio.Future[object]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            self._created.inc()
+        else:
+            self._failed += 1
+            log.warning("till %d could not write an order: %s", self.settings.number, error)
+
+

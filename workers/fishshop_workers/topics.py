@@ -1,0 +1,84 @@
+"""The shop's topics: their names and what must change to match a shop's spec.
+
+Pure: the Kafka calls that carry out a plan live in ``kafka_topics``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+__all__ = [
+    "PartitionDecreaseError",
+    "ShopTopics",
+    "TopicPlan",
+    "default_prefix",
+    "plan_topics",
+]
+
+
+class ShopTopics(NamedTuple):
+    """The four topics of one shop."""
+
+    orders: str
+    cook: str
+    served: str
+    dlq: str
+
+    @classmethod
+    def from_prefix(cls, prefix: str) -> ShopTopics:
+        return cls(f"{prefix}.orders", f"{prefix}.cook", f"{prefix}.served", f"{prefix}.dlq")
+
+
+def default_prefix(shop: str, namespace: str | None = None) -> str:
+    """``fishshop.<namespace>.<shop>`` on Kubernetes, ``fishshop.<shop>`` locally."""
+    return f"fishshop.{namespace}.{shop}" if namespace else f"fishshop.{shop}"
+
+
+class PartitionDecreaseError(ValueError):
+    """Kafka cannot take partitions away from a topic."""
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    """What to do so that a shop's topics exist with the partitions it asks for."""
+
+    create: dict[str, int]
+    """Topics to create, with their partitions."""
+    grow: dict[str, int]
+    """Existing topics to grow, with their new partition count."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.create and not self.grow
+
+
+def desired_partitions(topics: ShopTopics, partitions: int) -> dict[str, int]:
+    """Orders has the shop's partitions; cook and served follow it so that the
+    cook and the preparers can share the work; the dead-letter topic needs one."""
+    if partitions < 1:
+        raise ValueError(f"a shop needs at least one partition, not {partitions}")
+    return {
+        topics.orders: partitions,
+        topics.cook: partitions,
+        topics.served: partitions,
+        topics.dlq: 1,
+    }
+
+
+def plan_topics(desired: dict[str, int], existing: dict[str, int]) -> TopicPlan:
+    """Compare wanted partitions with what Kafka has; refuse any decrease."""
+    create: dict[str, int] = {}
+    grow: dict[str, int] = {}
+    for name, wanted in desired.items():
+        have = existing.get(name)
+        if have is None:
+            create[name] = wanted
+        elif wanted > have:
+            grow[name] = wanted
+        elif wanted < have and name.endswith((".orders", ".cook", ".served")):
+            raise PartitionDecreaseError(
+                f"topic {name} has {have} partitions and Kafka cannot remove "
+                f"partitions: ask for {have} or more"
+            )
+    return TopicPlan(create=create, grow=grow)
