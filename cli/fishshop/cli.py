@@ -40,7 +40,9 @@ def _env_name(option: str) -> str:
     return "FISHSHOP_" + option.lstrip("-").replace("-", "_").upper()
 
 
-def _option(parser: argparse.ArgumentParser, option: str, **kwargs: Any) -> None:
+def _option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, option: str, **kwargs: Any
+) -> None:
     """Add ``option`` whose default comes from its FISHSHOP_ variable."""
     env = _env_name(option)
     if env in os.environ:
@@ -56,40 +58,56 @@ def _option(parser: argparse.ArgumentParser, option: str, **kwargs: Any) -> None
 def _kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:
     group = parser.add_argument_group("Kafka connection")
     _option(
-        group,  # type: ignore[arg-type]
+        group,
         "--bootstrap-servers",
         metavar="HOST:PORT",
-        help="Kafka to use"
-        + ("" if required else " (default: start the embedded broker)"),
+        help="Kafka to use" + ("" if required else " (default: start the embedded broker)"),
     )
-    _option(group, "--certs-dir", type=Path,  # type: ignore[arg-type]
-            help="folder with ca.pem, service.cert, service.key for TLS")
-    _option(group, "--sasl-mechanism", choices=SASL_MECHANISMS,  # type: ignore[arg-type]
-            help="SASL mechanism")
-    _option(group, "--sasl-username", help="SASL user")  # type: ignore[arg-type]
-    _option(group, "--sasl-password", help="SASL password")  # type: ignore[arg-type]
+    _option(
+        group,
+        "--certs-dir",
+        type=Path,
+        help="folder with ca.pem, service.cert, service.key for TLS",
+    )
+    _option(
+        group,
+        "--sasl-mechanism",
+        choices=SASL_MECHANISMS,
+        help="SASL mechanism",
+    )
+    _option(group, "--sasl-username", help="SASL user")
+    _option(group, "--sasl-password", help="SASL password")
 
 
 def _shop_options(parser: argparse.ArgumentParser) -> None:
-    _option(parser, "--shop", required="FISHSHOP_SHOP" not in os.environ,
-            help="the shop's name")
+    _option(parser, "--shop", required="FISHSHOP_SHOP" not in os.environ, help="the shop's name")
     _option(parser, "--namespace", help="Kubernetes namespace of the shop, if any")
-    _option(parser, "--topic-prefix",
-            help="topic prefix (default fishshop.[NAMESPACE.]SHOP)")
+    _option(parser, "--topic-prefix", help="topic prefix (default fishshop.[NAMESPACE.]SHOP)")
 
 
 def _worker_options(parser: argparse.ArgumentParser) -> None:
     _shop_options(parser)
     _kafka_options(parser, required=True)
-    _option(parser, "--metrics-port", type=int, default=8000,
-            help="port for /metrics and /healthz (0: any free port)")
-    _option(parser, "--worker-name", default=socket.gethostname(),
-            help="name in served records and metrics")
-    _option(parser, "--create-topics", action="store_true",
-            help="create the shop's topics if missing (the operator does this in "
-            "a cluster)")
-    _option(parser, "--partitions", type=int, default=3,
-            help="partitions for --create-topics")
+    _option(
+        parser,
+        "--metrics-port",
+        type=int,
+        default=8000,
+        help="port for /metrics and /healthz (0: any free port)",
+    )
+    _option(
+        parser,
+        "--worker-name",
+        default=socket.gethostname(),
+        help="name in served records and metrics",
+    )
+    _option(
+        parser,
+        "--create-topics",
+        action="store_true",
+        help="create the shop's topics if missing (the operator does this in a cluster)",
+    )
+    _option(parser, "--partitions", type=int, default=3, help="partitions for --create-topics")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,32 +120,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run a whole shop locally")
     which = demo.add_mutually_exclusive_group()
-    which.add_argument("--scenario", default=os.environ.get("FISHSHOP_SCENARIO",
-                                                            "two-preparers"),
-                       choices=list(SCENARIOS),
-                       help="one of the talk's demos [env FISHSHOP_SCENARIO]")
+    which.add_argument(
+        "--scenario",
+        default=os.environ.get("FISHSHOP_SCENARIO", "two-preparers"),
+        choices=list(SCENARIOS),
+        help="one of the talk's demos [env FISHSHOP_SCENARIO]",
+    )
     which.add_argument("-f", "--file", type=Path, help="a FishShop manifest to run")
     _kafka_options(demo, required=False)
-    _option(demo, "--duration", type=float, default=30.0,
-            help="seconds the shop stays open")
-    _option(demo, "--drain-timeout", type=float, default=120.0,
-            help="seconds to wait for the queue to empty after closing")
-    _option(demo, "--headless", action="store_true",
-            help="no live view; print progress and the summary")
+    _option(demo, "--duration", type=float, default=30.0, help="seconds the shop stays open")
+    _option(
+        demo,
+        "--drain-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the queue to empty after closing",
+    )
+    _option(
+        demo, "--headless", action="store_true", help="no live view; print progress and the summary"
+    )
     _option(demo, "--json", action="store_true", help="print the summary as JSON")
     _option(demo, "--seed", type=int, help="seed for the customers' choices")
 
     broker = commands.add_parser("broker", help="run the embedded Kafka broker")
     _option(broker, "--port", type=int, default=9092, help="port on 127.0.0.1")
-    _option(broker, "--data-dir", type=Path,
-            help="broker storage (default: a fresh temporary folder)")
+    _option(
+        broker, "--data-dir", type=Path, help="broker storage (default: a fresh temporary folder)"
+    )
 
     till = commands.add_parser("till", help="run one till")
     _worker_options(till)
-    _option(till, "--till", type=int,
-            help="till number, 1..N (default: StatefulSet ordinal + 1, else 1)")
-    _option(till, "--orders-per-minute", type=float, default=40.0,
-            help="customers per minute (0: as fast as possible)")
+    _option(
+        till,
+        "--till",
+        type=int,
+        help="till number, 1..N (default: StatefulSet ordinal + 1, else 1)",
+    )
+    _option(
+        till,
+        "--orders-per-minute",
+        type=float,
+        default=40.0,
+        help="customers per minute (0: as fast as possible)",
+    )
     _option(till, "--plaice", action="store_true", help="put plaice on the menu")
     _option(till, "--max-orders", type=int, default=0, help="stop after N orders")
 
@@ -144,8 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="count created, served, lost, doubled")
     _shop_options(audit)
     _kafka_options(audit, required=True)
-    _option(audit, "--wait", type=float, default=0.0,
-            help="seconds to wait for unserved orders to be served")
+    _option(
+        audit,
+        "--wait",
+        type=float,
+        default=0.0,
+        help="seconds to wait for unserved orders to be served",
+    )
     _option(audit, "--json", action="store_true", help="print JSON")
     return parser
 
@@ -174,8 +214,11 @@ def _print_summary(summary: Summary, as_json: bool, out: Callable[[str], None]) 
     width = max(len(k) for k in data)
     for key, value in data.items():
         out(f"{key.ljust(width)}  {'-' if value is None else value}")
-    out("every order served exactly once" if summary.clean
-        else "NOT CLEAN: some orders are unserved or were served twice")
+    out(
+        "every order served exactly once"
+        if summary.clean
+        else "NOT CLEAN: some orders are unserved or were served twice"
+    )
 
 
 def _demo_spec(args: argparse.Namespace) -> ShopSpec:
@@ -222,8 +265,7 @@ def _command_demo(args: argparse.Namespace) -> int:
             )
 
         summary = asyncio.run(
-            run_shop(spec, kafka, args.duration, args.drain_timeout, on_tick=tick,
-                     seed=args.seed)
+            run_shop(spec, kafka, args.duration, args.drain_timeout, on_tick=tick, seed=args.seed)
         )
         print("fishshop: shop closed and drained", file=sys.stderr)
         _print_summary(summary, args.json, print)
@@ -239,12 +281,15 @@ def _command_broker(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="fishshop-broker-"))
     broker = EmbeddedBroker(Path(data_dir), port=int(args.port))
     broker.start()
-    print(f"fishshop: Kafka broker on {broker.bootstrap_servers}, data in {data_dir}; "
-          "Ctrl-C stops it", file=sys.stderr)
+    print(
+        f"fishshop: Kafka broker on {broker.bootstrap_servers}, data in {data_dir}; "
+        "Ctrl-C stops it",
+        file=sys.stderr,
+    )
     try:
         while broker.running:
-            if broker._process is not None:  # noqa: SLF001
-                broker._process.wait()  # noqa: SLF001
+            if broker._process is not None:
+                broker._process.wait()
     except KeyboardInterrupt:
         pass
     finally:
@@ -264,14 +309,15 @@ def _command_worker(args: argparse.Namespace) -> int:
     create = int(args.partitions) if args.create_topics else None
     if args.command == "till":
         number = args.till or till_number_from_hostname(socket.gethostname()) or 1
-        settings = TillSettings(int(number), float(args.orders_per_minute),
-                                bool(args.plaice), int(args.max_orders))
+        settings = TillSettings(
+            int(number), float(args.orders_per_minute), bool(args.plaice), int(args.max_orders)
+        )
         return run_till(options, settings, port, create)
     if args.command == "preparer":
-        return run_preparer(options, PreparerSettings(float(args.prep_min),
-                                                      float(args.prep_max)), port, create)
-    return run_cook(options, CookSettings(float(args.cook_min), float(args.cook_max)),
-                    port, create)
+        return run_preparer(
+            options, PreparerSettings(float(args.prep_min), float(args.prep_max)), port, create
+        )
+    return run_cook(options, CookSettings(float(args.cook_min), float(args.cook_max)), port, create)
 
 
 def _command_audit(args: argparse.Namespace) -> int:
@@ -308,8 +354,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ShopSpecError, KafkaSettingsError, PartitionDecreaseError,
-            LookupError) as error:
+    except (
+        UsageError,
+        ShopSpecError,
+        KafkaSettingsError,
+        PartitionDecreaseError,
+        LookupError,
+    ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 2
     except (BrokerStartError, BrokerFetchError, WorkerStartError) as error:

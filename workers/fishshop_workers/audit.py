@@ -50,12 +50,11 @@ class Auditor:
         missing = [name for name in wanted if name not in known]
         if missing:
             raise LookupError(
-                "the shop's topics do not exist: " + ", ".join(missing)
+                "the shop's topics do not exist: "
+                + ", ".join(missing)
                 + " (is the shop name or --topic-prefix right?)"
             )
-        partitions = [
-            TopicPartition(topic, p) for topic in wanted for p in range(known[topic])
-        ]
+        partitions = [TopicPartition(topic, p) for topic in wanted for p in range(known[topic])]
         current = set(consumer.assignment())
         if set(partitions) != current:
             consumer.assign(partitions)
@@ -73,14 +72,14 @@ class Auditor:
             raise RuntimeError("the auditor is not started")
         return self._consumer
 
-    async def catch_up(self, timeout: float = 30.0) -> Summary:
+    async def catch_up(self, patience: float = 30.0) -> Summary:
         """Read up to the last committed record of every partition."""
         consumer = self._require()
         await self._assign()
         assignment = list(consumer.assignment())
         ends = await consumer.end_offsets(assignment)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + patience
         while await self._behind(ends):
             if loop.time() > deadline:
                 raise TimeoutError("could not read the shop's topics to the end")

@@ -7,9 +7,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import TopicPartition
 
-from fishshop_workers.exactly_once import ExactlyOnceLoop
+from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
 from fishshop_workers.kitchen import Incoming, cook_order, read_incoming
 from fishshop_workers.metrics import ShopMetrics
 from fishshop_workers.outgoing import Outgoing
@@ -58,24 +58,19 @@ class Cook:
     async def run(self, stop: asyncio.Event) -> None:
         await self.loop.run(stop)
 
-    async def _handle(
-        self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> list[Outgoing]:
+    async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics
         partitions = await self.loop.partitions_of(topics.orders)
         outputs: list[Outgoing] = []
         cooking = False
         for record in records:
-            incoming = Incoming(tp.topic, tp.partition, record.offset, record.key,
-                                record.value)
+            incoming = Incoming(tp.topic, tp.partition, record.offset, record.key, record.value)
             order = read_incoming(incoming, topics)
             if isinstance(order, Outgoing):
                 outputs.append(order)
             else:
                 cooking = True
-                outputs.append(
-                    cook_order(order, topics, self.options.worker_name, partitions)
-                )
+                outputs.append(cook_order(order, topics, self.options.worker_name, partitions))
         if cooking and self.settings.cook_max > 0:
             async with self._fryer:
                 await asyncio.sleep(

@@ -102,13 +102,16 @@ async def run_shop(
     await ensure_topics(kafka, topics, spec.partitions)
     kitchen_stop = asyncio.Event()
     tills_stop = asyncio.Event()
+    workers: list[Cook | Preparer] = [*shop.cooks, *shop.preparers]
     kitchen = [
         asyncio.create_task(worker.run(kitchen_stop), name=f"kitchen-{i}")
-        for i, worker in enumerate([*shop.cooks, *shop.preparers])
+        for i, worker in enumerate(workers)
     ]
     tills = (
-        [asyncio.create_task(t.run(tills_stop), name=f"till-{t.settings.number}")
-         for t in shop.tills]
+        [
+            asyncio.create_task(t.run(tills_stop), name=f"till-{t.settings.number}")
+            for t in shop.tills
+        ]
         if spec.open
         else []
     )
@@ -164,4 +167,3 @@ async def _watch_until_done(
             if error is not None:
                 raise error
         pending -= set(others)
-

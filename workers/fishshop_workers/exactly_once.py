@@ -13,9 +13,10 @@ at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -28,7 +29,7 @@ __all__ = ["BatchHandler", "ExactlyOnceLoop"]
 
 log = logging.getLogger(__name__)
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord  # aiokafka ships no type hints
 BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
 """Turns one partition's records into what to produce, in order."""
 
@@ -165,9 +166,7 @@ class ExactlyOnceLoop:
             consumer.subscribe([self.topic], listener=_Listener(self))
             self.connected = True
             while not stop.is_set():
-                batches = await consumer.getmany(
-                    timeout_ms=200, max_records=self.max_records
-                )
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if batches:
                     await self._handle(batches)
                 self._report_lag(consumer)
@@ -242,10 +241,8 @@ async def _quietly(step: Awaitable[Any]) -> None:
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 def _names(tps: list[TopicPartition]) -> str:

@@ -41,16 +41,12 @@ class MetricsServer:
                 await self._server.wait_closed()
             self._server = None
 
-    async def _handle(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             path = request.split(b" ", 2)[1].decode(errors="replace").split("?")[0]
             if path == "/metrics":
-                status, kind, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(
-                    self.registry
-                )
+                status, kind, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.registry)
             elif path == "/healthz":
                 ok = self.healthy()
                 status = "200 OK" if ok else "503 Service Unavailable"
@@ -63,8 +59,13 @@ class MetricsServer:
                 + body
             )
             await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                IndexError, ConnectionError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            TimeoutError,
+            IndexError,
+            ConnectionError,
+        ):
             pass
         finally:
             writer.close()

@@ -21,9 +21,7 @@ __all__ = ["delete_topics", "describe_partitions", "ensure_topics"]
 log = logging.getLogger(__name__)
 
 
-async def describe_partitions(
-    admin: AIOKafkaAdminClient, names: list[str]
-) -> dict[str, int]:
+async def describe_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     """Partitions of each named topic that exists."""
     existing = set(await admin.list_topics())
     present = [name for name in names if name in existing]
@@ -53,7 +51,7 @@ async def ensure_topics(
         if plan.create:
             # aiokafka accepts the broker's default factor (-1) only beside an
             # explicit, empty replica assignment.
-            assignments = {} if replication_factor == -1 else None
+            assignments: dict[int, list[int]] | None = {} if replication_factor == -1 else None
             new = [
                 NewTopic(name, count, replication_factor, assignments)
                 for name, count in plan.create.items()
@@ -75,16 +73,16 @@ async def ensure_topics(
 
 
 async def _wait_visible(
-    admin: AIOKafkaAdminClient, desired: dict[str, int], timeout: float = 30.0
+    admin: AIOKafkaAdminClient, desired: dict[str, int], patience: float = 30.0
 ) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + patience
     while True:
         existing = await describe_partitions(admin, list(desired))
         if all(existing.get(name, 0) >= want for name, want in desired.items()):
             return
         if loop.time() > deadline:
-            raise TimeoutError(f"topics not visible after {timeout}s: {desired}")
+            raise TimeoutError(f"topics not visible after {patience}s: {desired}")
         await asyncio.sleep(0.2)
 
 

@@ -158,9 +158,7 @@ def _validate(document: dict[str, Any]) -> Order | Rejection:
     if not isinstance(created_at, str) or not _is_time(created_at):
         problems.append("createdAt must be an ISO 8601 time")
     for name in ("servedAt",):
-        if name in document and not (
-            isinstance(document[name], str) and _is_time(document[name])
-        ):
+        if name in document and not (isinstance(document[name], str) and _is_time(document[name])):
             problems.append(f"{name} must be an ISO 8601 time")
     parts = document["parts"]
     if (

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import TopicPartition
 
-from fishshop_workers.exactly_once import ExactlyOnceLoop
+from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
 from fishshop_workers.kitchen import Incoming, read_incoming, serve_order, to_cook
 from fishshop_workers.metrics import ShopMetrics
 from fishshop_workers.outgoing import Outgoing
@@ -70,14 +70,11 @@ class Preparer:
     async def run(self, stop: asyncio.Event) -> None:
         await self.loop.run(stop)
 
-    async def _handle(
-        self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> list[Outgoing]:
+    async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics
         outputs: list[Outgoing] = []
         for record in records:
-            incoming = Incoming(tp.topic, tp.partition, record.offset, record.key,
-                                record.value)
+            incoming = Incoming(tp.topic, tp.partition, record.offset, record.key, record.value)
             order = read_incoming(incoming, topics)
             if isinstance(order, Outgoing):
                 outputs.append(order)
@@ -89,11 +86,9 @@ class Preparer:
             async with self._hands:
                 if self.settings.prep_max > 0:
                     await asyncio.sleep(
-                        draw_seconds(self.rng, self.settings.prep_min,
-                                     self.settings.prep_max)
+                        draw_seconds(self.rng, self.settings.prep_min, self.settings.prep_max)
                     )
                 outputs.append(
-                    serve_order(order, topics, self.options.worker_name,
-                                datetime.now(UTC))
+                    serve_order(order, topics, self.options.worker_name, datetime.now(UTC))
                 )
         return outputs

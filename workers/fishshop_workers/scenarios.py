@@ -54,6 +54,4 @@ def scenario(name: str) -> ShopSpec:
     try:
         return SCENARIOS[name][1]
     except KeyError:
-        raise KeyError(
-            f"no scenario {name!r}: choose one of {', '.join(SCENARIOS)}"
-        ) from None
+        raise KeyError(f"no scenario {name!r}: choose one of {', '.join(SCENARIOS)}") from None

@@ -87,8 +87,9 @@ def _section(spec: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _range(section: dict[str, Any], key: str, default: tuple[float, float],
-           path: str) -> tuple[float, float]:
+def _range(
+    section: dict[str, Any], key: str, default: tuple[float, float], path: str
+) -> tuple[float, float]:
     value = section.get(key) or {}
     if not isinstance(value, dict):
         raise ShopSpecError(f"{path}.{key} must be a mapping with min and max")

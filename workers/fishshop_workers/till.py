@@ -128,5 +128,3 @@ class Till:
         else:
             self._failed += 1
             log.warning("till %d could not write an order: %s", self.settings.number, error)
-
-

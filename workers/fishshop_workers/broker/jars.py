@@ -51,9 +51,7 @@ class Jar(NamedTuple):
 
     @property
     def repository_path(self) -> str:
-        return "/".join(
-            [*self.group.split("."), self.artifact, self.version, self.file_name]
-        )
+        return "/".join([*self.group.split("."), self.artifact, self.version, self.file_name])
 
 
 def read_lock(text: str) -> list[Jar]:

@@ -59,9 +59,7 @@ def broker_properties(port: int, controller_port: int, log_dir: Path) -> str:
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": (
-            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
-        ),
+        "listeners": (f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"),
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
@@ -213,8 +211,7 @@ class EmbeddedBroker:
             time.sleep(0.2)
         self.stop()
         raise BrokerStartError(
-            f"the embedded Kafka broker did not start within {timeout:.0f}s; "
-            f"see {self.log_file}"
+            f"the embedded Kafka broker did not start within {timeout:.0f}s; see {self.log_file}"
         )
 
     def stop(self, timeout: float = 30.0) -> None:

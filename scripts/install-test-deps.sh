@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what fishshop's tests need on a Debian or Ubuntu machine:
+# Java 17 (runs the embedded Kafka broker), promtool (checks the metrics),
+# and the Python package with its development tools. Safe to run again.
+set -euo pipefail
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+
+if ((${#need_apt[@]})); then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install: please install ${need_apt[*]} (no apt-get here)" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "install: apt-get install ${need_apt[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${need_apt[@]}" >/dev/null
+fi
+
+echo "install: pip install -e '.[dev]'" >&2
+python3 -m pip install -q -e '.[dev]'

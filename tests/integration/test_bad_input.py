@@ -1,0 +1,147 @@
+"""Bad input never crashes a worker: it goes to the dead-letter topic with its
+reason, it is counted, and good orders are still served."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from fishshop_workers.broker.server import free_port
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka_topics import ensure_topics
+from fishshop_workers.order import MAX_ORDER_BYTES, Order, encode_order, format_time
+from fishshop_workers.topics import ShopTopics, default_prefix
+from tests.support.processes import Worker, audit_json, scrape
+
+pytestmark = pytest.mark.broker
+
+
+def _order(n: int, parts: tuple[tuple[str, ...], ...]) -> dict[str, object]:
+    return json.loads(
+        encode_order(Order(f"bad-input-{n}", n, 1, parts, format_time(datetime.now(UTC))))
+    )
+
+
+def _bad_records() -> dict[str, bytes]:
+    unknown_version = {**_order(1, (("cod", "chips"),)), "v": 7}
+    unknown_item = _order(2, (("haddock", "chips"),))
+    missing_field = _order(3, (("cod", "chips"),))
+    del missing_field["id"]
+    invalid_field = {**_order(4, (("cod",),)), "till": "three"}
+    oversized = {**_order(5, (("cod",),)), "note": "x" * (MAX_ORDER_BYTES + 10)}
+    return {
+        "not_json": b"\xff\xfe this is not an order {",
+        "unknown_version": json.dumps(unknown_version).encode(),
+        "unknown_item": json.dumps(unknown_item).encode(),
+        "missing_field": json.dumps(missing_field).encode(),
+        "invalid_field": json.dumps(invalid_field).encode(),
+        "oversized": json.dumps(oversized).encode(),
+    }
+
+
+async def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=2**20)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send(topic, value, key=b"1", partition=0)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _read_dlq(bootstrap: str, topic: str, want: int) -> list[dict[str, str]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    found: list[dict[str, str]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(found) < want and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                found.extend({k: v.decode() for k, v in record.headers} for record in records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def test_each_malformed_kind_lands_in_dlq_counted_and_workers_stay_up(
+    kafka: KafkaSettings, shop_name: str, tmp_path: Path
+) -> None:
+    bootstrap = kafka.bootstrap_servers
+    topics = ShopTopics.from_prefix(default_prefix(shop_name))
+    asyncio.run(ensure_topics(kafka, topics, 1))
+    bad = _bad_records()
+    now = format_time(datetime.now(UTC))
+    good = [encode_order(Order(f"good-{n}", n, 1, (("cod", "chips"),), now)) for n in (1, 2, 3)]
+    plaice = encode_order(Order("good-plaice", 4, 1, (("plaice", "chips"),), now))
+    interleaved = [
+        good[0],
+        *list(bad.values())[:3],
+        good[1],
+        *list(bad.values())[3:],
+        plaice,
+        good[2],
+    ]
+    asyncio.run(_produce(bootstrap, topics.orders, interleaved))
+    asyncio.run(_produce(bootstrap, topics.cook, [b"burnt {"]))
+
+    ports = {"preparer": free_port(), "cook": free_port()}
+    common = {"shop": shop_name, "bootstrap_servers": bootstrap}
+    preparer = Worker(
+        "preparer",
+        tmp_path,
+        "preparer",
+        prep_min="0",
+        prep_max="0",
+        metrics_port=str(ports["preparer"]),
+        **common,
+    )
+    cook = Worker(
+        "cook",
+        tmp_path,
+        "cook",
+        cook_min="0",
+        cook_max="0",
+        metrics_port=str(ports["cook"]),
+        **common,
+    )
+    preparer.start()
+    cook.start()
+    try:
+        letters = asyncio.run(_read_dlq(bootstrap, topics.dlq, len(bad) + 1))
+        report = audit_json(bootstrap, shop_name, wait=60)
+        assert preparer.alive, preparer.log()
+        assert cook.alive, cook.log()
+        _, preparer_metrics = scrape(ports["preparer"])
+        _, cook_metrics = scrape(ports["cook"])
+    finally:
+        preparer.terminate()
+        cook.terminate()
+
+    reasons = sorted(letter["fishshop-reason"] for letter in letters)
+    assert reasons == sorted([*bad, "not_json"])
+    from_cook = [letter for letter in letters if letter["fishshop-source-topic"] == topics.cook]
+    assert [letter["fishshop-reason"] for letter in from_cook] == ["not_json"]
+    assert all(letter["fishshop-detail"] for letter in letters)
+    for reason in bad:
+        line = f'fishshop_records_rejected_total{{reason="{reason}",shop="{shop_name}"}} 1.0'
+        assert line in preparer_metrics, reason
+    assert (
+        f'fishshop_records_rejected_total{{reason="not_json",shop="{shop_name}"}} 1.0'
+        in cook_metrics
+    )
+    assert report["orders_created"] == 4
+    assert report["orders_served"] == 4
+    assert report["duplicates"] == 0
+    assert report["rejected"] == len(bad) + 1

@@ -1,0 +1,107 @@
+"""Run fishshop commands as real processes, as pods and people run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+def fishshop_env(**variables: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({f"FISHSHOP_{k.upper()}": v for k, v in variables.items()})
+    return env
+
+
+class Worker:
+    """One ``fishshop <role>`` process, configured through FISHSHOP_* variables."""
+
+    def __init__(self, role: str, log_dir: Path, name: str, **variables: str) -> None:
+        self.role = role
+        self.name = name
+        self.variables = {"worker_name": name, "log_level": "INFO", **variables}
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fishshop", self.role],
+            env=fishshop_env(**self.variables),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.starts += 1
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def terminate(self, timeout: float = 60.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def run_fishshop(
+    *args: str, timeout: float = 300.0, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fishshop", *args],
+        env=fishshop_env(**variables),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def audit_json(bootstrap: str, shop: str, wait: float = 0.0) -> dict[str, Any]:
+    result = run_fishshop(
+        "audit",
+        "--shop",
+        shop,
+        "--bootstrap-servers",
+        bootstrap,
+        "--wait",
+        str(wait),
+        "--json",
+    )
+    assert result.returncode in (0, 1), result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def scrape(port: int, path: str = "/metrics", timeout: float = 5.0) -> tuple[int, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                return r.status, r.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,253 @@
+"""Unit tests for fishshop.cli.build_parser: options and their FISHSHOP_* defaults."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from fishshop.cli import build_parser
+
+WORKER = ["--shop", "harbour", "--bootstrap-servers", "kafka:9092"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No FISHSHOP_* variable from the machine running the tests leaks in."""
+    for name in list(os.environ):
+        if name.startswith("FISHSHOP_"):
+            monkeypatch.delenv(name)
+
+
+def test_till_defaults_without_environment() -> None:
+    args = build_parser().parse_args(["till", *WORKER])
+    assert args.command == "till"
+    assert args.shop == "harbour"
+    assert args.bootstrap_servers == "kafka:9092"
+    assert args.orders_per_minute == 40.0
+    assert args.plaice is False
+    assert args.max_orders == 0
+    assert args.till is None
+    assert args.metrics_port == 8000
+    assert args.partitions == 3
+    assert args.create_topics is False
+    assert args.worker_name == socket.gethostname()
+    assert args.namespace is None
+    assert args.topic_prefix is None
+    assert args.certs_dir is None
+    assert args.sasl_mechanism is None
+    assert args.log_level == "INFO"
+
+
+def test_till_reads_its_options_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FISHSHOP_BOOTSTRAP_SERVERS", "broker-0:9092,broker-1:9092")
+    monkeypatch.setenv("FISHSHOP_ORDERS_PER_MINUTE", "12.5")
+    monkeypatch.setenv("FISHSHOP_SHOP", "pier")
+    monkeypatch.setenv("FISHSHOP_TILL", "2")
+    monkeypatch.setenv("FISHSHOP_MAX_ORDERS", "100")
+    monkeypatch.setenv("FISHSHOP_METRICS_PORT", "0")
+    monkeypatch.setenv("FISHSHOP_WORKER_NAME", "pier-till-1")
+    monkeypatch.setenv("FISHSHOP_NAMESPACE", "seaside")
+    args = build_parser().parse_args(["till"])
+    assert args.bootstrap_servers == "broker-0:9092,broker-1:9092"
+    assert args.orders_per_minute == 12.5
+    assert isinstance(args.orders_per_minute, float)
+    assert args.shop == "pier"
+    assert args.till == 2
+    assert args.max_orders == 100
+    assert args.metrics_port == 0
+    assert args.worker_name == "pier-till-1"
+    assert args.namespace == "seaside"
+
+
+def test_command_line_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FISHSHOP_BOOTSTRAP_SERVERS", "from-env:9092")
+    monkeypatch.setenv("FISHSHOP_ORDERS_PER_MINUTE", "12.5")
+    argv = ["till", "--shop", "s", "--bootstrap-servers", "cli:9092"]
+    args = build_parser().parse_args([*argv, "--orders-per-minute", "3"])
+    assert args.bootstrap_servers == "cli:9092"
+    assert args.orders_per_minute == 3.0
+
+
+def test_environment_is_read_when_the_parser_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = build_parser()
+    monkeypatch.setenv("FISHSHOP_ORDERS_PER_MINUTE", "99")
+    assert parser.parse_args(["till", *WORKER]).orders_per_minute == 40.0
+    assert build_parser().parse_args(["till", *WORKER]).orders_per_minute == 99.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("True", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("", False),
+        ("plaice", False),
+    ],
+)
+def test_flags_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
+) -> None:
+    monkeypatch.setenv("FISHSHOP_PLAICE", raw)
+    monkeypatch.setenv("FISHSHOP_CREATE_TOPICS", raw)
+    args = build_parser().parse_args(["till", *WORKER])
+    assert args.plaice is expected
+    assert args.create_topics is expected
+
+
+def test_flag_on_the_command_line_without_environment() -> None:
+    args = build_parser().parse_args(["till", *WORKER, "--plaice", "--create-topics"])
+    assert args.plaice is True
+    assert args.create_topics is True
+
+
+def test_shop_is_required_unless_set_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["till", "--bootstrap-servers", "k:9092"])
+    assert caught.value.code == 2
+    assert "--shop" in capsys.readouterr().err
+    monkeypatch.setenv("FISHSHOP_SHOP", "harbour")
+    args = build_parser().parse_args(["till", "--bootstrap-servers", "k:9092"])
+    assert args.shop == "harbour"
+
+
+def test_bad_number_in_the_environment_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FISHSHOP_ORDERS_PER_MINUTE", "lots")
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["till", *WORKER])
+    assert caught.value.code == 2
+    assert "lots" in capsys.readouterr().err
+
+
+def test_help_names_the_environment_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["till", "--shop", "s", "--help"])
+    assert caught.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # help text wraps lines
+    for name in (
+        "FISHSHOP_ORDERS_PER_MINUTE",
+        "FISHSHOP_BOOTSTRAP_SERVERS",
+        "FISHSHOP_PLAICE",
+        "FISHSHOP_METRICS_PORT",
+        "FISHSHOP_TOPIC_PREFIX",
+    ):
+        assert f"env {name}" in out
+
+
+def test_preparer_and_cook_timings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FISHSHOP_PREP_MIN", "0.1")
+    monkeypatch.setenv("FISHSHOP_PREP_MAX", "0.2")
+    monkeypatch.setenv("FISHSHOP_COOK_MIN", "1")
+    monkeypatch.setenv("FISHSHOP_COOK_MAX", "2.5")
+    preparer = build_parser().parse_args(["preparer", *WORKER])
+    assert (preparer.prep_min, preparer.prep_max) == (0.1, 0.2)
+    cook = build_parser().parse_args(["cook", *WORKER])
+    assert (cook.cook_min, cook.cook_max) == (1.0, 2.5)
+
+
+def test_preparer_and_cook_defaults() -> None:
+    preparer = build_parser().parse_args(["preparer", *WORKER])
+    assert (preparer.prep_min, preparer.prep_max) == (0.5, 1.0)
+    cook = build_parser().parse_args(["cook", *WORKER])
+    assert (cook.cook_min, cook.cook_max) == (3.0, 3.2)
+
+
+def test_kafka_security_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FISHSHOP_CERTS_DIR", str(tmp_path))
+    monkeypatch.setenv("FISHSHOP_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("FISHSHOP_SASL_USERNAME", "fish")
+    monkeypatch.setenv("FISHSHOP_SASL_PASSWORD", "chips")
+    args = build_parser().parse_args(["audit", *WORKER])
+    assert args.certs_dir == tmp_path
+    assert isinstance(args.certs_dir, Path)
+    assert args.sasl_mechanism == "SCRAM-SHA-512"
+    assert args.sasl_username == "fish"
+    assert args.sasl_password == "chips"
+
+
+def test_sasl_mechanism_choices_on_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["audit", *WORKER, "--sasl-mechanism", "GSSAPI"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_audit_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = build_parser().parse_args(["audit", *WORKER])
+    assert (args.wait, args.json) == (0.0, False)
+    monkeypatch.setenv("FISHSHOP_WAIT", "30")
+    monkeypatch.setenv("FISHSHOP_JSON", "yes")
+    args = build_parser().parse_args(["audit", *WORKER])
+    assert (args.wait, args.json) == (30.0, True)
+
+
+def test_demo_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = build_parser().parse_args(["demo"])
+    assert args.scenario == "two-preparers"
+    assert args.file is None
+    assert args.bootstrap_servers is None
+    assert args.duration == 30.0
+    assert args.drain_timeout == 120.0
+    assert args.seed is None
+    assert args.headless is False
+    monkeypatch.setenv("FISHSHOP_SCENARIO", "cook")
+    monkeypatch.setenv("FISHSHOP_DURATION", "5")
+    monkeypatch.setenv("FISHSHOP_SEED", "7")
+    monkeypatch.setenv("FISHSHOP_HEADLESS", "1")
+    monkeypatch.setenv("FISHSHOP_BOOTSTRAP_SERVERS", "kafka:9092")
+    args = build_parser().parse_args(["demo"])
+    assert args.scenario == "cook"
+    assert args.duration == 5.0
+    assert args.seed == 7
+    assert args.headless is True
+    assert args.bootstrap_servers == "kafka:9092"
+
+
+def test_demo_scenario_and_file_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["demo", "--scenario", "cook", "-f", "shop.yaml"])
+    assert caught.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_broker_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    args = build_parser().parse_args(["broker"])
+    assert (args.port, args.data_dir) == (9092, None)
+    monkeypatch.setenv("FISHSHOP_PORT", "19092")
+    monkeypatch.setenv("FISHSHOP_DATA_DIR", str(tmp_path))
+    args = build_parser().parse_args(["broker"])
+    assert (args.port, args.data_dir) == (19092, tmp_path)
+
+
+def test_log_level_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FISHSHOP_LOG_LEVEL", "DEBUG")
+    assert build_parser().parse_args(["demo"]).log_level == "DEBUG"
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args([])
+    assert caught.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err

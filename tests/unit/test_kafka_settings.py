@@ -1,0 +1,139 @@
+"""Unit tests for fishshop_workers.kafka_settings: address, TLS and SASL checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fishshop_workers.kafka_settings import (
+    SASL_MECHANISMS,
+    KafkaSettings,
+    KafkaSettingsError,
+)
+
+
+def _certs(tmp_path: Path, *names: str) -> Path:
+    for name in names:
+        (tmp_path / name).write_text("not really a certificate\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("tls", "sasl", "protocol"),
+    [
+        (False, None, "PLAINTEXT"),
+        (True, None, "SSL"),
+        (False, "PLAIN", "SASL_PLAINTEXT"),
+        (True, "SCRAM-SHA-512", "SASL_SSL"),
+        (False, "", "PLAINTEXT"),
+    ],
+)
+def test_security_protocol(tmp_path: Path, tls: bool, sasl: str | None, protocol: str) -> None:
+    settings = KafkaSettings("kafka:9092", certs_dir=tmp_path if tls else None, sasl_mechanism=sasl)
+    assert settings.security_protocol == protocol
+
+
+@pytest.mark.parametrize("bootstrap", ["", "   ", "\t\n"])
+def test_check_needs_a_bootstrap_address(bootstrap: str) -> None:
+    with pytest.raises(KafkaSettingsError, match=r"no Kafka address.*--bootstrap-servers"):
+        KafkaSettings(bootstrap).check()
+
+
+def test_plaintext_settings_pass() -> None:
+    KafkaSettings("localhost:9092").check()
+
+
+@pytest.mark.parametrize("mechanism", SASL_MECHANISMS)
+def test_known_sasl_mechanisms_pass(mechanism: str) -> None:
+    KafkaSettings("k:9092", None, mechanism, "user", "secret").check()
+
+
+@pytest.mark.parametrize("mechanism", ["GSSAPI", "plain", "SCRAM-SHA-1", "OAUTHBEARER"])
+def test_unknown_sasl_mechanism(mechanism: str) -> None:
+    with pytest.raises(KafkaSettingsError) as caught:
+        KafkaSettings("k:9092", None, mechanism, "user", "secret").check()
+    message = str(caught.value)
+    assert repr(mechanism) in message
+    for known in SASL_MECHANISMS:
+        assert known in message
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("user", None), (None, "secret"), ("", "secret"), (None, None)],
+)
+def test_sasl_needs_username_and_password(username: str | None, password: str | None) -> None:
+    settings = KafkaSettings("k:9092", None, "PLAIN", username, password)
+    with pytest.raises(KafkaSettingsError, match="SASL needs --sasl-username"):
+        settings.check()
+
+
+def test_sasl_with_an_empty_password_is_allowed() -> None:
+    KafkaSettings("k:9092", None, "PLAIN", "user", "").check()
+
+
+def test_certs_dir_without_ca(tmp_path: Path) -> None:
+    _certs(tmp_path, "service.cert", "service.key")
+    with pytest.raises(KafkaSettingsError) as caught:
+        KafkaSettings("k:9093", certs_dir=tmp_path).check()
+    assert str(tmp_path / "ca.pem") in str(caught.value)
+    assert "not found" in str(caught.value)
+
+
+def test_certs_dir_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(KafkaSettingsError, match=r"ca\.pem not found"):
+        KafkaSettings("k:9093", certs_dir=tmp_path / "missing").check()
+
+
+def test_ca_pem_that_is_a_folder_is_not_a_ca(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").mkdir()
+    with pytest.raises(KafkaSettingsError, match=r"ca\.pem not found"):
+        KafkaSettings("k:9093", certs_dir=tmp_path).check()
+
+
+@pytest.mark.parametrize("only", ["service.cert", "service.key"])
+def test_certs_dir_with_only_one_of_cert_and_key(tmp_path: Path, only: str) -> None:
+    _certs(tmp_path, "ca.pem", only)
+    with pytest.raises(KafkaSettingsError) as caught:
+        KafkaSettings("k:9093", certs_dir=tmp_path).check()
+    message = str(caught.value)
+    assert str(tmp_path) in message
+    assert "only one of service.cert and service.key" in message
+
+
+@pytest.mark.parametrize("names", [("ca.pem",), ("ca.pem", "service.cert", "service.key")])
+def test_certs_dir_with_ca_alone_or_with_both(tmp_path: Path, names: tuple[str, ...]) -> None:
+    _certs(tmp_path, *names)
+    settings = KafkaSettings("k:9093", certs_dir=tmp_path)
+    settings.check()
+    assert settings.security_protocol == "SSL"
+
+
+def test_address_is_checked_before_certificates(tmp_path: Path) -> None:
+    with pytest.raises(KafkaSettingsError, match="no Kafka address"):
+        KafkaSettings("", certs_dir=tmp_path / "missing").check()
+
+
+def test_client_options_plaintext() -> None:
+    assert KafkaSettings("a:1,b:2").client_options() == {
+        "bootstrap_servers": "a:1,b:2",
+        "security_protocol": "PLAINTEXT",
+    }
+    assert KafkaSettings("a:1").ssl_context() is None
+
+
+def test_client_options_sasl_without_tls() -> None:
+    options = KafkaSettings("a:1", None, "SCRAM-SHA-256", "fish", "chips").client_options()
+    assert options == {
+        "bootstrap_servers": "a:1",
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-256",
+        "sasl_plain_username": "fish",
+        "sasl_plain_password": "chips",
+    }
+
+
+def test_client_options_checks_first() -> None:
+    with pytest.raises(KafkaSettingsError, match="no Kafka address"):
+        KafkaSettings("").client_options()

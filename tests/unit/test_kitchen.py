@@ -1,0 +1,238 @@
+"""Unit tests for fishshop_workers.kitchen: what preparers and cooks do with a record."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from fishshop_workers.kitchen import (
+    Incoming,
+    cook_order,
+    read_incoming,
+    serve_order,
+    to_cook,
+)
+from fishshop_workers.order import (
+    MAX_ORDER_BYTES,
+    Order,
+    encode_order,
+    format_time,
+    parse_order,
+)
+from fishshop_workers.outgoing import Outgoing
+from fishshop_workers.topics import ShopTopics
+
+TOPICS = ShopTopics.from_prefix("fishshop.harbour")
+CREATED = datetime(2026, 11, 25, 12, 0, 0, 250000, tzinfo=UTC)
+COD = Order(
+    id="01JDQ5X3Y8ZK4M2N6P7R9S0T1V",
+    number=7,
+    till=3,
+    parts=(("cod", "chips"),),
+    created_at=format_time(CREATED),
+)
+PLAICE = replace(COD, id="01JDQ5X3Y8ZK4M2N6P7R9S0T1W", parts=(("plaice", "chips"),))
+
+
+def _incoming(value: bytes | None, key: bytes | None = b"3") -> Incoming:
+    return Incoming(TOPICS.orders, 2, 41, key, value)
+
+
+def _headers(out: Outgoing) -> dict[str, bytes]:
+    names = [name for name, _ in out.headers]
+    assert len(names) == len(set(names)), "no repeated headers"
+    return dict(out.headers)
+
+
+# ---------------------------------------------------------------- read_incoming
+
+
+def test_read_incoming_returns_the_order() -> None:
+    assert read_incoming(_incoming(encode_order(COD)), TOPICS) == COD
+    assert read_incoming(_incoming(encode_order(PLAICE)), TOPICS) == PLAICE
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"not json", "not_json"),
+        (b"\xff\xfe", "not_json"),
+        (b"[]", "not_json"),
+        (b"x" * (MAX_ORDER_BYTES + 1), "oversized"),
+        (b'{"v": 9}', "unknown_version"),
+        (b'{"v": 1}', "missing_field"),
+        (encode_order(replace(COD, till=0)), "invalid_field"),
+        (encode_order(replace(COD, parts=(("cod", "squid"),))), "unknown_item"),
+    ],
+)
+def test_bad_record_becomes_a_dead_letter(value: bytes, reason: str) -> None:
+    out = read_incoming(_incoming(value), TOPICS)
+    assert isinstance(out, Outgoing)
+    assert out.topic == TOPICS.dlq
+    assert out.value == value, "the bad record goes on unchanged"
+    assert out.key == b"3"
+    assert out.event == "rejected"
+    assert out.reason == reason
+    assert out.partition is None
+    assert out.wait_seconds is None
+    headers = _headers(out)
+    assert headers["fishshop-reason"] == reason.encode()
+    assert headers["fishshop-detail"]
+    assert headers["fishshop-source-topic"] == TOPICS.orders.encode()
+    assert headers["fishshop-source-partition"] == b"2"
+    assert headers["fishshop-source-offset"] == b"41"
+    assert all(isinstance(v, bytes) for v in headers.values())
+
+
+def test_record_without_value_becomes_an_empty_dead_letter() -> None:
+    out = read_incoming(_incoming(None, key=None), TOPICS)
+    assert isinstance(out, Outgoing)
+    assert out.value == b""
+    assert out.key is None
+    assert out.reason == "missing_field"
+    assert _headers(out)["fishshop-reason"] == b"missing_field"
+
+
+def test_dead_letter_detail_is_bounded() -> None:
+    unknown = tuple(f"item{n:05d}" for n in range(600))
+    value = encode_order(replace(COD, parts=(unknown,)))
+    assert len(value) < MAX_ORDER_BYTES
+    out = read_incoming(_incoming(value), TOPICS)
+    assert isinstance(out, Outgoing)
+    assert out.reason == "unknown_item"
+    detail = _headers(out)["fishshop-detail"]
+    assert detail.startswith(b"not on the menu: item00000")
+    assert len(detail) == 1000
+
+
+def test_dead_letter_names_where_the_record_came_from() -> None:
+    record = Incoming(TOPICS.cook, 11, 123456789, b"k", b"nope")
+    out = read_incoming(record, TOPICS)
+    assert isinstance(out, Outgoing)
+    headers = _headers(out)
+    assert headers["fishshop-source-topic"] == TOPICS.cook.encode()
+    assert headers["fishshop-source-partition"] == b"11"
+    assert headers["fishshop-source-offset"] == b"123456789"
+
+
+# ---------------------------------------------------------------- to_cook
+
+
+def test_plaice_not_ready_goes_to_the_cook() -> None:
+    out = to_cook(PLAICE, TOPICS)
+    assert out is not None
+    assert out.topic == TOPICS.cook
+    assert out.key == b"3"
+    assert out.event == "to_cook"
+    assert out.partition is None
+    assert parse_order(out.value) == PLAICE
+
+
+def test_plaice_ready_is_not_sent_to_the_cook_again() -> None:
+    assert to_cook(PLAICE.cooked("cook-0"), TOPICS) is None
+
+
+def test_cod_and_chips_never_go_to_the_cook() -> None:
+    assert to_cook(COD, TOPICS) is None
+    mixed = replace(COD, parts=(("cod", "chips"), ("chips", "chips")))
+    assert to_cook(mixed, TOPICS) is None
+
+
+def test_mixed_order_with_plaice_goes_to_the_cook() -> None:
+    mixed = replace(COD, parts=(("cod", "chips"), ("plaice", "chips")))
+    out = to_cook(mixed, TOPICS)
+    assert out is not None
+    assert parse_order(out.value) == mixed
+
+
+# ---------------------------------------------------------------- serve_order
+
+
+def test_serve_order_stamps_when_and_by_whom() -> None:
+    now = CREATED + timedelta(seconds=90, milliseconds=500)
+    out = serve_order(COD, TOPICS, "preparer-1", now)
+    assert out.topic == TOPICS.served
+    assert out.key == b"3"
+    assert out.event == "served"
+    assert out.partition is None
+    assert out.wait_seconds == pytest.approx(90.5)
+    served = parse_order(out.value)
+    assert isinstance(served, Order)
+    assert served.served_at == format_time(now)
+    assert served.prepared_by == "preparer-1"
+    assert served == COD.served(format_time(now), "preparer-1")
+
+
+def test_serve_order_keeps_what_the_cook_did() -> None:
+    cooked = PLAICE.cooked("cook-0")
+    now = CREATED + timedelta(seconds=4)
+    served = parse_order(serve_order(cooked, TOPICS, "preparer-2", now).value)
+    assert isinstance(served, Order)
+    assert served.ready is True
+    assert served.cooked_by == "cook-0"
+    assert served.prepared_by == "preparer-2"
+
+
+def test_serve_order_with_another_timezone() -> None:
+    now = (CREATED + timedelta(seconds=2)).astimezone(timezone(timedelta(hours=-7)))
+    out = serve_order(COD, TOPICS, "p", now)
+    assert out.wait_seconds == pytest.approx(2.0)
+    served = parse_order(out.value)
+    assert isinstance(served, Order)
+    assert served.served_at == "2026-11-25T12:00:02.250Z"
+
+
+def test_wait_is_never_negative() -> None:
+    out = serve_order(COD, TOPICS, "p", CREATED - timedelta(seconds=3))
+    assert out.wait_seconds == 0.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="BUG: parse_order accepts a createdAt without a timezone "
+    "('2026-11-25T12:00:00'), then serve_order subtracts it from an aware 'now' "
+    "and raises TypeError instead of serving or dead-lettering the record",
+)
+def test_order_with_timezone_less_time_is_served_or_dead_lettered() -> None:
+    raw = encode_order(replace(COD, created_at="2026-11-25T12:00:00"))
+    result = read_incoming(_incoming(raw), TOPICS)
+    if isinstance(result, Outgoing):
+        assert result.reason == "invalid_field"
+    else:
+        serve_order(result, TOPICS, "p", CREATED + timedelta(seconds=1))
+
+
+# ---------------------------------------------------------------- cook_order
+
+
+@pytest.mark.parametrize(
+    ("till", "partitions", "expected"),
+    [(1, 3, 0), (3, 3, 2), (4, 3, 0), (5, 2, 0), (6, 4, 1), (9, 1, 0)],
+)
+def test_cook_order_targets_the_tills_partition(till: int, partitions: int, expected: int) -> None:
+    order = replace(PLAICE, till=till)
+    out = cook_order(order, TOPICS, "cook-0", partitions)
+    assert out.topic == TOPICS.orders
+    assert out.partition == expected
+    assert out.key == str(till).encode()
+    assert out.event == "cooked"
+
+
+def test_cook_order_sends_it_back_ready() -> None:
+    out = cook_order(PLAICE, TOPICS, "cook-0", 3)
+    cooked = parse_order(out.value)
+    assert isinstance(cooked, Order)
+    assert cooked.ready is True
+    assert cooked.cooked_by == "cook-0"
+    assert cooked == PLAICE.cooked("cook-0")
+    assert cooked.served_at is None
+    # The cooked order, read back by a preparer, is now served rather than cooked.
+    assert to_cook(cooked, TOPICS) is None
+
+
+def test_cook_order_refuses_a_topic_without_partitions() -> None:
+    with pytest.raises(ValueError, match="at least one partition"):
+        cook_order(PLAICE, TOPICS, "cook-0", 0)

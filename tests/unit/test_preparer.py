@@ -1,0 +1,42 @@
+"""Unit tests for fishshop_workers.preparer.batch_size_for."""
+
+from __future__ import annotations
+
+import pytest
+
+from fishshop_workers.preparer import batch_size_for
+
+
+@pytest.mark.parametrize(
+    ("slowest", "budget", "expected"),
+    [
+        (1.0, 5.0, 5),
+        (0.5, 5.0, 10),
+        (2.0, 5.0, 2),
+        (3.0, 5.0, 1),
+        (5.0, 5.0, 1),
+        (60.0, 5.0, 1),
+        (0.01, 5.0, 500),
+        (0.001, 5.0, 500),
+        (0.0, 5.0, 500),
+        (-1.0, 5.0, 500),
+        (1.0, 30.0, 30),
+        (0.3, 1.0, 3),
+    ],
+)
+def test_batch_size_for(slowest: float, budget: float, expected: int) -> None:
+    assert batch_size_for(slowest, budget) == expected
+
+
+def test_default_budget_is_five_seconds() -> None:
+    assert batch_size_for(1.0) == 5
+    assert batch_size_for(0.5) == 10
+
+
+def test_batch_of_slowest_orders_fits_the_budget() -> None:
+    for tenths in range(1, 60):
+        slowest = tenths / 10
+        size = batch_size_for(slowest)
+        assert 1 <= size <= 500
+        assert size == 1 or size * slowest <= 5.0 + 1e-9
+        assert isinstance(size, int)

@@ -1,0 +1,45 @@
+"""Unit tests for fishshop_workers.scenarios: the talk's demos as shops."""
+
+from __future__ import annotations
+
+import pytest
+
+from fishshop_workers.scenarios import SCENARIOS, scenario
+from fishshop_workers.shop import ShopSpec
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_each_scenario_is_a_valid_shop(name: str) -> None:
+    description, spec = SCENARIOS[name]
+    assert isinstance(spec, ShopSpec)
+    spec.check()
+    assert spec.name == name
+    assert description.strip()
+    assert scenario(name) is spec
+    assert spec.tills.replicas >= 1
+    assert spec.preparers.replicas >= 1
+    assert spec.tills.orders_per_minute > 0
+
+
+def test_the_talks_scenarios() -> None:
+    assert list(SCENARIOS) == ["one-till", "three-tills", "two-preparers", "cook"]
+    assert scenario("one-till").partitions == 1
+    assert scenario("three-tills").tills.replicas == 3
+    assert scenario("three-tills").preparers.replicas == 1
+    assert scenario("two-preparers").preparers.replicas == 2
+
+
+def test_only_the_cook_scenario_has_plaice() -> None:
+    assert [name for name in SCENARIOS if scenario(name).plaice] == ["cook"]
+    assert scenario("cook").cooks.replicas >= 1
+
+
+def test_unknown_scenario_lists_the_choices() -> None:
+    with pytest.raises(KeyError) as caught:
+        scenario("five-tills")
+    message = str(caught.value)
+    assert "no scenario 'five-tills'" in message
+    for name in SCENARIOS:
+        assert name in message
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
