@@ -189,13 +189,6 @@ def test_wait_is_never_negative() -> None:
     assert out.wait_seconds == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG: parse_order accepts a createdAt without a timezone "
-    "('2026-11-25T12:00:00'), then serve_order subtracts it from an aware 'now' "
-    "and raises TypeError instead of serving or dead-lettering the record",
-)
 def test_order_with_timezone_less_time_is_served_or_dead_lettered() -> None:
     raw = encode_order(replace(COD, created_at="2026-11-25T12:00:00"))
     result = read_incoming(_incoming(raw), TOPICS)

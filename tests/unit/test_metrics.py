@@ -70,6 +70,13 @@ def test_served_without_wait_is_counted_but_not_timed(
     assert _value(registry, "fishshop_order_wait_seconds_count") == 0.0
 
 
+def test_zero_wait_is_timed(registry: CollectorRegistry, metrics: ShopMetrics) -> None:
+    # serve_order clamps waits at 0.0: such an order was still served and timed.
+    metrics.count_committed([_out("served", wait=0.0)])
+    assert _value(registry, "fishshop_order_wait_seconds_count") == 1.0
+    assert _value(registry, "fishshop_order_wait_seconds_bucket", le="0.1") == 1.0
+
+
 def test_count_committed_each_event(registry: CollectorRegistry, metrics: ShopMetrics) -> None:
     metrics.count_committed(
         [

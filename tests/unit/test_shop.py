@@ -93,6 +93,14 @@ def test_only_one_end_of_a_range_keeps_the_other_default() -> None:
     assert (shop.cooks.cook_min, shop.cooks.cook_max) == (0.0, 3.2)
 
 
+def test_ranges_may_be_a_single_value() -> None:
+    document = _manifest("spec.preparers.prepSeconds", {"min": 0, "max": 0})
+    document["spec"]["cooks"]["cookSeconds"] = {"min": 2, "max": 2}
+    shop = read_manifest(document)
+    assert (shop.preparers.prep_min, shop.preparers.prep_max) == (0.0, 0.0)
+    assert (shop.cooks.cook_min, shop.cooks.cook_max) == (2.0, 2.0)
+
+
 def test_empty_topic_prefix_means_the_default() -> None:
     assert read_manifest(_manifest("spec.topicPrefix", "")).topic_prefix is None
 

@@ -129,11 +129,20 @@ def read_manifest(document: dict[str, Any]) -> ShopSpec:
     kafka = _section(spec, "kafka")
     prep = _range(preparers, "prepSeconds", (0.5, 1.0), "spec.preparers")
     cook = _range(cooks, "cookSeconds", (3.0, 3.2), "spec.cooks")
+    is_open = spec.get("open", True)
+    if not isinstance(is_open, bool):
+        raise ShopSpecError(f"spec.open must be true or false, not {is_open!r}")
+    bootstrap = kafka.get("bootstrapServers") or ""
+    if not isinstance(bootstrap, str):
+        raise ShopSpecError("spec.kafka.bootstrapServers must be a string like host:9092")
+    prefix = spec.get("topicPrefix") or None
+    if prefix is not None and not isinstance(prefix, str):
+        raise ShopSpecError("spec.topicPrefix must be a string")
     shop = ShopSpec(
         name=name,
-        open=bool(spec.get("open", True)),
+        open=is_open,
         partitions=_integer(spec, "partitions", 3, "spec"),
-        bootstrap_servers=str(kafka.get("bootstrapServers", "")),
+        bootstrap_servers=bootstrap,
         tills=TillSpec(
             replicas=_integer(tills, "replicas", 3, "spec.tills"),
             orders_per_minute=_number(tills, "ordersPerMinute", 40.0, "spec.tills"),
@@ -148,7 +157,7 @@ def read_manifest(document: dict[str, Any]) -> ShopSpec:
             cook_min=cook[0],
             cook_max=cook[1],
         ),
-        topic_prefix=spec.get("topicPrefix") or None,
+        topic_prefix=prefix,
     )
     shop.check()
     return shop

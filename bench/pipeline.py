@@ -1,0 +1,196 @@
+"""Orders per second through fishshop (tills, a preparer, served) and through a
+bare aiokafka loop with the same delivery promise, on the same broker, in one run.
+
+    python bench/pipeline.py [--orders 30000] [--bootstrap-servers HOST:PORT]
+
+Both sides: 3 producing processes (tills, or bare producers) writing N orders to
+a 3-partition topic as fast as they can, and 1 consuming process writing each
+order to an output topic inside Kafka transactions with the offsets, read back
+``read_committed``. Prep and cook delays are zero. The figure is end to end:
+N divided by the time from starting the producers to the last committed output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka_topics import ensure_topics
+from fishshop_workers.topics import ShopTopics, default_prefix
+
+HERE = Path(__file__).resolve().parent
+PARTITIONS = 3
+
+
+async def _await_outputs(bootstrap: str, topic: str, count: int, patience: float) -> float:
+    """Wait until ``count`` committed records are in ``topic``; return when."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=10000,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        deadline = time.monotonic() + patience
+        while seen < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {seen} of {count} outputs after {patience}s")
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                seen += len(records)
+        return time.monotonic()
+    finally:
+        await consumer.stop()
+
+
+def _spawn(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def run_fishshop(bootstrap: str, orders: int, logs: Path) -> float:
+    shop = f"bench{uuid.uuid4().hex[:6]}"
+    topics = ShopTopics.from_prefix(default_prefix(shop))
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, PARTITIONS))
+    common = {
+        "FISHSHOP_SHOP": shop,
+        "FISHSHOP_BOOTSTRAP_SERVERS": bootstrap,
+        "FISHSHOP_METRICS_PORT": "0",
+        "FISHSHOP_LOG_LEVEL": "WARNING",
+    }
+    preparer = _spawn(
+        [sys.executable, "-m", "fishshop", "preparer", "--prep-min", "0", "--prep-max", "0"],
+        logs / "preparer.log",
+        common,
+    )
+    time.sleep(3)  # let it join the group, as the bare relay does below
+    started = time.monotonic()
+    tills = [
+        _spawn(
+            [
+                sys.executable,
+                "-m",
+                "fishshop",
+                "till",
+                "--till",
+                str(n + 1),
+                "--orders-per-minute",
+                "0",
+                "--max-orders",
+                str(share),
+            ],
+            logs / f"till-{n + 1}.log",
+            common,
+        )
+        for n, share in enumerate(_split(orders, PARTITIONS))
+    ]
+    try:
+        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600))
+    finally:
+        for process in [*tills, preparer]:
+            process.terminate()
+            process.wait()
+    return done - started
+
+
+def run_bare(bootstrap: str, orders: int, logs: Path) -> float:
+    prefix = f"bare{uuid.uuid4().hex[:6]}"
+    topics = ShopTopics.from_prefix(prefix)
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, PARTITIONS))
+    script = str(HERE / "bare_loop.py")
+    relay = _spawn(
+        [
+            sys.executable,
+            script,
+            "relay",
+            bootstrap,
+            topics.orders,
+            topics.served,
+            f"{prefix}.relay",
+        ],
+        logs / "relay.log",
+    )
+    time.sleep(3)
+    started = time.monotonic()
+    producers = [
+        _spawn(
+            [sys.executable, script, "produce", bootstrap, topics.orders, str(share), str(n)],
+            logs / f"producer-{n}.log",
+        )
+        for n, share in enumerate(_split(orders, PARTITIONS))
+    ]
+    try:
+        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600))
+    finally:
+        for process in [*producers, relay]:
+            process.terminate()
+            process.wait()
+    return done - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=30000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--bootstrap-servers")
+    args = parser.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="fishshop-bench-"))
+    broker = None
+    bootstrap = args.bootstrap_servers
+    if not bootstrap:
+        broker = EmbeddedBroker(logs / "kafka")
+        broker.start()
+        bootstrap = broker.bootstrap_servers
+    try:
+        results: dict[str, list[float]] = {"fishshop": [], "bare aiokafka": []}
+        for round_ in range(1, args.rounds + 1):
+            for name, run in (("bare aiokafka", run_bare), ("fishshop", run_fishshop)):
+                seconds = run(bootstrap, args.orders, logs)
+                rate = args.orders / seconds
+                results[name].append(rate)
+                print(
+                    f"round {round_}: {name:14s} {args.orders} orders in "
+                    f"{seconds:6.2f}s = {rate:8.0f} orders/s",
+                    flush=True,
+                )
+        best = {name: max(rates) for name, rates in results.items()}
+        print(
+            f"\nbest of {args.rounds}, {args.orders} orders, {PARTITIONS} partitions, "
+            "exactly-once on both sides:"
+        )
+        for name, rate in best.items():
+            print(f"  {name:14s} {rate:8.0f} orders/s")
+        print(f"  ratio fishshop / bare: {best['fishshop'] / best['bare aiokafka']:.2f}")
+        print(f"(logs in {logs})")
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
