@@ -50,7 +50,7 @@ async def relay(bootstrap: str, source: str, target: str, group: str) -> None:
         enable_auto_commit=False,
         isolation_level="read_committed",
         auto_offset_reset="earliest",
-        max_poll_records=500,
+        max_poll_records=2000,
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -62,7 +62,7 @@ async def relay(bootstrap: str, source: str, target: str, group: str) -> None:
     await producer.start()
     try:
         while True:
-            batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await consumer.getmany(timeout_ms=200, max_records=2000)
             if not batches:
                 continue
             async with producer.transaction():

@@ -31,10 +31,11 @@ from fishshop_workers.kafka_topics import ensure_topics
 from fishshop_workers.topics import ShopTopics, default_prefix
 
 HERE = Path(__file__).resolve().parent
-PARTITIONS = 3
 
 
-async def _await_outputs(bootstrap: str, topic: str, count: int, patience: float) -> float:
+async def _await_outputs(
+    bootstrap: str, topic: str, count: int, patience: float, partitions: int
+) -> float:
     """Wait until ``count`` committed records are in ``topic``; return when."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -45,7 +46,7 @@ async def _await_outputs(bootstrap: str, topic: str, count: int, patience: float
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0
@@ -73,10 +74,10 @@ def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def run_fishshop(bootstrap: str, orders: int, logs: Path) -> float:
+def run_fishshop(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
     shop = f"bench{uuid.uuid4().hex[:6]}"
     topics = ShopTopics.from_prefix(default_prefix(shop))
-    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, PARTITIONS))
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
     common = {
         "FISHSHOP_SHOP": shop,
         "FISHSHOP_BOOTSTRAP_SERVERS": bootstrap,
@@ -107,10 +108,10 @@ def run_fishshop(bootstrap: str, orders: int, logs: Path) -> float:
             logs / f"till-{n + 1}.log",
             common,
         )
-        for n, share in enumerate(_split(orders, PARTITIONS))
+        for n, share in enumerate(_split(orders, 3))
     ]
     try:
-        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600))
+        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600, partitions))
     finally:
         for process in [*tills, preparer]:
             process.terminate()
@@ -118,10 +119,10 @@ def run_fishshop(bootstrap: str, orders: int, logs: Path) -> float:
     return done - started
 
 
-def run_bare(bootstrap: str, orders: int, logs: Path) -> float:
+def run_bare(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
     prefix = f"bare{uuid.uuid4().hex[:6]}"
     topics = ShopTopics.from_prefix(prefix)
-    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, PARTITIONS))
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
     script = str(HERE / "bare_loop.py")
     relay = _spawn(
         [
@@ -139,13 +140,21 @@ def run_bare(bootstrap: str, orders: int, logs: Path) -> float:
     started = time.monotonic()
     producers = [
         _spawn(
-            [sys.executable, script, "produce", bootstrap, topics.orders, str(share), str(n)],
+            [
+                sys.executable,
+                script,
+                "produce",
+                bootstrap,
+                topics.orders,
+                str(share),
+                str(n % partitions),
+            ],
             logs / f"producer-{n}.log",
         )
-        for n, share in enumerate(_split(orders, PARTITIONS))
+        for n, share in enumerate(_split(orders, 3))
     ]
     try:
-        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600))
+        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600, partitions))
     finally:
         for process in [*producers, relay]:
             process.terminate()
@@ -157,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=30000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--bootstrap-servers")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="fishshop-bench-"))
@@ -170,7 +180,7 @@ def main() -> None:
         results: dict[str, list[float]] = {"fishshop": [], "bare aiokafka": []}
         for round_ in range(1, args.rounds + 1):
             for name, run in (("bare aiokafka", run_bare), ("fishshop", run_fishshop)):
-                seconds = run(bootstrap, args.orders, logs)
+                seconds = run(bootstrap, args.orders, args.partitions, logs)
                 rate = args.orders / seconds
                 results[name].append(rate)
                 print(
@@ -180,7 +190,7 @@ def main() -> None:
                 )
         best = {name: max(rates) for name, rates in results.items()}
         print(
-            f"\nbest of {args.rounds}, {args.orders} orders, {PARTITIONS} partitions, "
+            f"\nbest of {args.rounds}, {args.orders} orders, {args.partitions} partitions, "
             "exactly-once on both sides:"
         )
         for name, rate in best.items():

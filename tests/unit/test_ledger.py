@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from fishshop_workers.ledger import Ledger, Summary, percentile
@@ -179,7 +177,7 @@ def test_served_record_without_served_at_has_no_wait() -> None:
 
 def test_summary_as_dict_rounds_waits() -> None:
     ledger = Ledger()
-    order = replace(_order(1), created_at="2026-11-25T12:00:00.000400+00:00")
+    order = _order(1)._replace(created_at="2026-11-25T12:00:00.000400+00:00")
     ledger.add_order_record(encode_order(order))
     ledger.add_served_record(_served(order, 1.234))
     assert ledger.waits == [pytest.approx(1.2336)]
@@ -199,7 +197,7 @@ def test_summary_as_dict_rounds_waits() -> None:
 
 def test_ledger_survives_a_timezone_less_created_at() -> None:
     ledger = Ledger()
-    order = replace(_order(1), created_at="2026-11-25T12:00:00")
+    order = _order(1)._replace(created_at="2026-11-25T12:00:00")
     ledger.add_order_record(encode_order(order))
     ledger.add_served_record(_served(order, 1.0))
     assert ledger.unreadable == 2

@@ -17,9 +17,9 @@ from fishshop_workers.preparer import batch_size_for
         (5.0, 5.0, 1),
         (60.0, 5.0, 1),
         (0.01, 5.0, 500),
-        (0.001, 5.0, 500),
-        (0.0, 5.0, 500),
-        (-1.0, 5.0, 500),
+        (0.001, 5.0, 2000),
+        (0.0, 5.0, 2000),
+        (-1.0, 5.0, 2000),
         (1.0, 30.0, 30),
         (0.3, 1.0, 3),
     ],
@@ -37,6 +37,6 @@ def test_batch_of_slowest_orders_fits_the_budget() -> None:
     for tenths in range(1, 60):
         slowest = tenths / 10
         size = batch_size_for(slowest)
-        assert 1 <= size <= 500
+        assert 1 <= size <= 2000
         assert size == 1 or size * slowest <= 5.0 + 1e-9
         assert isinstance(size, int)

@@ -209,7 +209,7 @@ class ExactlyOnceLoop:
                     value=out.value,
                     key=out.key,
                     partition=out.partition,
-                    headers=list(out.headers),
+                    headers=list(out.headers) if out.headers else None,
                 )
             next_offset = records[-1].offset + 1
             await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from typing import Final
 
 __all__ = ["COOKED_ITEMS", "MENU", "Part", "describe_parts", "draw_parts", "needs_cooking"]
@@ -39,8 +40,8 @@ def draw_parts(rng: random.Random, plaice: bool) -> list[Part]:
     return parts
 
 
-def needs_cooking(parts: list[Part]) -> bool:
-    return any(item in COOKED_ITEMS for part in parts for item in part)
+def needs_cooking(parts: Iterable[Part]) -> bool:
+    return any(not COOKED_ITEMS.isdisjoint(part) for part in parts)
 
 
 def describe_parts(parts: list[Part]) -> str:

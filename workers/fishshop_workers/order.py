@@ -7,13 +7,11 @@ topic and into ``fishshop_records_rejected_total{reason}``.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from fishshop_workers.menu import MENU, Part
 
@@ -43,12 +41,12 @@ REJECTION_REASONS: Final = (
     "unknown_item",
 )
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_FROM_RFC4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD)
+_DIGIT_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(NamedTuple):
     """One customer's order.
 
     ``id`` is unique across the shop and across restarts; ``number`` is what the
@@ -67,14 +65,13 @@ class Order:
     cooked_by: str | None = None
 
     def served(self, at: str, by: str) -> Order:
-        return replace(self, served_at=at, prepared_by=by)
+        return self._replace(served_at=at, prepared_by=by)
 
     def cooked(self, by: str) -> Order:
-        return replace(self, ready=True, cooked_by=by)
+        return self._replace(ready=True, cooked_by=by)
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     """Why a record is not an order."""
 
     reason: str
@@ -90,14 +87,24 @@ def new_order_id(now_ms: int | None = None, entropy: bytes | None = None) -> str
     millis = int(time.time() * 1000) if now_ms is None else now_ms
     random_bits = int.from_bytes(entropy if entropy is not None else os.urandom(10))
     value = (millis << 80) | random_bits
-    # 2 zero bits, the 128-bit value, 6 padding bits: base32 then reads 26 digits.
-    digits = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
-    return digits.decode().translate(_FROM_RFC4648)
+    # 26 digits of 5 bits, read as 13 pairs of 10 bits (the top 2 bits are zero).
+    return "".join([_DIGIT_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 def format_time(moment: datetime) -> str:
     """``2026-11-25T12:00:00.123Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # Tills and preparers stamp thousands of orders a second: reuse the seconds.
+    global _last_second, _last_prefix
+    second = moment.replace(microsecond=0)
+    if second != _last_second:
+        _last_second, _last_prefix = second, second.isoformat()[:-6]
+    return f"{_last_prefix}.{moment.microsecond // 1000:03d}Z"
+
+
+_last_second: datetime | None = None
+_last_prefix = ""
 
 
 def parse_time(text: str) -> datetime:
@@ -110,7 +117,7 @@ def encode_order(order: Order) -> bytes:
         "id": order.id,
         "order": order.number,
         "till": order.till,
-        "parts": [list(part) for part in order.parts],
+        "parts": order.parts,  # tuples are written as JSON arrays
         "ready": order.ready,
         "createdAt": order.created_at,
     }
@@ -120,7 +127,7 @@ def encode_order(order: Order) -> bytes:
         document["servedAt"] = order.served_at
     if order.prepared_by is not None:
         document["preparedBy"] = order.prepared_by
-    return json.dumps(document, separators=(",", ":")).encode()
+    return _COMPACT.encode(document).encode()
 
 
 _REQUIRED = ("v", "id", "order", "till", "parts", "ready", "createdAt")
@@ -147,47 +154,62 @@ def parse_order(raw: bytes | None) -> Order | Rejection:
     return _validate(document)
 
 
+def _positive_int(value: object) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _items(parts: object) -> tuple[Part, ...] | None:
+    """Parts as tuples of item names, or None if they are not lists of strings."""
+    if type(parts) is not list or not parts:
+        return None
+    result = []
+    for part in parts:
+        if type(part) is not list or not part:
+            return None
+        for item in part:
+            if type(item) is not str:
+                return None
+        result.append(tuple(part))
+    return tuple(result)
+
+
 def _validate(document: dict[str, Any]) -> Order | Rejection:
     problems = []
-    if not isinstance(document["id"], str) or not document["id"]:
+    order_id = document["id"]
+    if type(order_id) is not str or not order_id:
         problems.append("id must be a non-empty string")
-    for name in ("order", "till"):
-        value = document[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            problems.append(f"{name} must be a positive integer")
-    if not isinstance(document["ready"], bool):
+    if not _positive_int(document["order"]):
+        problems.append("order must be a positive integer")
+    if not _positive_int(document["till"]):
+        problems.append("till must be a positive integer")
+    if type(document["ready"]) is not bool:
         problems.append("ready must be true or false")
     created_at = document["createdAt"]
-    if not isinstance(created_at, str) or not _is_time(created_at):
+    if type(created_at) is not str or not _is_time(created_at):
         problems.append("createdAt must be an ISO 8601 time")
-    for name in ("servedAt",):
-        if name in document and not (isinstance(document[name], str) and _is_time(document[name])):
-            problems.append(f"{name} must be an ISO 8601 time")
-    parts = document["parts"]
-    if (
-        not isinstance(parts, list)
-        or not parts
-        or not all(
-            isinstance(part, list) and part and all(isinstance(i, str) for i in part)
-            for part in parts
-        )
-    ):
+    served_at = document.get("servedAt")
+    if "servedAt" in document and not (type(served_at) is str and _is_time(served_at)):
+        problems.append("servedAt must be an ISO 8601 time")
+    parts = _items(document["parts"])
+    if parts is None:
         problems.append("parts must be a non-empty list of non-empty lists of items")
-    if problems:
+    if problems or parts is None:
         return Rejection("invalid_field", "; ".join(problems))
-    unknown = sorted({item for part in parts for item in part} - MENU)
-    if unknown:
-        return Rejection("unknown_item", "not on the menu: " + ", ".join(unknown))
+    for part in parts:
+        for item in part:
+            if item not in MENU:
+                unknown = sorted({i for p in parts for i in p} - MENU)
+                return Rejection("unknown_item", "not on the menu: " + ", ".join(unknown))
     return Order(
-        id=document["id"],
-        number=document["order"],
-        till=document["till"],
-        parts=tuple(tuple(part) for part in parts),
-        created_at=created_at,
-        ready=document["ready"],
-        served_at=document.get("servedAt"),
-        prepared_by=_optional_str(document.get("preparedBy")),
-        cooked_by=_optional_str(document.get("cookedBy")),
+        order_id,
+        document["order"],
+        document["till"],
+        parts,
+        created_at,
+        document["ready"],
+        served_at,
+        _optional_str(document.get("preparedBy")),
+        _optional_str(document.get("cookedBy")),
     )
 
 

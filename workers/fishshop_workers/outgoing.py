@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from fishshop_workers.order import Rejection
 
 __all__ = ["Outgoing", "dead_letter"]
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """One record to produce inside the worker's transaction.
 
     ``event`` says what it means for the shop (``served``, ``to_cook``,

@@ -32,8 +32,8 @@ class PreparerSettings:
 def batch_size_for(slowest_seconds: float, budget_seconds: float = 5.0) -> int:
     """How many orders to take in one transaction so that it ends within budget."""
     if slowest_seconds <= 0:
-        return 500
-    return max(1, min(500, int(budget_seconds / slowest_seconds)))
+        return 2000
+    return max(1, min(2000, int(budget_seconds / slowest_seconds)))
 
 
 class Preparer:
@@ -83,12 +83,10 @@ class Preparer:
             if handed_over is not None:
                 outputs.append(handed_over)
                 continue
-            async with self._hands:
-                if self.settings.prep_max > 0:
+            if self.settings.prep_max > 0:
+                async with self._hands:
                     await asyncio.sleep(
                         draw_seconds(self.rng, self.settings.prep_min, self.settings.prep_max)
                     )
-                outputs.append(
-                    serve_order(order, topics, self.options.worker_name, datetime.now(UTC))
-                )
+            outputs.append(serve_order(order, topics, self.options.worker_name, datetime.now(UTC)))
         return outputs

@@ -28,7 +28,7 @@ class Route(enum.Enum):
 
 
 def route_order(order: Order) -> Route:
-    if order.ready or not needs_cooking(list(order.parts)):
+    if order.ready or not needs_cooking(order.parts):
         return Route.SERVE
     return Route.COOK
 

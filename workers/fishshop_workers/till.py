@@ -73,7 +73,6 @@ class Till:
         await producer.start()
         self.connected = True
         topic = self.options.topics.orders
-        pending: set[asyncio.Future[object]] = set()
         try:
             partitions = len(await producer.partitions_for(topic))
             loop = asyncio.get_running_loop()
@@ -99,11 +98,8 @@ class Till:
                     key=str(order.till).encode(),
                     partition=partition_for_till(order.till, partitions),
                 )
-                pending.add(future)
+                # Not awaited: the producer batches, and its buffer pushes back.
                 future.add_done_callback(self._delivered)
-                future.add_done_callback(pending.discard)
-                if len(pending) > 10_000:
-                    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             await producer.flush()
         finally:
             self.connected = False
