@@ -298,26 +298,32 @@ def _command_broker(args: argparse.Namespace) -> int:
 
 
 def _command_worker(args: argparse.Namespace) -> int:
-    from fishshop_workers.cook import CookSettings
-    from fishshop_workers.preparer import PreparerSettings
-    from fishshop_workers.run import run_cook, run_preparer, run_till
-    from fishshop_workers.till import TillSettings
+    from fishshop_workers.cook import Cook, CookSettings
+    from fishshop_workers.metrics import ShopMetrics
+    from fishshop_workers.preparer import Preparer, PreparerSettings
+    from fishshop_workers.run import Worker, run_process
+    from fishshop_workers.till import Till, TillSettings
     from fishshop_workers.worker_options import WorkerOptions
 
     options = WorkerOptions(args.shop, _prefix(args), _kafka(args), str(args.worker_name))
-    port = int(args.metrics_port)
+
+    def build(metrics: ShopMetrics) -> Worker:
+        if args.command == "till":
+            number = args.till or till_number_from_hostname(socket.gethostname()) or 1
+            till = TillSettings(
+                int(number),
+                float(args.orders_per_minute),
+                bool(args.plaice),
+                int(args.max_orders),
+            )
+            return Till(options, till, metrics)
+        if args.command == "preparer":
+            prep = PreparerSettings(float(args.prep_min), float(args.prep_max))
+            return Preparer(options, prep, metrics)
+        return Cook(options, CookSettings(float(args.cook_min), float(args.cook_max)), metrics)
+
     create = int(args.partitions) if args.create_topics else None
-    if args.command == "till":
-        number = args.till or till_number_from_hostname(socket.gethostname()) or 1
-        settings = TillSettings(
-            int(number), float(args.orders_per_minute), bool(args.plaice), int(args.max_orders)
-        )
-        return run_till(options, settings, port, create)
-    if args.command == "preparer":
-        return run_preparer(
-            options, PreparerSettings(float(args.prep_min), float(args.prep_max)), port, create
-        )
-    return run_cook(options, CookSettings(float(args.cook_min), float(args.cook_max)), port, create)
+    return run_process(args.command, options, build, int(args.metrics_port), create)
 
 
 def _command_audit(args: argparse.Namespace) -> int:

@@ -126,8 +126,11 @@ def test_each_malformed_kind_lands_in_dlq_counted_and_workers_stay_up(
         _, preparer_metrics = scrape(ports["preparer"])
         _, cook_metrics = scrape(ports["cook"])
     finally:
-        preparer.terminate()
-        cook.terminate()
+        preparer_exit = preparer.terminate()
+        cook_exit = cook.terminate()
+
+    # SIGTERM: finish the batch in hand, commit, leave the group, exit cleanly.
+    assert (preparer_exit, cook_exit) == (0, 0), preparer.log() + cook.log()
 
     reasons = sorted(letter["fishshop-reason"] for letter in letters)
     assert reasons == sorted([*bad, "not_json"])

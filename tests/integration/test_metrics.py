@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,19 @@ def _total(text: str, name: str) -> float:
     """Sum of every sample of ``name`` in an exposition."""
     pattern = re.compile(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", re.MULTILINE)
     return sum(float(value) for value in pattern.findall(text))
+
+
+def _eventually_ready(port: int, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if scrape(port, "/readyz") == (200, "ready\n"):
+                return True
+        except urllib.error.HTTPError as error:
+            if error.code != 503:  # not yet connected is the only other answer
+                raise
+        time.sleep(0.2)
+    return False
 
 
 def _promtool() -> str:
@@ -98,6 +112,7 @@ def test_workers_export_moving_series_that_promtool_accepts(
         for role, port in ports.items():
             status, body = scrape(port, "/healthz", timeout=30)
             assert (status, body) == (200, "ok\n"), role
+            assert _eventually_ready(port), role
         time.sleep(6)
         first = {role: scrape(port)[1] for role, port in ports.items()}
         time.sleep(6)

@@ -55,6 +55,10 @@ class Cook:
             on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
         )
 
+    def ready(self) -> bool:
+        """Connected to Kafka: what /readyz reports."""
+        return self.loop.connected
+
     async def run(self, stop: asyncio.Event) -> None:
         await self.loop.run(stop)
 

@@ -51,39 +51,34 @@ def _metrics(spec: ShopSpec, role: str, worker: str) -> ShopMetrics:
 
 
 def build_shop(spec: ShopSpec, kafka: KafkaSettings, seed: int | None = None) -> RunningShop:
+    """The shop's workers, each with its own metrics registry, as pods would have."""
     prefix = spec.topic_prefix or default_prefix(spec.name)
     rng = random.Random(seed)
     shop = RunningShop(spec, prefix)
-    for n in range(1, spec.tills.replicas + 1):
-        name = f"till-{n}"
-        shop.tills.append(
-            Till(
-                _options(spec, prefix, kafka, name),
-                TillSettings(n, spec.tills.orders_per_minute, spec.plaice),
-                _metrics(spec, "till", name),
-                random.Random(rng.random()),
-            )
+
+    def parts(role: str, n: int) -> tuple[WorkerOptions, ShopMetrics, random.Random]:
+        name = f"{role}-{n}"
+        return (
+            _options(spec, prefix, kafka, name),
+            _metrics(spec, role, name),
+            random.Random(rng.random()),
         )
-    for n in range(1, spec.preparers.replicas + 1):
-        name = f"preparer-{n}"
-        shop.preparers.append(
-            Preparer(
-                _options(spec, prefix, kafka, name),
-                PreparerSettings(spec.preparers.prep_min, spec.preparers.prep_max),
-                _metrics(spec, "preparer", name),
-                random.Random(rng.random()),
-            )
-        )
-    for n in range(1, spec.cooks.replicas + 1):
-        name = f"cook-{n}"
-        shop.cooks.append(
-            Cook(
-                _options(spec, prefix, kafka, name),
-                CookSettings(spec.cooks.cook_min, spec.cooks.cook_max),
-                _metrics(spec, "cook", name),
-                random.Random(rng.random()),
-            )
-        )
+
+    tills = spec.tills
+    for n in range(1, tills.replicas + 1):
+        settings = TillSettings(n, tills.orders_per_minute, spec.plaice)
+        options, metrics, worker_rng = parts("till", n)
+        shop.tills.append(Till(options, settings, metrics, worker_rng))
+    preparers = spec.preparers
+    for n in range(1, preparers.replicas + 1):
+        prep = PreparerSettings(preparers.prep_min, preparers.prep_max)
+        options, metrics, worker_rng = parts("preparer", n)
+        shop.preparers.append(Preparer(options, prep, metrics, worker_rng))
+    cooks = spec.cooks
+    for n in range(1, cooks.replicas + 1):
+        cook = CookSettings(cooks.cook_min, cooks.cook_max)
+        options, metrics, worker_rng = parts("cook", n)
+        shop.cooks.append(Cook(options, cook, metrics, worker_rng))
     return shop
 
 

@@ -1,4 +1,7 @@
-"""A worker's HTTP port: ``/metrics`` for Prometheus and ``/healthz`` for probes."""
+"""A worker's HTTP port: ``/metrics`` for Prometheus, ``/healthz`` (the process
+answers: a liveness probe) and ``/readyz`` (connected to Kafka: a readiness probe).
+
+Liveness does not depend on Kafka: restarting a worker never brings Kafka back."""
 
 from __future__ import annotations
 
@@ -13,19 +16,19 @@ __all__ = ["MetricsServer"]
 
 
 class MetricsServer:
-    """Serves a registry; ``healthy`` decides what ``/healthz`` answers."""
+    """Serves a registry; ``ready`` decides what ``/readyz`` answers."""
 
     def __init__(
         self,
         registry: CollectorRegistry,
         port: int,
         host: str = "0.0.0.0",  # noqa: S104 - pods are scraped from outside
-        healthy: Callable[[], bool] = lambda: True,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.registry = registry
         self.port = port
         self.host = host
-        self.healthy = healthy
+        self.ready = ready
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -48,9 +51,11 @@ class MetricsServer:
             if path == "/metrics":
                 status, kind, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.registry)
             elif path == "/healthz":
-                ok = self.healthy()
+                status, kind, body = "200 OK", "text/plain", b"ok\n"
+            elif path == "/readyz":
+                ok = self.ready()
                 status = "200 OK" if ok else "503 Service Unavailable"
-                kind, body = "text/plain", b"ok\n" if ok else b"unhealthy\n"
+                kind, body = "text/plain", b"ready\n" if ok else b"not connected to Kafka\n"
             else:
                 status, kind, body = "404 Not Found", "text/plain", b"not found\n"
             writer.write(

@@ -22,7 +22,7 @@ async def run_worker(
     work: Callable[[asyncio.Event], Awaitable[None]],
     registry: CollectorRegistry,
     metrics_port: int | None,
-    healthy: Callable[[], bool] = lambda: True,
+    ready: Callable[[], bool] = lambda: True,
 ) -> None:
     """Serve metrics and run ``work`` until SIGTERM or SIGINT sets its stop event.
 
@@ -43,9 +43,9 @@ async def run_worker(
             loop.add_signal_handler(sig, on_signal)
     server = None
     if metrics_port is not None:
-        server = MetricsServer(registry, metrics_port, healthy=healthy)
+        server = MetricsServer(registry, metrics_port, ready=ready)
         await server.start()
-        log.info("%s serves /metrics and /healthz on port %d", name, server.port)
+        log.info("%s serves /metrics, /healthz and /readyz on port %d", name, server.port)
     try:
         await work(stop)
     finally:

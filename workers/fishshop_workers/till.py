@@ -61,6 +61,10 @@ class Till:
         self._created = metrics.orders_created.labels(metrics.shop, str(settings.number))
         self._failed = 0
 
+    def ready(self) -> bool:
+        """Connected to Kafka: what /readyz reports."""
+        return self.connected
+
     async def run(self, stop: asyncio.Event) -> None:
         """Take orders until ``stop`` is set or ``max_orders`` is reached."""
         producer = AIOKafkaProducer(

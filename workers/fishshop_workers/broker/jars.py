@@ -157,8 +157,13 @@ def _progress_reporter(stream: TextIO | None, total: int) -> Callable[[int, int]
         f"into {cache_root()} (first run only)\n"
     )
 
+    live = stream.isatty()
+    step = max(1, total // 4)
+
     def report(done: int, size: int) -> None:
-        end = "\n" if done == total else "\r"
+        if not live and done % step and done != total:
+            return  # a log gets a few lines, a terminal a live counter
+        end = "\n" if done == total or not live else "\r"
         stream.write(f"  {done}/{total} jars, {size / 1e6:.1f} MB{end}")
         stream.flush()
 

@@ -225,6 +225,11 @@ class EmbeddedBroker:
             process.kill()
             process.wait()
 
+    def wait(self) -> int | None:
+        """Block until the broker exits; its exit code."""
+        process = self._process
+        return None if process is None else process.wait()
+
     def kill(self) -> None:
         """Stop the broker abruptly, as a crash would."""
         process, self._process = self._process, None
