@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what fishshop's tests need on a Debian or Ubuntu machine:
-# Java 17 (runs the embedded Kafka broker), promtool (checks the metrics),
+# Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), openssl
+# (makes certificates for the TLS tests),
 # and the Python package with its development tools. Safe to run again.
 set -euo pipefail
 
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 
 if ((${#need_apt[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiokafka.errors import KafkaError
 
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
@@ -371,6 +372,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (BrokerStartError, BrokerFetchError, WorkerStartError) as error:
         print(f"fishshop: {error}", file=sys.stderr)
+        return 3
+    except KafkaError as error:
+        print(
+            f"fishshop: Kafka at {getattr(args, 'bootstrap_servers', None) or 'the broker'} "
+            f"refused or failed: {error}. Check the address, the credentials "
+            "(--sasl-*) and the certificates (--certs-dir).",
+            file=sys.stderr,
+        )
         return 3
     except KeyboardInterrupt:
         return 130

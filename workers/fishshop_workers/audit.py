@@ -34,9 +34,13 @@ class Auditor:
             max_poll_records=5000,
             **self.settings.client_options(),
         )
-        await consumer.start()
         self._consumer = consumer
-        await self._assign()
+        try:
+            await consumer.start()
+            await self._assign()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def _assign(self) -> None:
         consumer = self._require()

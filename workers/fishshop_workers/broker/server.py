@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -53,17 +54,34 @@ def free_port() -> int:
         return port
 
 
-def broker_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    """server.properties for one node acting as broker and controller."""
+def broker_properties(
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    extra_listeners: Mapping[str, tuple[str, int]] | None = None,
+    extra_properties: Mapping[str, str] | None = None,
+) -> str:
+    """server.properties for one node acting as broker and controller.
+
+    ``extra_listeners`` adds listeners by name: ``{"SSL": ("SSL", 9093)}``; their
+    settings (certificates, SASL) come in ``extra_properties``.
+    """
+    extra = dict(extra_listeners or {})
+    listeners = [f"PLAINTEXT://127.0.0.1:{port}"] + [
+        f"{name}://127.0.0.1:{extra_port}" for name, (_, extra_port) in extra.items()
+    ]
+    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"] + [
+        f"{name}:{protocol}" for name, (protocol, _) in extra.items()
+    ]
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": (f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"),
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": ",".join([*listeners, f"CONTROLLER://127.0.0.1:{controller_port}"]),
+        "advertised.listeners": ",".join(listeners),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": ",".join(protocols),
         "log.dirs": str(log_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "false",
@@ -80,6 +98,7 @@ def broker_properties(port: int, controller_port: int, log_dir: Path) -> str:
         # A crashed transactional worker's open transaction is aborted this soon.
         "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
         "transaction.max.timeout.ms": "900000",
+        **(extra_properties or {}),
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
@@ -98,12 +117,18 @@ class EmbeddedBroker:
         port: int | None = None,
         heap_mb: int = 512,
         progress: TextIO | None = sys.stderr,
+        extra_listeners: Mapping[str, tuple[str, int]] | None = None,
+        extra_properties: Mapping[str, str] | None = None,
+        format_arguments: Sequence[str] = (),
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.controller_port = free_port()
         self.heap_mb = heap_mb
         self.progress = progress
+        self.extra_listeners = dict(extra_listeners or {})
+        self.extra_properties = dict(extra_properties or {})
+        self.format_arguments = list(format_arguments)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -151,7 +176,13 @@ class EmbeddedBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "server.properties"
         config.write_text(
-            broker_properties(self.port, self.controller_port, self.data_dir / "logs")
+            broker_properties(
+                self.port,
+                self.controller_port,
+                self.data_dir / "logs",
+                self.extra_listeners,
+                self.extra_properties,
+            )
         )
         (self.data_dir / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
         if not (self.data_dir / "logs" / "meta.properties").exists():
@@ -165,6 +196,7 @@ class EmbeddedBroker:
                     cluster_id,
                     "-c",
                     str(config),
+                    *self.format_arguments,
                 ),
                 capture_output=True,
                 check=False,

@@ -1,0 +1,156 @@
+"""The workers against a Kafka that wants mutual TLS or SASL (PLAIN, SCRAM), as
+managed Kafka services do: options and FISHSHOP_* variables both work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fishshop_workers.broker.server import EmbeddedBroker, free_port
+from tests.support.certs import make_certificates
+from tests.support.processes import Worker, run_fishshop
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+SCRAM_USER = ("bob", "bob-secret")
+PLAIN_USER = ("alice", "alice-secret")
+
+
+@pytest.fixture(scope="module")
+def secure_broker(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[EmbeddedBroker, Path]]:
+    root = tmp_path_factory.mktemp("secure")
+    certs, client = make_certificates(root / "certs")
+    ssl_port, sasl_port = free_port(), free_port()
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="admin" password="admin-secret" user_admin="admin-secret" '
+        f'user_{PLAIN_USER[0]}="{PLAIN_USER[1]}";'
+    )
+    broker = EmbeddedBroker(
+        root / "kafka",
+        extra_listeners={"SSL": ("SSL", ssl_port), "SASL_PLAINTEXT": ("SASL_PLAINTEXT", sasl_port)},
+        extra_properties={
+            "listener.name.ssl.ssl.keystore.type": "PEM",
+            "listener.name.ssl.ssl.keystore.location": str(certs / "broker.pem"),
+            "listener.name.ssl.ssl.truststore.type": "PEM",
+            "listener.name.ssl.ssl.truststore.location": str(certs / "ca.pem"),
+            "listener.name.ssl.ssl.client.auth": "required",
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config": plain,
+            "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            ),
+        },
+        format_arguments=[
+            "--add-scram",
+            f"SCRAM-SHA-256=[name={SCRAM_USER[0]},password={SCRAM_USER[1]}]",
+        ],
+    )
+    broker.start()
+    yield broker, client
+    broker.stop()
+
+
+def _serve_twenty(shop: str, tmp_path: Path, connection: dict[str, str]) -> dict[str, str]:
+    till = run_fishshop(
+        "till",
+        "--shop",
+        shop,
+        "--create-topics",
+        "--max-orders",
+        "20",
+        "--orders-per-minute",
+        "0",
+        "--metrics-port",
+        "0",
+        timeout=120,
+        **connection,
+    )
+    assert till.returncode == 0, till.stderr
+    preparer = Worker(
+        "preparer",
+        tmp_path,
+        f"preparer-{shop}",
+        shop=shop,
+        prep_min="0",
+        prep_max="0",
+        metrics_port="0",
+        **connection,
+    )
+    preparer.start()
+    try:
+        audit = run_fishshop(
+            "audit", "--shop", shop, "--wait", "60", "--json", timeout=120, **connection
+        )
+    finally:
+        assert preparer.terminate() == 0, preparer.log()
+    assert audit.returncode == 0, audit.stderr
+    return dict(json.loads(audit.stdout))
+
+
+def test_mutual_tls_from_a_certificates_folder(
+    secure_broker: tuple[EmbeddedBroker, Path], shop_name: str, tmp_path: Path
+) -> None:
+    broker, client = secure_broker
+    ssl_port = broker.extra_listeners["SSL"][1]
+    report = _serve_twenty(
+        shop_name,
+        tmp_path,
+        {
+            "bootstrap_servers": f"127.0.0.1:{ssl_port}",
+            "certs_dir": str(client),
+        },
+    )
+    assert report["orders_served"] == 20
+    assert report["duplicates"] == 0
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "user"), [("PLAIN", PLAIN_USER), ("SCRAM-SHA-256", SCRAM_USER)]
+)
+def test_sasl_plain_and_scram(
+    secure_broker: tuple[EmbeddedBroker, Path],
+    shop_name: str,
+    tmp_path: Path,
+    mechanism: str,
+    user: tuple[str, str],
+) -> None:
+    broker, _ = secure_broker
+    sasl_port = broker.extra_listeners["SASL_PLAINTEXT"][1]
+    report = _serve_twenty(
+        shop_name,
+        tmp_path,
+        {
+            "bootstrap_servers": f"127.0.0.1:{sasl_port}",
+            "sasl_mechanism": mechanism,
+            "sasl_username": user[0],
+            "sasl_password": user[1],
+        },
+    )
+    assert report["orders_served"] == 20
+    assert report["duplicates"] == 0
+
+
+def test_a_wrong_password_is_a_clear_error(
+    secure_broker: tuple[EmbeddedBroker, Path], shop_name: str
+) -> None:
+    broker, _ = secure_broker
+    sasl_port = broker.extra_listeners["SASL_PLAINTEXT"][1]
+    result = run_fishshop(
+        "audit",
+        "--shop",
+        shop_name,
+        timeout=60,
+        bootstrap_servers=f"127.0.0.1:{sasl_port}",
+        sasl_mechanism="SCRAM-SHA-256",
+        sasl_username="bob",
+        sasl_password="not-bobs",
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "fishshop:" in result.stderr
