@@ -70,8 +70,35 @@ def _spawn(
         )
 
 
+def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) a running or finished-but-unreaped process used."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+CPU: dict[str, dict[str, float]] = {}
+
+
 def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def _record_cpu(
+    name: str, producers: list[subprocess.Popen[bytes]], consumer: subprocess.Popen[bytes]
+) -> None:
+    producing = 0.0
+    for process in producers:  # they stop by themselves after their share
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        producing += usage.ru_utime + usage.ru_stime
+    CPU[name] = {
+        "producers": producing,
+        "consumer": _cpu_seconds(consumer),
+    }
 
 
 def run_fishshop(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
@@ -112,6 +139,7 @@ def run_fishshop(bootstrap: str, orders: int, partitions: int, logs: Path) -> fl
     ]
     try:
         done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600, partitions))
+        _record_cpu("fishshop", tills, preparer)
     finally:
         for process in [*tills, preparer]:
             process.terminate()
@@ -155,6 +183,7 @@ def run_bare(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
     ]
     try:
         done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600, partitions))
+        _record_cpu("bare aiokafka", producers, relay)
     finally:
         for process in [*producers, relay]:
             process.terminate()
@@ -196,6 +225,12 @@ def main() -> None:
         for name, rate in best.items():
             print(f"  {name:14s} {rate:8.0f} orders/s")
         print(f"  ratio fishshop / bare: {best['fishshop'] / best['bare aiokafka']:.2f}")
+        print("CPU seconds in the last round (2 cores shared with the broker):")
+        for name, cpu in CPU.items():
+            print(
+                f"  {name:14s} producing {cpu['producers']:5.2f}  "
+                f"consuming and producing {cpu['consumer']:5.2f}"
+            )
         print(f"(logs in {logs})")
     finally:
         if broker is not None:

@@ -8,12 +8,13 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from aiokafka.errors import KafkaError
@@ -31,6 +32,7 @@ from fishshop_workers.topics import PartitionDecreaseError, default_prefix
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("fishshop")
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -116,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fishshop",
         description="A fish-and-chip shop on Apache Kafka.",
     )
-    _option(parser, "--log-level", default="INFO", help="DEBUG, INFO, WARNING")
+    _option(
+        parser,
+        "--log-level",
+        help="DEBUG, INFO, WARNING (default: INFO for workers, WARNING for demo and audit)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run a whole shop locally")
@@ -265,9 +271,10 @@ def _command_demo(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-        summary = asyncio.run(
-            run_shop(spec, kafka, args.duration, args.drain_timeout, on_tick=tick, seed=args.seed)
+        shop = run_shop(
+            spec, kafka, args.duration, args.drain_timeout, on_tick=tick, seed=args.seed
         )
+        summary = asyncio.run(_until_signalled(shop))
         print("fishshop: shop closed and drained", file=sys.stderr)
         _print_summary(summary, args.json, print)
         return 0 if summary.clean else 1
@@ -332,7 +339,9 @@ def _command_audit(args: argparse.Namespace) -> int:
     from fishshop_workers.topics import ShopTopics
 
     summary = asyncio.run(
-        audit(_kafka(args), ShopTopics.from_prefix(_prefix(args)), float(args.wait))
+        _until_signalled(
+            audit(_kafka(args), ShopTopics.from_prefix(_prefix(args)), float(args.wait))
+        )
     )
     _print_summary(summary, args.json, print)
     return 0 if summary.clean else 1
@@ -348,9 +357,39 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; SIGINT or SIGTERM cancels it cleanly, then KeyboardInterrupt."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    signalled = False
+
+    def cancel() -> None:
+        nonlocal signalled
+        signalled = True
+        task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if signalled:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.log_level is None:
+        args.log_level = "WARNING" if args.command in {"demo", "audit"} else "INFO"
     logging.basicConfig(
         level=str(args.log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -359,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if str(args.log_level).upper() != "DEBUG":
         # aiokafka logs transient coordinator errors that it retries by itself.
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    if args.command in {"demo", "broker", "audit"}:
+        # SIGTERM stops these like Ctrl-C does, so the broker they started stops too.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return COMMANDS[args.command](args)
     except (
@@ -382,4 +424,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 3
     except KeyboardInterrupt:
+        print("fishshop: interrupted; everything it started is stopped", file=sys.stderr)
         return 130

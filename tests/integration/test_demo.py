@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,27 @@ spec:
     assert result.returncode == 2
     assert "spec.preparers.prepSeconds" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_the_demo_and_its_broker() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fishshop", "demo", "--duration", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "taken" in line:  # the shop is open and serving
+            break
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(seen) + rest
+    assert "interrupted" in rest
+    assert "Traceback" not in rest
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "fishshop-demo-"], capture_output=True, text=True, check=False
+    )
+    assert leftovers.stdout == "", "the demo's broker is still running"

@@ -79,6 +79,8 @@ class Till:
         topic = self.options.topics.orders
         try:
             partitions = len(await producer.partitions_for(topic))
+            partition = partition_for_till(self.settings.number, partitions)
+            key = str(self.settings.number).encode()
             loop = asyncio.get_running_loop()
             refreshed = loop.time()
             while not stop.is_set():
@@ -94,13 +96,10 @@ class Till:
                         pass
                 if loop.time() - refreshed > 5:
                     partitions = len(await producer.partitions_for(topic))
+                    partition = partition_for_till(self.settings.number, partitions)
                     refreshed = loop.time()
-                order = self._next_order()
                 future = await producer.send(
-                    topic,
-                    value=encode_order(order),
-                    key=str(order.till).encode(),
-                    partition=partition_for_till(order.till, partitions),
+                    topic, value=encode_order(self._next_order()), key=key, partition=partition
                 )
                 # Not awaited: the producer batches, and its buffer pushes back.
                 future.add_done_callback(self._delivered)
