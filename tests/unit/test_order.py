@@ -328,3 +328,18 @@ def test_deeply_nested_json_is_rejected_not_raised() -> None:
 def test_boolean_schema_version_is_refused() -> None:
     result = parse_order(_raw(_document(v=True)))
     assert isinstance(result, Rejection)
+
+
+def test_highest_number_is_per_till_and_ignores_bad_records() -> None:
+    from fishshop_workers.order import highest_number
+
+    def record(till: int, number: int) -> bytes:
+        return encode_order(
+            Order(new_order_id(), number, till, (("cod", "chips"),), "2026-11-25T12:00:00.000Z")
+        )
+
+    values = [record(1, 5), record(2, 90), None, b"not json", record(1, 7), record(1, 6)]
+    assert highest_number(values, 1) == 7
+    assert highest_number(values, 2) == 90
+    assert highest_number(values, 3) == 0
+    assert highest_number([], 1) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
@@ -23,6 +24,7 @@ __all__ = [
     "Rejection",
     "encode_order",
     "format_time",
+    "highest_number",
     "new_order_id",
     "parse_order",
     "parse_time",
@@ -211,6 +213,17 @@ def _validate(document: dict[str, Any]) -> Order | Rejection:
         _optional_str(document.get("preparedBy")),
         _optional_str(document.get("cookedBy")),
     )
+
+
+def highest_number(values: Iterable[bytes | None], till: int) -> int:
+    """The highest customer number that ``till`` has called among these records
+    (0 if none), so a restarted till carries on counting instead of starting at 1."""
+    highest = 0
+    for value in values:
+        order = parse_order(value)
+        if isinstance(order, Order) and order.till == till and order.number > highest:
+            highest = order.number
+    return highest
 
 
 def _optional_str(value: object) -> str | None:

@@ -8,17 +8,27 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 
 from fishshop_workers.menu import draw_parts
 from fishshop_workers.metrics import ShopMetrics
-from fishshop_workers.order import Order, encode_order, format_time, new_order_id
+from fishshop_workers.order import (
+    Order,
+    encode_order,
+    format_time,
+    highest_number,
+    new_order_id,
+)
 from fishshop_workers.routing import partition_for_till
 from fishshop_workers.worker_options import WorkerOptions
 
 __all__ = ["Till", "TillSettings", "next_gap"]
 
 log = logging.getLogger(__name__)
+
+RESUME_LOOKBACK = 2000
+"""Records at the end of its partition a starting till reads for its last number."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class Till:
         self.metrics = metrics
         self.rng = rng or random.Random()
         self.orders_taken = 0
+        """Orders this till has taken since it started."""
+        self.last_number = 0
+        """The customer number last called: carries on across restarts."""
         self.connected = False
         self._created = metrics.orders_created.labels(metrics.shop, str(settings.number))
         self._failed = 0
@@ -81,6 +94,7 @@ class Till:
             partitions = len(await producer.partitions_for(topic))
             partition = partition_for_till(self.settings.number, partitions)
             key = str(self.settings.number).encode()
+            self.last_number = await self._last_called(topic, partition)
             loop = asyncio.get_running_loop()
             refreshed = loop.time()
             while not stop.is_set():
@@ -108,11 +122,29 @@ class Till:
             self.connected = False
             await producer.stop()
 
+    async def _last_called(self, topic: str, partition: int) -> int:
+        """The highest number this till called, from the end of its partition."""
+        consumer = AIOKafkaConsumer(enable_auto_commit=False, **self.options.kafka.client_options())
+        await consumer.start()
+        try:
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            end = (await consumer.end_offsets([tp]))[tp]
+            consumer.seek(tp, max(0, end - RESUME_LOOKBACK))
+            values: list[bytes | None] = []
+            while await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                values.extend(record.value for record in batch.get(tp, []))
+            return highest_number(values, self.settings.number)
+        finally:
+            await consumer.stop()
+
     def _next_order(self) -> Order:
         self.orders_taken += 1
+        self.last_number += 1
         return Order(
             id=new_order_id(),
-            number=self.orders_taken,
+            number=self.last_number,
             till=self.settings.number,
             parts=tuple(draw_parts(self.rng, self.settings.plaice)),
             created_at=format_time(datetime.now(UTC)),
