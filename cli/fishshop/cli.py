@@ -248,14 +248,14 @@ def _command_demo(args: argparse.Namespace) -> int:
     broker = None
     data_dir = None
     bootstrap = args.bootstrap_servers
-    if not bootstrap:
-        data_dir = Path(tempfile.mkdtemp(prefix="fishshop-demo-"))
-        broker = EmbeddedBroker(data_dir)
-        print("fishshop: starting the embedded Kafka broker...", file=sys.stderr)
-        broker.start()
-        bootstrap = broker.bootstrap_servers
-        print(f"fishshop: broker ready on {bootstrap}", file=sys.stderr)
     try:
+        if not bootstrap:
+            data_dir = Path(tempfile.mkdtemp(prefix="fishshop-demo-"))
+            broker = EmbeddedBroker(data_dir)
+            print("fishshop: starting the embedded Kafka broker...", file=sys.stderr)
+            broker.start()
+            bootstrap = broker.bootstrap_servers
+            print(f"fishshop: broker ready on {bootstrap}", file=sys.stderr)
         kafka = _kafka(args, bootstrap)
         print(
             f"fishshop: shop {spec.name!r} open for {args.duration:.0f}s: "
@@ -279,6 +279,7 @@ def _command_demo(args: argparse.Namespace) -> int:
         _print_summary(summary, args.json, print)
         return 0 if summary.clean else 1
     finally:
+        signal.signal(signal.SIGTERM, _interrupt)  # asyncio.run reset it
         if broker is not None:
             broker.stop()
         if data_dir is not None:
@@ -288,16 +289,14 @@ def _command_demo(args: argparse.Namespace) -> int:
 def _command_broker(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="fishshop-broker-"))
     broker = EmbeddedBroker(Path(data_dir), port=int(args.port))
-    broker.start()
-    print(
-        f"fishshop: Kafka broker on {broker.bootstrap_servers}, data in {data_dir}; "
-        "Ctrl-C stops it",
-        file=sys.stderr,
-    )
     try:
-        while broker.running:
-            if broker._process is not None:
-                broker._process.wait()
+        broker.start()
+        print(
+            f"fishshop: Kafka broker on {broker.bootstrap_servers}, data in {data_dir}; "
+            "Ctrl-C stops it",
+            file=sys.stderr,
+        )
+        broker.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -228,3 +228,17 @@ def test_cook_order_sends_it_back_ready() -> None:
 def test_cook_order_refuses_a_topic_without_partitions() -> None:
     with pytest.raises(ValueError, match="at least one partition"):
         cook_order(PLAICE, TOPICS, "cook-0", 0)
+
+
+def test_an_unencodable_item_name_still_becomes_a_dead_letter() -> None:
+    # JSON may carry a lone surrogate; quoting it in the reason must not crash.
+    raw = (
+        b'{"v":1,"id":"x","order":1,"till":1,"parts":[["\\ud800"]],'
+        b'"ready":false,"createdAt":"2026-11-25T12:00:00.000Z"}'
+    )
+    letter = read_incoming(Incoming("shop.orders", 0, 7, b"1", raw), TOPICS)
+    assert isinstance(letter, Outgoing)
+    assert letter.reason == "unknown_item"
+    headers = dict(letter.headers)
+    assert headers["fishshop-reason"] == b"unknown_item"
+    assert b"\\ud800" in headers["fishshop-detail"]

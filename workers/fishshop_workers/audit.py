@@ -61,7 +61,12 @@ class Auditor:
         partitions = [TopicPartition(topic, p) for topic in wanted for p in range(known[topic])]
         current = set(consumer.assignment())
         if set(partitions) != current:
+            # assign() forgets positions: keep what was read, start new partitions
+            # (a shop that grew) from the beginning.
+            read_to = {tp: await consumer.position(tp) for tp in current}
             consumer.assign(partitions)
+            for tp, offset in read_to.items():
+                consumer.seek(tp, offset)
             new = [tp for tp in partitions if tp not in current]
             if new:
                 await consumer.seek_to_beginning(*new)

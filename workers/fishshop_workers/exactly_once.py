@@ -29,6 +29,9 @@ __all__ = ["BatchHandler", "ExactlyOnceLoop"]
 
 log = logging.getLogger(__name__)
 
+SETUP_TIMEOUT = 30.0
+"""Seconds for starting a producer, fetching an offset or leaving the group."""
+
 Record: TypeAlias = ConsumerRecord  # aiokafka ships no type hints
 BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
 """Turns one partition's records into what to produce, in order."""
@@ -73,6 +76,7 @@ class ExactlyOnceLoop:
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._next_offset: dict[TopicPartition, int] = {}
         self._batch_lock = asyncio.Lock()
+        self._broken: BaseException | None = None
         self.connected = False
 
     @property
@@ -94,30 +98,43 @@ class ExactlyOnceLoop:
 
         Starting the producer fences the partition's previous owner and settles
         its open transaction, so the committed offset read afterwards is final.
+        aiokafka only logs a listener's errors, so a failure here is kept and
+        raised by the main loop, which then rebuilds the session.
         """
-        consumer = self._consumer
-        assert consumer is not None
-        for tp in assigned:
-            if tp in self._producers:
-                continue
-            producer = AIOKafkaProducer(
-                transactional_id=self._transactional_id(tp),
-                transaction_timeout_ms=self.transaction_timeout_ms,
-                enable_idempotence=True,
-                linger_ms=5,
-                max_batch_size=256 * 1024,
-                **self.settings.client_options(),
-            )
-            await producer.start()
-            self._producers[tp] = producer
-            committed = await consumer.committed(tp)
-            if committed is None:
-                await consumer.seek_to_beginning(tp)
-                self._next_offset[tp] = 0
-            else:
-                consumer.seek(tp, committed)
-                self._next_offset[tp] = committed
+        new = [tp for tp in assigned if tp not in self._producers]
+        results = await asyncio.gather(*(self._take_one(tp) for tp in new), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            self._broken = failures[0]
+            log.warning("%s could not take partitions: %r", self.group_id, failures[0])
+            return
         log.info("%s took partitions %s", self.group_id, _names(assigned))
+
+    async def _take_one(self, tp: TopicPartition) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            raise KafkaError("the consumer stopped while taking partitions")
+        producer = AIOKafkaProducer(
+            transactional_id=self._transactional_id(tp),
+            transaction_timeout_ms=self.transaction_timeout_ms,
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            **self.settings.client_options(),
+        )
+        try:
+            await asyncio.wait_for(producer.start(), SETUP_TIMEOUT)
+            committed = await asyncio.wait_for(consumer.committed(tp), SETUP_TIMEOUT)
+        except BaseException:
+            await _quietly(producer.stop())
+            raise
+        if committed is None:
+            await consumer.seek_to_beginning(tp)
+            self._next_offset[tp] = 0
+        else:
+            consumer.seek(tp, committed)
+            self._next_offset[tp] = committed
+        self._producers[tp] = producer
 
     async def release(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand commit, then give the partitions back."""
@@ -157,6 +174,8 @@ class ExactlyOnceLoop:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
             session_timeout_ms=10_000,
+            # A rebalance waits for the batch in hand to commit: give it time.
+            rebalance_timeout_ms=60_000,
             heartbeat_interval_ms=1_000,
             **self.settings.client_options(),
         )
@@ -166,13 +185,16 @@ class ExactlyOnceLoop:
             consumer.subscribe([self.topic], listener=_Listener(self))
             self.connected = True
             while not stop.is_set():
+                if self._broken is not None:
+                    broken, self._broken = self._broken, None
+                    raise KafkaError(f"taking partitions failed: {broken!r}")
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if batches:
                     await self._handle(batches)
                 self._report_lag(consumer)
         finally:
             self.connected = False
-            await _quietly(consumer.stop())
+            await _quietly(asyncio.wait_for(consumer.stop(), SETUP_TIMEOUT))
             async with self._batch_lock:
                 producers, self._producers = self._producers, {}
                 self._next_offset.clear()
@@ -203,14 +225,18 @@ class ExactlyOnceLoop:
         try:
             await producer.begin_transaction()
             outputs = await self.handler(tp, records)
+            deliveries = []
             for out in outputs:
-                await producer.send(
+                delivery = await producer.send(
                     out.topic,
                     value=out.value,
                     key=out.key,
                     partition=out.partition,
                     headers=list(out.headers) if out.headers else None,
                 )
+                deliveries.append(delivery)
+            # aiokafka would commit even if a record failed: check every one first.
+            await asyncio.gather(*deliveries)
             next_offset = records[-1].offset + 1
             await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
             await producer.commit_transaction()
@@ -227,7 +253,9 @@ class ExactlyOnceLoop:
         if self.on_lag is None:
             return
         for tp in list(self._producers):
-            end = consumer.last_stable_offset(tp) or consumer.highwater(tp)
+            end = consumer.last_stable_offset(tp)
+            if end is None:
+                end = consumer.highwater(tp)
             position = self._next_offset.get(tp)
             if end is not None and position is not None:
                 self.on_lag(tp, max(0, end - position))

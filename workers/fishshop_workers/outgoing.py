@@ -44,7 +44,8 @@ def dead_letter(
         reason=rejection.reason,
         headers=(
             ("fishshop-reason", rejection.reason.encode()),
-            ("fishshop-detail", rejection.detail.encode()[:1000]),
+            # The detail may quote the bad input: never let it fail to encode.
+            ("fishshop-detail", rejection.detail.encode(errors="backslashreplace")[:1000]),
             ("fishshop-source-topic", source_topic.encode()),
             ("fishshop-source-partition", str(source_partition).encode()),
             ("fishshop-source-offset", str(source_offset).encode()),
