@@ -236,7 +236,12 @@ class ExactlyOnceLoop:
                 )
                 deliveries.append(delivery)
             # aiokafka would commit even if a record failed: check every one first.
-            await asyncio.gather(*deliveries)
+            # flush() resolves every record's future as its batch completes.
+            await producer.flush()
+            for delivery in deliveries:
+                error = delivery.exception() if delivery.done() else KafkaError("not sent")
+                if error is not None:
+                    raise error
             next_offset = records[-1].offset + 1
             await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
             await producer.commit_transaction()
