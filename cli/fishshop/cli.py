@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
 from fishshop_workers.kafka_settings import SASL_MECHANISMS, KafkaSettings, KafkaSettingsError
+from fishshop_workers.kafka_topics import TopicCreationError
 from fishshop_workers.ledger import Summary
 from fishshop_workers.routing import till_number_from_hostname
 from fishshop_workers.run import WorkerStartError
@@ -411,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 2
-    except (BrokerStartError, BrokerFetchError, WorkerStartError) as error:
+    except (BrokerStartError, BrokerFetchError, WorkerStartError, TopicCreationError) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 3
     except KafkaError as error:

@@ -16,7 +16,7 @@ from fishshop_workers.topics import (
     plan_topics,
 )
 
-__all__ = ["delete_topics", "describe_partitions", "ensure_topics"]
+__all__ = ["TopicCreationError", "delete_topics", "describe_partitions", "ensure_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,8 @@ async def ensure_topics(
                 NewTopic(name, count, replication_factor, assignments)
                 for name, count in plan.create.items()
             ]
-            try:
-                await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                log.info("topics appeared while creating them: %s", list(plan.create))
+            response = await admin.create_topics(new)
+            _raise_refusals(response.topic_errors)
             log.info("created topics %s", plan.create)
         if plan.grow:
             await admin.create_partitions(
@@ -70,6 +68,24 @@ async def ensure_topics(
         return plan
     finally:
         await admin.close()
+
+
+ALREADY_EXISTS = TopicAlreadyExistsError.errno
+
+
+class TopicCreationError(RuntimeError):
+    """Kafka refused to create a topic; the message carries Kafka's reason."""
+
+
+def _raise_refusals(topic_errors: list[tuple[object, ...]]) -> None:
+    """Per-topic errors come back in the response, not as exceptions."""
+    refused = []
+    for name, code, *message in topic_errors:
+        if code not in (0, ALREADY_EXISTS):  # another creator winning the race is fine
+            reason = message[0] if message and message[0] else f"error code {code}"
+            refused.append(f"{name}: {reason}")
+    if refused:
+        raise TopicCreationError("Kafka refused to create topics: " + "; ".join(refused))
 
 
 async def _wait_visible(

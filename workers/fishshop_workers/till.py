@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.menu import draw_parts
@@ -79,7 +81,28 @@ class Till:
         return self.connected
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Take orders until ``stop`` is set or ``max_orders`` is reached."""
+        """Take orders until ``stop`` is set or ``max_orders`` is reached.
+
+        While Kafka is away the till waits and reconnects; customers who came
+        meanwhile were turned away (their orders were never created).
+        """
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                await self._take_orders(stop)
+                return
+            except KafkaError as error:
+                log.warning(
+                    "till %d lost Kafka (%s); reconnecting in %.0fs",
+                    self.settings.number,
+                    error,
+                    backoff,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 15.0)
+
+    async def _take_orders(self, stop: asyncio.Event) -> None:
         producer = AIOKafkaProducer(
             enable_idempotence=True,
             acks="all",
@@ -87,10 +110,10 @@ class Till:
             max_batch_size=256 * 1024,
             **self.options.kafka.client_options(),
         )
-        await producer.start()
-        self.connected = True
         topic = self.options.topics.orders
         try:
+            await producer.start()
+            self.connected = True
             partitions = len(await producer.partitions_for(topic))
             partition = partition_for_till(self.settings.number, partitions)
             key = str(self.settings.number).encode()
@@ -120,7 +143,9 @@ class Till:
             await producer.flush()
         finally:
             self.connected = False
-            await producer.stop()
+            # Bounded: with Kafka away, stop() would wait for undeliverable batches.
+            with contextlib.suppress(TimeoutError, KafkaError):
+                await asyncio.wait_for(producer.stop(), 30)
 
     async def _last_called(self, topic: str, partition: int) -> int:
         """The highest number this till called, from the end of its partition."""
