@@ -101,29 +101,47 @@ def _record_cpu(
     }
 
 
+Command = tuple[list[str], str]
+"""A process to start: its arguments and its log's name."""
+
+
+def _time_pipeline(
+    name: str,
+    bootstrap: str,
+    served: str,
+    orders: int,
+    partitions: int,
+    logs: Path,
+    consumer: Command,
+    producers: list[Command],
+    env: dict[str, str] | None = None,
+) -> float:
+    """Start the consumer, let it join its group, then time the producers' orders
+    through to ``served``."""
+    relay = _spawn(consumer[0], logs / consumer[1], env)
+    time.sleep(3)
+    started = time.monotonic()
+    writers = [_spawn(argv, logs / log, env) for argv, log in producers]
+    try:
+        done = asyncio.run(_await_outputs(bootstrap, served, orders, 600, partitions))
+        _record_cpu(name, writers, relay)
+    finally:
+        for process in [*writers, relay]:
+            process.terminate()
+            process.wait()
+    return done - started
+
+
 def run_fishshop(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
     shop = f"bench{uuid.uuid4().hex[:6]}"
     topics = ShopTopics.from_prefix(default_prefix(shop))
     asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
-    common = {
-        "FISHSHOP_SHOP": shop,
-        "FISHSHOP_BOOTSTRAP_SERVERS": bootstrap,
-        "FISHSHOP_METRICS_PORT": "0",
-        "FISHSHOP_LOG_LEVEL": "WARNING",
-    }
-    preparer = _spawn(
-        [sys.executable, "-m", "fishshop", "preparer", "--prep-min", "0", "--prep-max", "0"],
-        logs / "preparer.log",
-        common,
-    )
-    time.sleep(3)  # let it join the group, as the bare relay does below
-    started = time.monotonic()
+    fishshop = [sys.executable, "-m", "fishshop"]
+    preparer = [*fishshop, "preparer", "--prep-min", "0", "--prep-max", "0"]
     tills = [
-        _spawn(
+        (
             [
-                sys.executable,
-                "-m",
-                "fishshop",
+                *fishshop,
                 "till",
                 "--till",
                 str(n + 1),
@@ -132,63 +150,52 @@ def run_fishshop(bootstrap: str, orders: int, partitions: int, logs: Path) -> fl
                 "--max-orders",
                 str(share),
             ],
-            logs / f"till-{n + 1}.log",
-            common,
+            f"till-{n + 1}.log",
         )
         for n, share in enumerate(_split(orders, 3))
     ]
-    try:
-        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600, partitions))
-        _record_cpu("fishshop", tills, preparer)
-    finally:
-        for process in [*tills, preparer]:
-            process.terminate()
-            process.wait()
-    return done - started
+    env = {
+        "FISHSHOP_SHOP": shop,
+        "FISHSHOP_BOOTSTRAP_SERVERS": bootstrap,
+        "FISHSHOP_METRICS_PORT": "0",
+        "FISHSHOP_LOG_LEVEL": "WARNING",
+    }
+    return _time_pipeline(
+        "fishshop",
+        bootstrap,
+        topics.served,
+        orders,
+        partitions,
+        logs,
+        (preparer, "preparer.log"),
+        tills,
+        env,
+    )
 
 
 def run_bare(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
     prefix = f"bare{uuid.uuid4().hex[:6]}"
     topics = ShopTopics.from_prefix(prefix)
     asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
-    script = str(HERE / "bare_loop.py")
-    relay = _spawn(
-        [
-            sys.executable,
-            script,
-            "relay",
-            bootstrap,
-            topics.orders,
-            topics.served,
-            f"{prefix}.relay",
-        ],
-        logs / "relay.log",
-    )
-    time.sleep(3)
-    started = time.monotonic()
+    script = [sys.executable, str(HERE / "bare_loop.py")]
+    relay = [*script, "relay", bootstrap, topics.orders, topics.served, f"{prefix}.relay"]
     producers = [
-        _spawn(
-            [
-                sys.executable,
-                script,
-                "produce",
-                bootstrap,
-                topics.orders,
-                str(share),
-                str(n % partitions),
-            ],
-            logs / f"producer-{n}.log",
+        (
+            [*script, "produce", bootstrap, topics.orders, str(share), str(n % partitions)],
+            f"producer-{n}.log",
         )
         for n, share in enumerate(_split(orders, 3))
     ]
-    try:
-        done = asyncio.run(_await_outputs(bootstrap, topics.served, orders, 600, partitions))
-        _record_cpu("bare aiokafka", producers, relay)
-    finally:
-        for process in [*producers, relay]:
-            process.terminate()
-            process.wait()
-    return done - started
+    return _time_pipeline(
+        "bare aiokafka",
+        bootstrap,
+        topics.served,
+        orders,
+        partitions,
+        logs,
+        (relay, "relay.log"),
+        producers,
+    )
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ class Auditor:
         self.topics = topics
         self.ledger = Ledger()
         self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -35,8 +36,12 @@ class Auditor:
             **self.settings.client_options(),
         )
         self._consumer = consumer
+        # One admin connection for the auditor's life: catch_up looks for new
+        # partitions every time, and the demo calls it every few seconds.
+        self._admin = AIOKafkaAdminClient(**self.settings.client_options())
         try:
             await consumer.start()
+            await self._admin.start()
             await self._assign()
         except BaseException:
             await self.stop()
@@ -45,12 +50,7 @@ class Auditor:
     async def _assign(self) -> None:
         consumer = self._require()
         wanted = [self.topics.orders, self.topics.served, self.topics.dlq]
-        admin = AIOKafkaAdminClient(**self.settings.client_options())
-        await admin.start()
-        try:
-            known = await describe_partitions(admin, wanted)
-        finally:
-            await admin.close()
+        known = await describe_partitions(self._require_admin(), wanted)
         missing = [name for name in wanted if name not in known]
         if missing:
             raise LookupError(
@@ -72,9 +72,17 @@ class Auditor:
                 await consumer.seek_to_beginning(*new)
 
     async def stop(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+
+    def _require_admin(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            raise RuntimeError("the auditor is not started")
+        return self._admin
 
     def _require(self) -> AIOKafkaConsumer:
         if self._consumer is None:
