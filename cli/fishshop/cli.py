@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from aiokafka.errors import KafkaError
 
+from fishshop_operator.settings import DEFAULT_IMAGE
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
 from fishshop_workers.kafka_settings import SASL_MECHANISMS, KafkaSettings, KafkaSettingsError
@@ -53,6 +54,8 @@ def _option(
         raw = os.environ[env]
         if kwargs.get("action") == "store_true":
             kwargs["default"] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif kwargs.get("action") == "append":
+            kwargs["default"] = [raw]
         else:
             kwargs["default"] = raw
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
@@ -97,7 +100,13 @@ def _worker_options(parser: argparse.ArgumentParser) -> None:
         "--metrics-port",
         type=int,
         default=8000,
-        help="port for /metrics and /healthz (0: any free port)",
+        help="port for /metrics, /healthz and /readyz (0: any free port)",
+    )
+    _option(
+        parser,
+        "--metrics-host",
+        default="0.0.0.0",  # noqa: S104 - pods are scraped from outside
+        help="address to serve metrics on (a pod passes its own IP)",
     )
     _option(
         parser,
@@ -195,6 +204,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for unserved orders to be served",
     )
     _option(audit, "--json", action="store_true", help="print JSON")
+
+    operator = commands.add_parser("operator", help="run the Kubernetes operator")
+    _option(
+        operator,
+        "--watch-namespace",
+        action="append",
+        help="namespace (or glob pattern) to watch; repeat for more; default: all. "
+        "The variable takes a comma-separated list",
+    )
+    _option(
+        operator,
+        "--worker-image",
+        default=DEFAULT_IMAGE,
+        help="image the shop's pods run",
+    )
+    _option(operator, "--metrics-port", type=int, default=8000, help="port for /metrics")
+    _option(operator, "--health-port", type=int, default=8080, help="port for /healthz")
+    _option(
+        operator,
+        "--resync-seconds",
+        type=float,
+        default=30.0,
+        help="seconds between full reconciles of each shop",
+    )
+    _option(
+        operator,
+        "--retry-seconds",
+        type=float,
+        default=10.0,
+        help="seconds before a failed reconcile is retried",
+    )
+    _option(
+        operator,
+        "--delete-patience",
+        type=float,
+        default=60.0,
+        help="seconds to retry deleting a shop's topics before giving up with a Warning",
+    )
     return parser
 
 
@@ -317,7 +364,12 @@ def _command_worker(args: argparse.Namespace) -> int:
 
     def build(metrics: ShopMetrics) -> Worker:
         if args.command == "till":
-            number = args.till or till_number_from_hostname(socket.gethostname()) or 1
+            number = (
+                args.till
+                or till_number_from_hostname(str(args.worker_name))
+                or till_number_from_hostname(socket.gethostname())
+                or 1
+            )
             till = TillSettings(
                 int(number),
                 float(args.orders_per_minute),
@@ -331,7 +383,9 @@ def _command_worker(args: argparse.Namespace) -> int:
         return Cook(options, CookSettings(float(args.cook_min), float(args.cook_max)), metrics)
 
     create = int(args.partitions) if args.create_topics else None
-    return run_process(args.command, options, build, int(args.metrics_port), create)
+    return run_process(
+        args.command, options, build, int(args.metrics_port), create, str(args.metrics_host)
+    )
 
 
 def _command_audit(args: argparse.Namespace) -> int:
@@ -347,6 +401,25 @@ def _command_audit(args: argparse.Namespace) -> int:
     return 0 if summary.clean else 1
 
 
+def _command_operator(args: argparse.Namespace) -> int:
+    from fishshop_operator.main import run_operator
+    from fishshop_operator.settings import OperatorConfig
+
+    namespaces: list[str] = []
+    for value in args.watch_namespace or []:
+        namespaces += [n.strip() for n in str(value).split(",") if n.strip()]
+    config = OperatorConfig(
+        namespaces=tuple(namespaces),
+        worker_image=str(args.worker_image),
+        metrics_port=int(args.metrics_port),
+        health_port=int(args.health_port),
+        resync=float(args.resync_seconds),
+        retry=float(args.retry_seconds),
+        delete_patience=float(args.delete_patience),
+    )
+    return run_operator(config)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _command_demo,
     "broker": _command_broker,
@@ -354,6 +427,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "preparer": _command_worker,
     "cook": _command_worker,
     "audit": _command_audit,
+    "operator": _command_operator,
 }
 
 

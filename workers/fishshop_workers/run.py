@@ -75,6 +75,7 @@ def run_process(
     build: Callable[[ShopMetrics], Worker],
     metrics_port: int | None,
     create_partitions: int | None = None,
+    metrics_host: str = "0.0.0.0",  # noqa: S104 - pods are scraped from outside
 ) -> int:
     """Check the topics, then run the worker ``build`` makes until a signal stops it."""
     registry = CollectorRegistry()
@@ -83,7 +84,12 @@ def run_process(
     async def main() -> None:
         await _check_topics(options, create_partitions)
         await run_worker(
-            f"{role} {options.worker_name}", worker.run, registry, metrics_port, worker.ready
+            f"{role} {options.worker_name}",
+            worker.run,
+            registry,
+            metrics_port,
+            worker.ready,
+            metrics_host,
         )
 
     asyncio.run(main())

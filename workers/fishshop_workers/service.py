@@ -23,6 +23,7 @@ async def run_worker(
     registry: CollectorRegistry,
     metrics_port: int | None,
     ready: Callable[[], bool] = lambda: True,
+    metrics_host: str = "0.0.0.0",  # noqa: S104 - pods are scraped from outside
 ) -> None:
     """Serve metrics and run ``work`` until SIGTERM or SIGINT sets its stop event.
 
@@ -43,9 +44,11 @@ async def run_worker(
             loop.add_signal_handler(sig, on_signal)
     server = None
     if metrics_port is not None:
-        server = MetricsServer(registry, metrics_port, ready=ready)
+        server = MetricsServer(registry, metrics_port, metrics_host, ready=ready)
         await server.start()
-        log.info("%s serves /metrics, /healthz and /readyz on port %d", name, server.port)
+        log.info(
+            "%s serves /metrics, /healthz and /readyz on %s:%d", name, server.host, server.port
+        )
     try:
         await work(stop)
     finally:

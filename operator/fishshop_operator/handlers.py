@@ -1,0 +1,69 @@
+"""kopf handlers: thin, each hands the shop to the Reconciler.
+
+The shop is reconciled when it is created, changed or found on start-up, on a timer
+(to repair drift in Kafka), and whenever a workload it owns changes or disappears.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.resource import GROUP, PLURAL, VERSION
+from fishshop_operator.settings import OperatorConfig
+from fishshop_operator.workloads import MANAGED_BY
+
+__all__ = ["register"]
+
+log = logging.getLogger("fishshop_operator")
+
+SHOPS = (GROUP, VERSION, PLURAL)
+MANAGED = {"app.kubernetes.io/managed-by": MANAGED_BY}
+
+
+def _reconciler(memo: Any) -> Reconciler:
+    reconciler: Reconciler = memo.reconciler
+    return reconciler
+
+
+def _deletes_topics(spec: kopf.Spec, **_: Any) -> bool:
+    return bool(spec.get("topicDeletionPolicy", "Delete") == "Delete")
+
+
+def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
+    """Register the handlers on ``registry``."""
+
+    async def reconcile(body: kopf.Body, memo: Any, **_: Any) -> None:
+        outcome = await _reconciler(memo).reconcile(dict(body))
+        if outcome.result == "error":
+            # Retry soon; the status and an event already say what is wrong.
+            raise kopf.TemporaryError(f"shop not ready: {outcome.reason}", delay=config.retry)
+
+    for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        on(*SHOPS, registry=registry, id="reconcile", backoff=config.retry)(reconcile)
+
+    @kopf.timer(
+        *SHOPS,
+        registry=registry,
+        interval=config.resync,
+        initial_delay=config.resync,
+        idle=None,
+        id="resync",
+    )
+    async def resync(body: kopf.Body, memo: Any, **_: Any) -> None:
+        await _reconciler(memo).reconcile(dict(body))
+
+    async def owned_changed(body: kopf.Body, namespace: str | None, memo: Any, **_: Any) -> None:
+        for owner in body.get("metadata", {}).get("ownerReferences", []) or []:
+            if owner.get("kind") == "FishShop" and namespace:
+                await _reconciler(memo).reconcile_by_name(namespace, owner["name"])
+
+    for plural in ("deployments", "statefulsets"):
+        kopf.on.event("apps", "v1", plural, registry=registry, labels=MANAGED)(owned_changed)
+
+    @kopf.on.delete(*SHOPS, registry=registry, when=_deletes_topics, id="delete-topics")
+    async def delete_topics(body: kopf.Body, memo: Any, **_: Any) -> None:
+        await _reconciler(memo).delete(dict(body))

@@ -1,0 +1,178 @@
+"""A thin asynchronous Kubernetes API client: the operator's only door to the API.
+
+It reuses kopf's login (in-cluster service account, else kubeconfig) and speaks
+JSON over aiohttp. Workloads are written with server-side apply, so the operator
+owns exactly the fields it sets and puts them back when someone edits them.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import ssl
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import kopf
+
+__all__ = ["FIELD_MANAGER", "KubeApi", "KubeApiError", "object_path"]
+
+log = logging.getLogger(__name__)
+
+FIELD_MANAGER = "fishshop-operator"
+
+_PLURALS = {"Service": "services", "Secret": "secrets", "Pod": "pods", "Event": "events"}
+_APPS_PLURALS = {"StatefulSet": "statefulsets", "Deployment": "deployments"}
+
+
+class KubeApiError(RuntimeError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Kubernetes API answered {status}: {message}")
+        self.status = status
+
+
+def object_path(api_version: str, kind: str, namespace: str, name: str = "") -> str:
+    """The REST path of a namespaced object (or of its collection when name is empty)."""
+    if api_version == "v1":
+        base = f"/api/v1/namespaces/{namespace}/{_PLURALS[kind]}"
+    elif api_version == "apps/v1":
+        base = f"/apis/apps/v1/namespaces/{namespace}/{_APPS_PLURALS[kind]}"
+    elif kind == "FishShop":
+        base = f"/apis/{api_version}/namespaces/{namespace}/fishshops"
+    else:
+        raise ValueError(f"unknown kind {api_version}/{kind}")
+    return f"{base}/{name}" if name else base
+
+
+def _file(data: str | bytes, folder: Path, name: str) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    with contextlib.suppress(ValueError):  # kubeconfig data is base64; PEM text is not
+        raw = base64.b64decode(raw, validate=True)
+    path = folder / name
+    path.write_bytes(raw)
+    return str(path)
+
+
+def _ssl_context(info: kopf.ConnectionInfo, folder: Path) -> ssl.SSLContext | bool:
+    if info.insecure:
+        return False
+    context = ssl.create_default_context()
+    if info.ca_path:
+        context.load_verify_locations(cafile=str(info.ca_path))
+    elif info.ca_data:
+        context.load_verify_locations(cafile=_file(info.ca_data, folder, "ca.pem"))
+    certificate = info.certificate_path or (
+        _file(info.certificate_data, folder, "client.pem") if info.certificate_data else None
+    )
+    key = info.private_key_path or (
+        _file(info.private_key_data, folder, "client.key") if info.private_key_data else None
+    )
+    if certificate and key:
+        context.load_cert_chain(str(certificate), str(key))
+    return context
+
+
+def login(settings: kopf.OperatorSettings) -> kopf.ConnectionInfo:
+    """In a pod, its service account; outside, the kubeconfig (KUBECONFIG or ~/.kube)."""
+    info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+        settings=settings
+    )
+    if info is None:
+        raise kopf.LoginError(
+            "no Kubernetes credentials: run in a pod with a service account, "
+            "or set KUBECONFIG (or ~/.kube/config)"
+        )
+    return info
+
+
+class KubeApi:
+    """JSON requests to the API server with the operator's credentials."""
+
+    def __init__(self, info: kopf.ConnectionInfo) -> None:
+        self._info = info
+        self._folder = tempfile.TemporaryDirectory(prefix="fishshop-operator-")
+        self._ssl = _ssl_context(info, Path(self._folder.name))
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> KubeApi:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                base_url=self._info.server.rstrip("/") + "/",
+                headers={"Accept": "application/json", **self._info.as_http_headers()},
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=20),
+                timeout=aiohttp.ClientTimeout(total=30),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._folder.cleanup()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body)
+        async with self._client().request(
+            method,
+            path.lstrip("/"),
+            data=data,
+            params=params,
+            headers={"Content-Type": content_type},
+        ) as response:
+            text = await response.text()
+            if response.status >= 400:
+                try:
+                    message = json.loads(text).get("message", text)
+                except ValueError:
+                    message = text
+                raise KubeApiError(response.status, message)
+            result: dict[str, Any] = json.loads(text) if text else {}
+            return result
+
+    async def get(self, path: str) -> dict[str, Any] | None:
+        try:
+            return await self.request("GET", path)
+        except KubeApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply: the operator owns the fields it sets, and takes them back."""
+        metadata = manifest["metadata"]
+        path = object_path(
+            manifest["apiVersion"], manifest["kind"], metadata["namespace"], metadata["name"]
+        )
+        return await self.request(
+            "PATCH",
+            path,
+            manifest,
+            content_type="application/apply-patch+yaml",
+            params={"fieldManager": FIELD_MANAGER, "force": "true"},
+        )
+
+    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        path = object_path("fishshop.dev/v1alpha1", "FishShop", namespace, name) + "/status"
+        await self.request(
+            "PATCH", path, {"status": status}, content_type="application/merge-patch+json"
+        )
+
+    async def list_items(self, path: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (await self.request("GET", path)).get("items", [])
+        return items

@@ -1,0 +1,73 @@
+"""``fishshop operator``: run kopf with fishshop's handlers, metrics and liveness."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from fishshop_operator.handlers import register
+from fishshop_operator.kube import KubeApi, login
+from fishshop_operator.metrics import OperatorMetrics
+from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.settings import OperatorConfig
+from fishshop_workers.http_server import MetricsServer
+
+__all__ = ["run_operator"]
+
+log = logging.getLogger("fishshop_operator")
+
+
+def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    register(registry, config)
+    metrics = OperatorMetrics()
+
+    @kopf.on.startup(registry=registry)
+    async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+            prefix="fishshop.dev"
+        )
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix="fishshop.dev", key="last-handled-configuration"
+        )
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+        settings.watching.reconnect_backoff = 1.0
+        api = KubeApi(login(settings))
+        certs_root = Path(tempfile.mkdtemp(prefix="fishshop-operator-certs-"))
+        memo.api = api
+        memo.reconciler = Reconciler(
+            api, config.worker_image, metrics, certs_root, config.delete_patience
+        )
+        memo.server = MetricsServer(metrics.registry, config.metrics_port)
+        await memo.server.start()
+        log.info(
+            "action=start watching=%s metrics_port=%d image=%s",
+            ",".join(config.namespaces) or "all-namespaces",
+            memo.server.port,
+            config.worker_image,
+        )
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop(memo: Any, **_: Any) -> None:
+        await memo.server.stop()
+        await memo.api.close()
+        log.info("action=stop")
+
+    return registry
+
+
+def run_operator(config: OperatorConfig) -> int:
+    kopf.run(
+        registry=build_registry(config),
+        standalone=True,
+        clusterwide=not config.namespaces,
+        namespaces=config.namespaces,
+        liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz",
+        memo=kopf.Memo(),
+    )
+    return 0

@@ -1,0 +1,73 @@
+"""A FishShop resource as the operator reads it. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fishshop_workers.shop import ShopSpec, read_manifest
+from fishshop_workers.topics import ShopTopics, default_prefix
+
+__all__ = ["GROUP", "PLURAL", "VERSION", "ShopResource", "read_resource"]
+
+GROUP = "fishshop.dev"
+VERSION = "v1alpha1"
+PLURAL = "fishshops"
+DELETE = "Delete"
+RETAIN = "Retain"
+
+
+@dataclass(frozen=True)
+class ShopResource:
+    """One FishShop: its identity in Kubernetes and what its spec asks for."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    spec: ShopSpec
+    tls_secret: str
+    topic_deletion_policy: str
+
+    @property
+    def topic_prefix(self) -> str:
+        return self.spec.topic_prefix or default_prefix(self.name, self.namespace)
+
+    @property
+    def topics(self) -> ShopTopics:
+        return ShopTopics.from_prefix(self.topic_prefix)
+
+    @property
+    def preparers_group(self) -> str:
+        return f"{self.topic_prefix}.preparers"
+
+    @property
+    def deletes_topics(self) -> bool:
+        return self.topic_deletion_policy == DELETE
+
+    def owner_reference(self) -> dict[str, Any]:
+        """Makes the shop own a workload, so that deleting the shop removes it."""
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "FishShop",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+def read_resource(body: dict[str, Any]) -> ShopResource:
+    """A ShopResource from a FishShop object; raises ShopSpecError if it cannot run."""
+    metadata = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    kafka = spec.get("kafka") or {}
+    return ShopResource(
+        name=str(metadata.get("name", "")),
+        namespace=str(metadata.get("namespace", "default")),
+        uid=str(metadata.get("uid", "")),
+        generation=int(metadata.get("generation") or 0),
+        spec=read_manifest(body),
+        tls_secret=str(kafka.get("tlsSecret") or ""),
+        topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
+    )
