@@ -10,6 +10,9 @@ import pytest
 
 from fishshop_workers.broker.server import EmbeddedBroker
 from fishshop_workers.kafka_settings import KafkaSettings
+from tests.support.cluster import Cluster, build_binaries, free_port
+from tests.support.kubelet import ProcessKubelet
+from tests.support.processes import Worker
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +42,77 @@ def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
     server.start()
     yield server
     server.kill()
+
+
+# -- Kubernetes: a real control plane, the operator, and the process kubelet ----------
+
+CRD = Path(__file__).resolve().parents[1] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
+SHOP_NAMESPACES = "fs-"
+"""The session's operator and kubelet look after namespaces named fs-*."""
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """etcd, kube-apiserver and kube-controller-manager, with the FishShop CRD."""
+    bin_dir = build_binaries()
+    control_plane = Cluster(tmp_path_factory.mktemp("kube"), bin_dir)
+    control_plane.start()
+    try:
+        control_plane.kubectl("apply", "-f", str(CRD))
+        control_plane.kubectl(
+            "wait", "--for=condition=Established", "crd/fishshops.fishshop.dev", "--timeout=60s"
+        )
+        yield control_plane
+    finally:
+        control_plane.stop()
+
+
+@pytest.fixture(scope="session")
+def kubelet(
+    cluster: Cluster, broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProcessKubelet]:
+    """Runs the pods of fs-* namespaces; stops them before the broker stops."""
+    harness = ProcessKubelet(cluster, tmp_path_factory.mktemp("pods"), prefix=SHOP_NAMESPACES)
+    harness.start()
+    yield harness
+    harness.stop()
+
+
+def operator_process(
+    cluster: Cluster, log_dir: Path, name: str, watch: str, delete_patience: str = "8"
+) -> Worker:
+    return Worker(
+        "operator",
+        log_dir,
+        name,
+        environment={"KUBECONFIG": str(cluster.kubeconfig)},
+        watch_namespace=watch,
+        metrics_port=str(free_port()),
+        health_port=str(free_port()),
+        resync_seconds="3",
+        retry_seconds="2",
+        delete_patience=delete_patience,
+        worker_image="fishshop:test",
+    )
+
+
+@pytest.fixture(scope="session")
+def fishshop_operator(
+    cluster: Cluster, kubelet: ProcessKubelet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    """``fishshop operator`` as a process, watching fs-* namespaces."""
+    process = operator_process(
+        cluster, tmp_path_factory.mktemp("operator"), "operator", f"{SHOP_NAMESPACES}*"
+    )
+    process.start()
+    yield process
+    process.terminate(30)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    """A namespace of the test's own, deleted afterwards (with everything in it)."""
+    name = f"{SHOP_NAMESPACES}{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

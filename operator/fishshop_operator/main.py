@@ -26,6 +26,10 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
     register(registry, config)
     metrics = OperatorMetrics()
 
+    @kopf.on.login(registry=registry)
+    def credentials(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
+        return login(settings)
+
     @kopf.on.startup(registry=registry)
     async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
@@ -62,6 +66,9 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
 
 
 def run_operator(config: OperatorConfig) -> int:
+    # One line per action comes from fishshop_operator; kopf's per-handler successes
+    # would add a line for every event on every workload.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     kopf.run(
         registry=build_registry(config),
         standalone=True,

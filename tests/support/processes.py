@@ -22,8 +22,16 @@ def fishshop_env(**variables: str) -> dict[str, str]:
 class Worker:
     """One ``fishshop <role>`` process, configured through FISHSHOP_* variables."""
 
-    def __init__(self, role: str, log_dir: Path, name: str, **variables: str) -> None:
+    def __init__(
+        self,
+        role: str,
+        log_dir: Path,
+        name: str,
+        environment: dict[str, str] | None = None,
+        **variables: str,
+    ) -> None:
         self.role = role
+        self.environment = environment or {}
         self.name = name
         self.variables = {"worker_name": name, "log_level": "INFO", **variables}
         self.log_path = log_dir / f"{name}.log"
@@ -34,7 +42,7 @@ class Worker:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fishshop", self.role],
-            env=fishshop_env(**self.variables),
+            env={**fishshop_env(**self.variables), **self.environment},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
