@@ -45,6 +45,21 @@ def _env_name(option: str) -> str:
     return "FISHSHOP_" + option.lstrip("-").replace("-", "_").upper()
 
 
+class _AppendOverEnvironment(argparse._AppendAction):
+    """Append, but the first value given on the command line replaces the variable's."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)
+
+
 def _option(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup, option: str, **kwargs: Any
 ) -> None:
@@ -56,6 +71,7 @@ def _option(
             kwargs["default"] = raw.strip().lower() in {"1", "true", "yes", "on"}
         elif kwargs.get("action") == "append":
             kwargs["default"] = [raw]
+            kwargs["action"] = _AppendOverEnvironment
         else:
             kwargs["default"] = raw
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()

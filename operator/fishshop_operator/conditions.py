@@ -67,6 +67,8 @@ def _condition(
 def _workers(shop: ShopResource, observed: Observed) -> tuple[str, str, str]:
     if observed.workloads_error:
         return FALSE, "WorkloadsNotApplied", observed.workloads_error
+    if not observed.roles:
+        return UNKNOWN, "WorkloadsNotCreated", "no workloads yet: they follow the topics"
     missing = [
         f"{count.ready_replicas}/{count.replicas} {role}s ready"
         for role, count in observed.roles.items()

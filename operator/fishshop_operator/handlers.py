@@ -1,7 +1,8 @@
 """kopf handlers: thin, each hands the shop to the Reconciler.
 
-The shop is reconciled when it is created, changed or found on start-up, on a timer
-(to repair drift in Kafka), and whenever a workload it owns changes or disappears.
+The shop is reconciled when it is created, changed or found on start-up, every
+``resync`` seconds (to repair drift in Kafka), and whenever a workload it owns
+changes or disappears.
 """
 
 from __future__ import annotations
@@ -45,16 +46,17 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
         on(*SHOPS, registry=registry, id="reconcile", backoff=config.retry)(reconcile)
 
-    @kopf.timer(
-        *SHOPS,
-        registry=registry,
-        interval=config.resync,
-        initial_delay=config.resync,
-        idle=None,
-        id="resync",
-    )
-    async def resync(body: kopf.Body, memo: Any, **_: Any) -> None:
-        await _reconciler(memo).reconcile(dict(body))
+    @kopf.on.event(*SHOPS, registry=registry)
+    def track(
+        event: kopf.RawEvent, namespace: str | None, name: str | None, memo: Any, **_: Any
+    ) -> None:
+        """Keep the list of shops that the resync loop visits.
+
+        (A kopf timer would do, but kopf puts a finalizer on every object with a
+        timer, and a shop whose topics are retained must not carry one.)
+        """
+        if namespace and name:
+            _reconciler(memo).track(namespace, name, gone=event["type"] == "DELETED")
 
     async def owned_changed(body: kopf.Body, namespace: str | None, memo: Any, **_: Any) -> None:
         for owner in body.get("metadata", {}).get("ownerReferences", []) or []:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
@@ -38,6 +40,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
             prefix="fishshop.dev", key="last-handled-configuration"
         )
+        settings.persistence.finalizer = "fishshop.dev/delete-topics"
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
@@ -49,6 +52,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         )
         memo.server = MetricsServer(metrics.registry, config.metrics_port)
         await memo.server.start()
+        memo.resync = asyncio.create_task(memo.reconciler.resync(config.resync))
         log.info(
             "action=start watching=%s metrics_port=%d image=%s",
             ",".join(config.namespaces) or "all-namespaces",
@@ -58,6 +62,9 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
 
     @kopf.on.cleanup(registry=registry)
     async def stop(memo: Any, **_: Any) -> None:
+        memo.resync.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await memo.resync
         await memo.server.stop()
         await memo.api.close()
         log.info("action=stop")

@@ -72,8 +72,8 @@ def prefix_owner(shop: ShopResource, shops: list[dict[str, Any]]) -> str | None:
             rivals.append((key(body), f"{other.namespace}/{other.name}"))
     if mine is None:
         return None
-    older = [name for k, name in rivals if k < mine]
-    return older[0] if older else None
+    older = sorted((k, name) for k, name in rivals if k < mine)
+    return older[0][1] if older else None
 
 
 @dataclass
@@ -102,6 +102,24 @@ class Reconciler:
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._seen: dict[tuple[str, str, str], tuple[str, int]] = {}
         self._pending: set[tuple[str, str]] = set()
+        self._known: set[tuple[str, str]] = set()
+
+    def track(self, namespace: str, name: str, gone: bool) -> None:
+        """Remember which shops exist, for ``resync``."""
+        if gone:
+            self._known.discard((namespace, name))
+        else:
+            self._known.add((namespace, name))
+
+    async def resync(self, interval: float) -> None:
+        """Reconcile every known shop every ``interval`` seconds, until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            for namespace, name in sorted(self._known):
+                try:
+                    await self.reconcile_by_name(namespace, name)
+                except (TimeoutError, KubeApiError, OSError) as error:
+                    log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
 
     def _lock(self, namespace: str, name: str) -> asyncio.Lock:
         return self._locks.setdefault((namespace, name), asyncio.Lock())

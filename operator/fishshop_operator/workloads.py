@@ -93,7 +93,8 @@ def _env(shop: ShopResource, role: str) -> list[dict[str, Any]]:
 
 
 def _number(value: float) -> str:
-    return format(value, "g")
+    """``40`` for whole numbers, else the exact decimal (``0.1234567``)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _probe(path: str, period: int, failures: int) -> dict[str, Any]:

@@ -241,11 +241,6 @@ def test_a_shop_missing_from_the_list_claims_nothing() -> None:
     assert prefix_owner(shop, [older]) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: prefix_owner names the first older rival in list order, not the oldest "
-    "shop, which is the one that owns the topics",
-)
 def test_of_several_older_shops_the_oldest_is_named() -> None:
     shop, body = _mine(topicPrefix="shared", created=LATE)
     oldest = shop_body("zander", "docks", created=EARLY, topicPrefix="shared")

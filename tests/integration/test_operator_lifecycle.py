@@ -1,0 +1,310 @@
+"""Deletion, drift repair, errors only the operator can see, and a killed operator."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fishshop_workers.broker.server import EmbeddedBroker
+from tests.conftest import operator_process
+from tests.support.cluster import Cluster
+from tests.support.kubelet import ProcessKubelet
+from tests.support.processes import Worker, scrape
+from tests.support.shops import (
+    apply,
+    condition,
+    get,
+    small_shop,
+    topic_partitions,
+    wait_for,
+    wait_ready,
+)
+
+
+def _topics(namespace: str, name: str = "harbour") -> list[str]:
+    prefix = f"fishshop.{namespace}.{name}"
+    return [f"{prefix}.{suffix}" for suffix in ("orders", "cook", "served", "dlq")]
+
+
+def _events(cluster: Cluster, namespace: str, reason: str) -> list[str]:
+    out = cluster.kubectl(
+        "get",
+        "events",
+        "-n",
+        namespace,
+        "--field-selector",
+        f"reason={reason}",
+        "-o",
+        "json",
+    )
+    return [item["message"] for item in json.loads(out)["items"]]
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+@pytest.mark.parametrize("policy", ["Delete", "Retain"])
+def test_deleting_a_shop_removes_its_workloads_and_follows_its_topic_policy(
+    cluster: Cluster,
+    kubelet: ProcessKubelet,
+    broker: EmbeddedBroker,
+    namespace: str,
+    policy: str,
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    apply(cluster, namespace, small_shop(bootstrap, topicDeletionPolicy=policy))
+    wait_ready(cluster, namespace, "harbour")
+    shop = get(cluster, namespace, "fishshop", "harbour")
+    assert shop is not None
+    finalizers = shop["metadata"].get("finalizers", [])
+    if policy == "Retain":
+        assert finalizers == [], "Retain must not block deletion with a finalizer"
+    else:
+        assert finalizers, "Delete needs a finalizer to remove the topics first"
+
+    cluster.kubectl("delete", "-n", namespace, "fishshop/harbour", "--timeout=60s")
+    assert get(cluster, namespace, "fishshop", "harbour") is None
+    wait_for(
+        "the workloads to be garbage-collected",
+        lambda: (
+            get(cluster, namespace, "deployment", "harbour-preparer") is None
+            and get(cluster, namespace, "statefulset", "harbour-till") is None
+        ),
+        timeout=60,
+    )
+    wait_for("the pods to stop", lambda: not kubelet.running(namespace), timeout=60)
+    left = topic_partitions(bootstrap, _topics(namespace))
+    if policy == "Delete":
+        wait_for(
+            "the topics to be gone",
+            lambda: not topic_partitions(bootstrap, _topics(namespace)),
+            timeout=30,
+        )
+    else:
+        assert set(left) == set(_topics(namespace))
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_deleting_a_shop_while_kafka_is_down_gives_up_with_a_warning(
+    cluster: Cluster, own_broker: EmbeddedBroker, namespace: str
+) -> None:
+    shop = small_shop(own_broker.bootstrap_servers, tills={"replicas": 0})
+    shop["spec"]["preparers"]["replicas"] = 0
+    apply(cluster, namespace, shop)
+    wait_ready(cluster, namespace, "harbour")
+    own_broker.kill()
+
+    started = time.monotonic()
+    cluster.kubectl("delete", "-n", namespace, "fishshop/harbour", "--timeout=90s")
+    took = time.monotonic() - started
+    assert get(cluster, namespace, "fishshop", "harbour") is None
+    # The session's operator gives up after 8 s of retries (--delete-patience).
+    assert took < 60, f"deletion took {took:.0f}s"
+    messages = wait_for(
+        "a TopicsNotDeleted warning", lambda: _events(cluster, namespace, "TopicsNotDeleted")
+    )
+    assert "Delete them by hand" in messages[0]
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_drift_is_repaired(
+    cluster: Cluster, kubelet: ProcessKubelet, broker: EmbeddedBroker, namespace: str
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    apply(cluster, namespace, small_shop(bootstrap))
+    wait_ready(cluster, namespace, "harbour")
+    first = get(cluster, namespace, "deployment", "harbour-preparer")
+    assert first is not None
+
+    # A deleted workload comes back.
+    cluster.kubectl("delete", "-n", namespace, "deployment/harbour-preparer", "--wait=false")
+    back = wait_for(
+        "the preparers' Deployment to come back",
+        lambda: (
+            (d := get(cluster, namespace, "deployment", "harbour-preparer"))
+            and d["metadata"]["uid"] != first["metadata"]["uid"]
+            and d
+        ),
+        timeout=60,
+    )
+    assert back["spec"]["replicas"] == 1
+
+    # A hand edit to a field the operator manages is put back.
+    cluster.kubectl("scale", "-n", namespace, "statefulset/harbour-till", "--replicas=4")
+    cluster.kubectl(
+        "set", "env", "-n", namespace, "deployment/harbour-preparer", "FISHSHOP_PREP_MAX=9"
+    )
+    wait_for(
+        "the tills to be put back to 1",
+        lambda: (
+            (get(cluster, namespace, "statefulset", "harbour-till") or {})
+            .get("spec", {})
+            .get("replicas")
+            == 1
+        ),
+        timeout=60,
+    )
+
+    def prep_max() -> str | None:
+        deployment = get(cluster, namespace, "deployment", "harbour-preparer") or {}
+        env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        return next((e.get("value") for e in env if e["name"] == "FISHSHOP_PREP_MAX"), None)
+
+    wait_for("FISHSHOP_PREP_MAX to be put back", lambda: prep_max() == "0.05", timeout=60)
+
+    # A deleted topic comes back (at the next resync).
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def delete_dlq() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([_topics(namespace)[3]])
+        finally:
+            await admin.close()
+
+    asyncio.run(delete_dlq())
+    wait_for(
+        "the dead-letter topic to come back",
+        lambda: _topics(namespace)[3] in topic_partitions(bootstrap, _topics(namespace)),
+        timeout=60,
+    )
+    wait_ready(cluster, namespace, "harbour", timeout=60)
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_what_only_the_operator_can_find_out_shows_in_the_status(
+    cluster: Cluster, broker: EmbeddedBroker, namespace: str
+) -> None:
+    from tests.support.cluster import free_port
+
+    nowhere = f"127.0.0.1:{free_port()}"
+    apply(cluster, namespace, small_shop(nowhere, name="nowhere"))
+    shop = wait_for(
+        "Ready=False because Kafka is unreachable",
+        lambda: (
+            (s := get(cluster, namespace, "fishshop", "nowhere"))
+            and condition(s, "Ready").get("reason") == "KafkaUnreachable"
+            and s
+        ),
+        timeout=90,
+    )
+    ready = condition(shop, "Ready")
+    assert ready["status"] == "False"
+    assert nowhere in ready["message"]
+    assert condition(shop, "TopicsReady")["status"] == "False"
+    assert wait_for(
+        "a KafkaUnreachable event", lambda: _events(cluster, namespace, "KafkaUnreachable")
+    )
+    assert get(cluster, namespace, "deployment", "nowhere-preparer") is None
+
+    # Two shops asking for the same topics: the older one keeps them.
+    bootstrap = broker.bootstrap_servers
+    prefix = f"shared-{uuid.uuid4().hex[:6]}"
+    first = small_shop(bootstrap, name="first", topicPrefix=prefix)
+    first["spec"]["tills"]["replicas"] = 0
+    first["spec"]["preparers"]["replicas"] = 0
+    apply(cluster, namespace, first)
+    wait_ready(cluster, namespace, "first")
+    second = small_shop(bootstrap, name="second", topicPrefix=prefix)
+    apply(cluster, namespace, second)
+    clash = wait_for(
+        "the second shop to be refused its topics",
+        lambda: (
+            (s := get(cluster, namespace, "fishshop", "second"))
+            and condition(s, "Ready").get("reason") == "TopicsOwnedByAnotherShop"
+            and s
+        ),
+    )
+    assert f"{namespace}/first" in condition(clash, "Ready")["message"]
+    assert get(cluster, namespace, "deployment", "second-preparer") is None
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_the_operator_serves_metrics_and_liveness(
+    fishshop_operator: Worker, cluster: Cluster, broker: EmbeddedBroker, namespace: str
+) -> None:
+    shop = small_shop(broker.bootstrap_servers, tills={"replicas": 0})
+    shop["spec"]["preparers"]["replicas"] = 0
+    apply(cluster, namespace, shop)
+    wait_ready(cluster, namespace, "harbour")
+    _, text = scrape(int(fishshop_operator.variables["metrics_port"]))
+    ready = [
+        line
+        for line in text.splitlines()
+        if line.startswith('fishshop_operator_reconciliations_total{result="ready"}')
+    ]
+    assert ready
+    assert float(ready[0].split()[-1]) >= 1
+    assert "fishshop_operator_reconcile_duration_seconds_bucket" in text
+    status, _ = scrape(int(fishshop_operator.variables["health_port"]), "/healthz")
+    assert status == 200
+    log = fishshop_operator.log()
+    assert f"action=created kind=Deployment name={namespace}/harbour-preparer" in log
+
+
+@pytest.fixture
+def solo_namespace(cluster: Cluster) -> Iterator[str]:
+    """A namespace the session's operator does not watch."""
+    name = f"solo-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_an_operator_killed_mid_reconcile_converges_without_duplicates(
+    cluster: Cluster, broker: EmbeddedBroker, solo_namespace: str, tmp_path: Path
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    names = [f"shop{i}" for i in range(6)]
+    for name in names:
+        apply(cluster, solo_namespace, small_shop(bootstrap, name=name, partitions=2))
+    operator = operator_process(cluster, tmp_path, "operator", solo_namespace)
+    operator.start()
+    try:
+        wait_for(
+            "the operator to be busy",
+            lambda: "action=created" in operator.log(),
+            timeout=60,
+            interval=0.05,
+        )
+        assert operator.process is not None
+        operator.process.send_signal(signal.SIGKILL)
+        operator.process.wait()
+        operator.start()
+
+        def converged() -> bool:
+            for name in names:
+                shop = get(cluster, solo_namespace, "fishshop", name)
+                if condition(shop, "TopicsReady").get("status") != "True":
+                    return False
+                if condition(shop, "WorkersAvailable").get("reason") != "PodsNotReady":
+                    return False
+            return True
+
+        # No kubelet serves this namespace, so pods never become ready: the shops
+        # converge to "topics ready, waiting for pods".
+        wait_for("every shop to converge", converged, timeout=120)
+    finally:
+        operator.terminate(30)
+
+    for kind, per_shop in (("statefulsets", 1), ("deployments", 2), ("services", 1)):
+        out = json.loads(cluster.kubectl("get", kind, "-n", solo_namespace, "-o", "json"))
+        owners = [item["metadata"]["ownerReferences"][0]["name"] for item in out["items"]]
+        assert sorted(owners) == sorted(names * per_shop), kind
+    replica_sets = json.loads(cluster.kubectl("get", "rs", "-n", solo_namespace, "-o", "json"))
+    # One ReplicaSet per Deployment: the restarted operator did not roll anything.
+    assert len(replica_sets["items"]) == 2 * len(names)
+    for name in names:
+        assert topic_partitions(bootstrap, _topics(solo_namespace, name)) == {
+            _topics(solo_namespace, name)[0]: 2,
+            _topics(solo_namespace, name)[1]: 2,
+            _topics(solo_namespace, name)[2]: 2,
+            _topics(solo_namespace, name)[3]: 1,
+        }
