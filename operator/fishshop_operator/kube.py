@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import json
 import logging
 import ssl
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +92,17 @@ def login(settings: kopf.OperatorSettings) -> kopf.ConnectionInfo:
 
 
 class KubeApi:
-    """JSON requests to the API server with the operator's credentials."""
+    """JSON requests to the API server with the operator's credentials.
 
-    def __init__(self, info: kopf.ConnectionInfo) -> None:
+    ``relogin`` is called once when the server answers 401 (a rotated service
+    account token, an expired certificate), and the request is tried again.
+    """
+
+    def __init__(
+        self, info: kopf.ConnectionInfo, relogin: Callable[[], kopf.ConnectionInfo] | None = None
+    ) -> None:
         self._info = info
+        self._relogin = relogin
         self._folder = tempfile.TemporaryDirectory(prefix="fishshop-operator-")
         self._ssl = _ssl_context(info, Path(self._folder.name))
         self._session: aiohttp.ClientSession | None = None
@@ -114,9 +123,13 @@ class KubeApi:
             )
         return self._session
 
-    async def close(self) -> None:
+    async def close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
+
+    async def close(self) -> None:
+        await self.close_session()
         self._folder.cleanup()
 
     async def request(
@@ -126,6 +139,25 @@ class KubeApi:
         body: Any = None,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            return await self._request(method, path, body, content_type, params)
+        except KubeApiError as error:
+            if error.status != 401 or self._relogin is None:
+                raise
+            log.info("action=relogin reason=%s", error)
+            await self.close_session()
+            self._info = self._relogin()
+            self._ssl = _ssl_context(self._info, Path(self._folder.name))
+            return await self._request(method, path, body, content_type, params)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str,
+        params: dict[str, str] | None,
     ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body)
         async with self._client().request(
@@ -171,6 +203,41 @@ class KubeApi:
         path = object_path("fishshop.dev/v1alpha1", "FishShop", namespace, name) + "/status"
         await self.request(
             "PATCH", path, {"status": status}, content_type="application/merge-patch+json"
+        )
+
+    async def event(self, about: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        """A core/v1 Event on ``about`` (shown by ``kubectl describe`` and ``get events``)."""
+        meta = about.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "default")
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        await self.request(
+            "POST",
+            object_path("v1", "Event", namespace),
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {
+                    "generateName": f"{meta.get('name', 'fishshop')}.",
+                    "namespace": namespace,
+                },
+                "involvedObject": {
+                    "apiVersion": about.get("apiVersion"),
+                    "kind": about.get("kind"),
+                    "name": meta.get("name"),
+                    "namespace": namespace,
+                    "uid": meta.get("uid"),
+                    "resourceVersion": meta.get("resourceVersion"),
+                },
+                "type": kind,
+                "reason": reason,
+                "message": message[:1024],
+                "source": {"component": FIELD_MANAGER},
+                "reportingComponent": FIELD_MANAGER,
+                "reportingInstance": FIELD_MANAGER,
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "count": 1,
+            },
         )
 
     async def list_items(self, path: str) -> list[dict[str, Any]]:

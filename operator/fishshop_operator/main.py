@@ -44,7 +44,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
-        api = KubeApi(login(settings))
+        api = KubeApi(login(settings), relogin=lambda: login(settings))
         certs_root = Path(tempfile.mkdtemp(prefix="fishshop-operator-certs-"))
         memo.api = api
         memo.reconciler = Reconciler(
@@ -76,6 +76,7 @@ def run_operator(config: OperatorConfig) -> int:
     # One line per action comes from fishshop_operator; kopf's per-handler successes
     # would add a line for every event on every workload.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # every liveness probe
     kopf.run(
         registry=build_registry(config),
         standalone=True,

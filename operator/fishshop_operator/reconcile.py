@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-import kopf
+from typing import Any
 
 from fishshop_operator.conditions import Observed, RoleCount, TopicsOutcome, shop_status
 from fishshop_operator.kube import KubeApi, KubeApiError, object_path
@@ -25,6 +25,7 @@ from fishshop_operator.resource import GROUP, PLURAL, VERSION, ShopResource, rea
 from fishshop_operator.shop_kafka import (
     KafkaUnreachable,
     delete_shop_topics,
+    orders_state,
     reconcile_topics,
     shop_settings,
 )
@@ -103,11 +104,18 @@ class Reconciler:
         self._seen: dict[tuple[str, str, str], tuple[str, int]] = {}
         self._pending: set[tuple[str, str]] = set()
         self._known: set[tuple[str, str]] = set()
+        self._topics_seen: dict[tuple[str, str], tuple[int, TopicsOutcome]] = {}
 
     def track(self, namespace: str, name: str, gone: bool) -> None:
-        """Remember which shops exist, for ``resync``."""
+        """Remember which shops exist, for ``resync``; forget the ones deleted."""
         if gone:
             self._known.discard((namespace, name))
+            self._topics_seen.pop((namespace, name), None)
+            self._seen = {
+                k: v
+                for k, v in self._seen.items()
+                if k[0] != namespace or not k[2].startswith(f"{name}-")
+            }
         else:
             self._known.add((namespace, name))
 
@@ -117,17 +125,21 @@ class Reconciler:
             await asyncio.sleep(interval)
             for namespace, name in sorted(self._known):
                 try:
-                    await self.reconcile_by_name(namespace, name)
+                    await self.reconcile_by_name(namespace, name, check_kafka=True)
                 except (TimeoutError, KubeApiError, OSError) as error:
                     log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
 
     def _lock(self, namespace: str, name: str) -> asyncio.Lock:
         return self._locks.setdefault((namespace, name), asyncio.Lock())
 
-    async def reconcile_by_name(self, namespace: str, name: str) -> Outcome | None:
+    async def reconcile_by_name(
+        self, namespace: str, name: str, check_kafka: bool = False
+    ) -> Outcome | None:
         """Reconcile the shop as it is now (after an event on something it owns).
 
         Events come in bursts while pods start; one waiting reconcile covers them all.
+        Without ``check_kafka``, topics already found ready for this generation of the
+        spec are not asked about again (the resync loop does that).
         """
         key = (namespace, name)
         if key in self._pending:
@@ -143,14 +155,14 @@ class Reconciler:
             self._pending.discard(key)
         if body is None or body.get("metadata", {}).get("deletionTimestamp"):
             return None
-        return await self.reconcile(body)
+        return await self.reconcile(body, check_kafka)
 
-    async def reconcile(self, body: dict[str, Any]) -> Outcome:
+    async def reconcile(self, body: dict[str, Any], check_kafka: bool = True) -> Outcome:
         meta = body.get("metadata") or {}
         async with self._lock(str(meta.get("namespace")), str(meta.get("name"))):
             started = time.monotonic()
             try:
-                outcome = await self._reconcile(body)
+                outcome = await self._reconcile(body, check_kafka)
             except Exception:
                 self.metrics.reconciliations.labels("error").inc()
                 raise
@@ -159,13 +171,18 @@ class Reconciler:
             self.metrics.reconciliations.labels(outcome.result).inc()
             return outcome
 
-    async def _reconcile(self, body: dict[str, Any]) -> Outcome:
+    async def _reconcile(self, body: dict[str, Any], check_kafka: bool) -> Outcome:
         previous = (body.get("status") or {}).get("conditions") or []
         try:
             shop = read_resource(body)
         except ShopSpecError as error:
             return await self._invalid(body, str(error), previous)
-        topics = await self._topics(shop)
+        key = (shop.namespace, shop.name)
+        seen = self._topics_seen.get(key)
+        if not check_kafka and seen is not None and seen[0] == shop.generation and seen[1].ready:
+            topics = seen[1]
+        else:
+            topics = await self._topics(shop)
         roles: dict[str, RoleCount] = {}
         workloads_error = None
         if topics.ready:
@@ -173,13 +190,16 @@ class Reconciler:
                 roles = await self._apply_workloads(shop)
             except KubeApiError as error:
                 workloads_error = str(error)
+            if topics is not (seen and seen[1]):
+                topics = await self._count_queue(shop, topics)
         else:
             roles = await self._read_workloads(shop)
+        self._topics_seen[key] = (shop.generation, topics)
         observed = Observed(topics, roles, workloads_error)
         status = shop_status(shop, observed, previous, _now())
         await self.api.patch_status(shop.namespace, shop.name, status)
         ready = status["conditions"][0]
-        self._announce(body, shop, previous, ready)
+        await self._announce(body, shop, previous, ready)
         if ready["status"] == "True":
             result = "ready"
         elif topics.ready and not workloads_error:
@@ -201,10 +221,10 @@ class Reconciler:
             "observedGeneration": int(meta.get("generation") or 0),
         }
         await self.api.patch_status(meta["namespace"], meta["name"], {"conditions": [condition]})
-        _event(body, "Warning", reason="InvalidSpec", message=message)
+        await self._event(body, "Warning", "InvalidSpec", message)
         return Outcome("error", False, "InvalidSpec")
 
-    def _announce(
+    async def _announce(
         self,
         body: dict[str, Any],
         shop: ShopResource,
@@ -216,7 +236,7 @@ class Reconciler:
         if (before.get("status"), before.get("reason")) == (ready["status"], ready["reason"]):
             return
         kind = "Normal" if ready["status"] == "True" else "Warning"
-        _event(body, kind, reason=ready["reason"], message=ready["message"])
+        await self._event(body, kind, ready["reason"], ready["message"])
         log.info(
             "action=status shop=%s/%s ready=%s reason=%s message=%r",
             shop.namespace,
@@ -225,6 +245,13 @@ class Reconciler:
             ready["reason"],
             ready["message"],
         )
+
+    async def _event(self, body: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        """An event on the shop; failing to post one never fails a reconcile."""
+        try:
+            await self.api.event(body, kind, reason, message)
+        except (KubeApiError, OSError) as error:
+            log.warning("action=event reason=%s error=%s", reason, error)
 
     async def _certs_dir(self, shop: ShopResource) -> Path | None:
         """Write the shop's TLS Secret where the Kafka client can read it."""
@@ -251,6 +278,13 @@ class Reconciler:
                 path.chmod(0o600)
             elif path.exists():
                 path.unlink()
+        try:
+            shop_settings(shop, folder).ssl_context()
+        except (ssl.SSLError, OSError, ValueError) as error:
+            raise LookupError(
+                f"Secret {shop.namespace}/{shop.tls_secret} does not hold a usable "
+                f"certificate or key: {error}"
+            ) from error
         return folder
 
     async def _topics(self, shop: ShopResource) -> TopicsOutcome:
@@ -271,6 +305,16 @@ class Reconciler:
         if outcome.ready and outcome.message.startswith(("created", "grew")):
             log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
         return outcome
+
+    async def _count_queue(self, shop: ShopResource, topics: TopicsOutcome) -> TopicsOutcome:
+        """After the workloads (so a change reaches them first): partitions and queue."""
+        try:
+            certs = await self._certs_dir(shop)
+            partitions, queued = await orders_state(shop_settings(shop, certs), shop)
+        except (KafkaUnreachable, LookupError) as error:
+            log.warning("action=count-queue shop=%s/%s error=%s", *_ids(shop), error)
+            return topics
+        return dataclasses.replace(topics, partitions=partitions, queued_orders=queued)
 
     async def _apply_workloads(self, shop: ShopResource) -> dict[str, RoleCount]:
         roles: dict[str, RoleCount] = {}
@@ -333,7 +377,7 @@ class Reconciler:
                         f"gave up deleting topics {shop.topic_prefix}.* after "
                         f"{self.delete_patience:.0f}s: {error}. Delete them by hand."
                     )
-                    _event(body, "Warning", "TopicsNotDeleted", message)
+                    await self._event(body, "Warning", "TopicsNotDeleted", message)
                     log.warning("action=delete-topics shop=%s/%s %s", *_ids(shop), message)
                     return
                 await asyncio.sleep(delay)
@@ -341,11 +385,6 @@ class Reconciler:
                 continue
             log.info("action=delete-topics shop=%s/%s prefix=%s", *_ids(shop), shop.topic_prefix)
             return
-
-
-def _event(body: dict[str, Any], kind: str, reason: str, message: str) -> None:
-    """A Kubernetes event on the shop (kopf posts it in the background)."""
-    kopf.event(kopf.Body(cast(kopf.RawBody, body)), type=kind, reason=reason, message=message)
 
 
 def _ids(shop: ShopResource) -> tuple[str, str]:

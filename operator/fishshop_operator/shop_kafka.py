@@ -26,7 +26,13 @@ from fishshop_workers.kafka_topics import (
 )
 from fishshop_workers.topics import PartitionDecreaseError
 
-__all__ = ["KafkaUnreachable", "delete_shop_topics", "reconcile_topics", "shop_settings"]
+__all__ = [
+    "KafkaUnreachable",
+    "delete_shop_topics",
+    "orders_state",
+    "reconcile_topics",
+    "shop_settings",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,7 +61,7 @@ async def _bounded(work: asyncio.Future[T] | asyncio.Task[T], what: str, servers
 
 
 async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> TopicsOutcome:
-    """Create or grow the shop's topics; report partitions and queued orders."""
+    """Create or grow the shop's topics."""
     servers = settings.bootstrap_servers
     try:
         plan = await _bounded(
@@ -75,13 +81,16 @@ async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> Topic
         message = "grew " + ", ".join(f"{k} to {v}" for k, v in sorted(plan.grow.items()))
     else:
         message = "topics exist with the partitions asked for"
-    try:
-        partitions, queued = await _bounded(
-            asyncio.ensure_future(_orders_state(settings, shop)), "count queued orders", servers
-        )
-    except KafkaUnreachable as error:
-        return TopicsOutcome(False, "KafkaUnreachable", str(error))
-    return TopicsOutcome(True, "TopicsCreated", message, partitions, queued)
+    return TopicsOutcome(True, "TopicsCreated", message, shop.spec.partitions)
+
+
+async def orders_state(settings: KafkaSettings, shop: ShopResource) -> tuple[int, int]:
+    """Partitions of the orders topic and orders queued for the preparers."""
+    return await _bounded(
+        asyncio.ensure_future(_orders_state(settings, shop)),
+        "count queued orders",
+        settings.bootstrap_servers,
+    )
 
 
 async def _orders_state(settings: KafkaSettings, shop: ShopResource) -> tuple[int, int]:

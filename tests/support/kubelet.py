@@ -60,8 +60,13 @@ class RunningPod:
 class ProcessKubelet:
     """Runs the pods of namespaces whose name starts with ``prefix``."""
 
-    def __init__(self, cluster: Cluster, folder: Path, prefix: str = "") -> None:
+    def __init__(
+        self, cluster: Cluster, folder: Path, prefix: str = "", run_processes: bool = True
+    ) -> None:
+        """``run_processes=False`` marks pods Ready without running them (for benchmarks
+        of the control plane alone)."""
         self.cluster = cluster
+        self.run_processes = run_processes
         self.folder = folder
         self.prefix = prefix
         self.pods: dict[str, RunningPod] = {}
@@ -192,6 +197,9 @@ class ProcessKubelet:
             meta["namespace"], meta["name"], meta["uid"], ip, folder, command, env, readiness
         )
         self.pods[meta["uid"]] = running
+        if not self.run_processes:
+            self._write_status(running, ready=True)
+            return
         self._spawn(running)
         self._write_status(running, ready=False)
 
@@ -261,7 +269,8 @@ class ProcessKubelet:
         pod.started_at = time.monotonic()
 
     def _tend(self, pod: RunningPod) -> None:
-        assert pod.process is not None
+        if pod.process is None:
+            return
         code = pod.process.poll()
         if code is not None:
             pod.exits.append(code)
