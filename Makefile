@@ -2,14 +2,23 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: demo install lint unit test bench
+.PHONY: demo install kube lint unit test bench bench-reconcile cluster cluster-down
 
 demo:  ## run the shop on the embedded broker (fetches Kafka on first use)
 	$(PYTHON) -m pip install -q -e .
 	fishshop demo --headless
 
-install:  ## install Java, promtool and the package with its dev tools
+install:  ## install Java, promtool, the package with its dev tools, and the control plane
 	bash scripts/install-test-deps.sh
+
+kube:  ## build etcd, kube-apiserver, kube-controller-manager, kubectl (cached)
+	bash scripts/build-kube.sh
+
+cluster: kube  ## start a local control plane with the CRD; prints the KUBECONFIG to export
+	$(PYTHON) -m tests.support.cluster up
+
+cluster-down:  ## stop the control plane `make cluster` started
+	$(PYTHON) -m tests.support.cluster down
 
 lint:
 	ruff check .
@@ -25,3 +34,6 @@ test: install lint  ## everything CI runs: lint, unit and integration tests
 
 bench:  ## orders per second through the shop against a bare aiokafka loop
 	$(PYTHON) bench/pipeline.py
+
+bench-reconcile:  ## apply-to-Ready for 20 shops, scale latency, operator memory
+	$(PYTHON) bench/reconcile.py

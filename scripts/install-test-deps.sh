@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what fishshop's tests need on a Debian or Ubuntu machine:
 # Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), openssl
-# (makes certificates for the TLS tests),
-# and the Python package with its development tools. Safe to run again.
+# (makes certificates for the TLS and Kubernetes tests), the Python package with its
+# development tools, and the local Kubernetes control plane (built with Go from the
+# Go module proxy, cached in ~/.cache/fishshop). Safe to run again.
 set -euo pipefail
 
 need_apt=()
@@ -25,3 +26,11 @@ fi
 
 echo "install: pip install -e '.[dev]'" >&2
 python3 -m pip install -q -e '.[dev]'
+
+command -v go >/dev/null 2>&1 || {
+  echo "install: Go 1.24 or newer is needed to build the Kubernetes control plane for the" >&2
+  echo "install: operator tests (https://go.dev/doc/install, or your package manager)" >&2
+  exit 1
+}
+echo "install: etcd, kube-apiserver, kube-controller-manager, kubectl (first build: ~8 minutes)" >&2
+bash "$(dirname "$0")/build-kube.sh" >/dev/null

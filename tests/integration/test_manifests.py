@@ -41,7 +41,7 @@ NEEDED = {
     ("", "services", "patch"),
     # spec.kafka.tlsSecret, read for the operator's Kafka client.
     ("", "secrets", "get"),
-    # kopf.event: kopf POSTs core v1 Events.
+    # KubeApi.event: the operator POSTs core v1 Events.
     ("", "events", "create"),
     # kopf's namespace observer when FISHSHOP_WATCH_NAMESPACE is set.
     ("", "namespaces", "list"),
@@ -142,3 +142,79 @@ def test_cluster_role_grants_exactly_what_the_operator_uses() -> None:
     ]
     assert deployment["metadata"]["namespace"] == meta["namespace"]
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == meta["name"]
+
+
+def test_the_operator_works_with_only_its_cluster_role(
+    cluster: Cluster, broker: Any, tmp_path: Path
+) -> None:
+    """``fishshop operator`` as the ServiceAccount of manifests/operator, with its
+    token: a shop with a TLS Secret reference is reconciled and deleted, no 403."""
+    import json
+    import uuid
+
+    from tests.conftest import operator_process
+    from tests.support.shops import apply, condition, get, small_shop, wait_for
+
+    # Another test may have just deleted fishshop-system; let that finish first.
+    cluster.kubectl(
+        "wait", "--for=delete", "namespace/fishshop-system", "--timeout=60s", check=False
+    )
+    for name in ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml"):
+        cluster.kubectl("apply", "-f", str(OPERATOR / name))
+    token = cluster.kubectl(
+        "create", "token", "fishshop-operator", "-n", "fishshop-system", "--duration=1h"
+    ).strip()
+    config = json.loads(cluster.kubeconfig.read_text())
+    config["users"] = [{"name": "fishshop-operator", "user": {"token": token}}]
+    config["contexts"][0]["context"]["user"] = "fishshop-operator"
+    kubeconfig = tmp_path / "operator.kubeconfig"
+    kubeconfig.write_text(json.dumps(config))
+
+    namespace = f"rbac-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", namespace)
+    operator = operator_process(cluster, tmp_path, "operator", namespace)
+    operator.environment["KUBECONFIG"] = str(kubeconfig)
+    operator.start()
+    try:
+        shop = small_shop(broker.bootstrap_servers)
+        apply(cluster, namespace, shop)
+        reconciled = wait_for(
+            "the shop's workloads and status",
+            lambda: (
+                (s := get(cluster, namespace, "fishshop", "harbour"))
+                and condition(s, "TopicsReady").get("status") == "True"
+                and get(cluster, namespace, "deployment", "harbour-preparer")
+                and s
+            ),
+            timeout=90,
+        )
+        assert condition(reconciled, "WorkersAvailable")["reason"] == "PodsNotReady"
+        # A TLS Secret that is not usable: read (secrets get), reported, an event posted.
+        cluster.kubectl(
+            "create", "secret", "generic", "kafka-tls", "-n", namespace,
+            "--from-literal=ca.pem=not a certificate",
+        )  # fmt: skip
+        shop["spec"]["kafka"]["tlsSecret"] = "kafka-tls"
+        apply(cluster, namespace, shop)
+        wait_for(
+            "TLSSecretInvalid",
+            lambda: (
+                condition(get(cluster, namespace, "fishshop", "harbour"), "Ready").get("reason")
+                == "TLSSecretInvalid"
+            ),
+            timeout=60,
+        )
+        events = cluster.kubectl("get", "events", "-n", namespace)
+        assert "TLSSecretInvalid" in events
+        shop["spec"]["kafka"]["tlsSecret"] = ""
+        apply(cluster, namespace, shop)
+        cluster.kubectl("delete", "-n", namespace, "fishshop/harbour", "--timeout=60s")
+    finally:
+        operator.terminate(30)
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    log = operator.log()
+    assert "action=created kind=StatefulSet" in log
+    assert "action=delete-topics" in log
+    assert "403" not in log
+    assert "Forbidden" not in log
+    assert "forbidden" not in log

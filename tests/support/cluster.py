@@ -341,7 +341,10 @@ def up() -> int:
     folder.mkdir(parents=True)
     cluster = Cluster(folder, bin_dir)
     cluster.start(detach=True)
+    crd = ROOT / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
+    cluster.kubectl("apply", "-f", str(crd))
     print(f"fishshop: control plane on {cluster.server}; logs in {folder / 'logs'}")
+    print("fishshop: no node runs containers here: run `fishshop operator` beside it")
     print(f"export KUBECONFIG={cluster.kubeconfig} PATH={bin_dir}:$PATH")
     return 0
 
