@@ -11,7 +11,9 @@ import pytest
 
 from fishshop_workers.broker.server import EmbeddedBroker, free_port
 from tests.support.certs import make_certificates
+from tests.support.cluster import Cluster
 from tests.support.processes import Worker, run_fishshop
+from tests.support.shops import apply, get, small_shop, wait_for, wait_ready
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -154,3 +156,39 @@ def test_a_wrong_password_is_a_clear_error(
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "fishshop:" in result.stderr
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_the_operator_and_the_pods_use_the_shops_tls_secret(
+    secure_broker: tuple[EmbeddedBroker, Path], cluster: Cluster, namespace: str
+) -> None:
+    """spec.kafka.tlsSecret: the operator creates the topics over mutual TLS, the pods
+    get the Secret mounted and serve orders over it."""
+    broker, client = secure_broker
+    bootstrap = f"127.0.0.1:{broker.extra_listeners['SSL'][1]}"
+    cluster.kubectl(
+        "create", "secret", "generic", "kafka-tls", "-n", namespace,
+        f"--from-file=ca.pem={client / 'ca.pem'}",
+        f"--from-file=service.cert={client / 'service.cert'}",
+        f"--from-file=service.key={client / 'service.key'}",
+    )  # fmt: skip
+    shop = small_shop(bootstrap)
+    shop["spec"]["kafka"]["tlsSecret"] = "kafka-tls"
+    apply(cluster, namespace, shop)
+    wait_ready(cluster, namespace, "harbour", timeout=120)
+    preparers = get(cluster, namespace, "deployment", "harbour-preparer")
+    assert preparers is not None
+    pod = preparers["spec"]["template"]["spec"]
+    assert pod["volumes"][-1]["secret"]["secretName"] == "kafka-tls"
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["FISHSHOP_CERTS_DIR"] == "/etc/fishshop/kafka"
+
+    def served() -> int:
+        result = run_fishshop(
+            "audit", "--shop", "harbour", "--namespace", namespace,
+            "--bootstrap-servers", bootstrap, "--certs-dir", str(client), "--json",
+        )  # fmt: skip
+        assert result.returncode in (0, 1), result.stderr
+        return int(json.loads(result.stdout)["orders_served"])
+
+    assert wait_for("orders served over TLS", lambda: served() >= 3, timeout=90)
