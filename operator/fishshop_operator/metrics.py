@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+import contextlib
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 __all__ = ["RESULTS", "OperatorMetrics"]
 
@@ -29,3 +37,21 @@ class OperatorMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.shop_ready = Gauge(
+            "fishshop_operator_shop_ready",
+            "1 while a FishShop is Ready, 0 while it is not",
+            ["namespace", "shop"],
+            registry=self.registry,
+        )
+        self.shop_queued = Gauge(
+            "fishshop_operator_shop_queued_orders",
+            "Orders taken but not yet picked up by a preparer, as the operator last counted",
+            ["namespace", "shop"],
+            registry=self.registry,
+        )
+
+    def forget(self, namespace: str, shop: str) -> None:
+        """A deleted shop's series go away with it."""
+        for gauge in (self.shop_ready, self.shop_queued):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, shop)

@@ -109,6 +109,7 @@ class Reconciler:
     def track(self, namespace: str, name: str, gone: bool) -> None:
         """Remember which shops exist, for ``resync``; forget the ones deleted."""
         if gone:
+            self.metrics.forget(namespace, name)
             self._known.discard((namespace, name))
             self._topics_seen.pop((namespace, name), None)
             self._seen = {
@@ -199,6 +200,9 @@ class Reconciler:
         status = shop_status(shop, observed, previous, _now())
         await self.api.patch_status(shop.namespace, shop.name, status)
         ready = status["conditions"][0]
+        self.metrics.shop_ready.labels(shop.namespace, shop.name).set(ready["status"] == "True")
+        if topics.queued_orders is not None:
+            self.metrics.shop_queued.labels(shop.namespace, shop.name).set(topics.queued_orders)
         await self._announce(body, shop, previous, ready)
         if ready["status"] == "True":
             result = "ready"
