@@ -2,7 +2,8 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: demo install kube lint unit test bench bench-reconcile cluster cluster-down
+.PHONY: demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
+	chart-crd kind-up kind-e2e kind-down
 
 demo:  ## run the shop on the embedded broker (fetches Kafka on first use)
 	$(PYTHON) -m pip install -q -e .
@@ -20,7 +21,23 @@ cluster: kube  ## start a local control plane with the CRD; prints the KUBECONFI
 cluster-down:  ## stop the control plane `make cluster` started
 	$(PYTHON) -m tests.support.cluster down
 
+helm:  ## build helm from the Go module proxy (cached); prints its folder
+	bash scripts/build-helm.sh
+
+chart-crd:  ## copy the CRD (manifests/crd, its one source) into the Helm chart
+	cp manifests/crd/fishshops.fishshop.dev.yaml charts/fishshop/crds/
+
+kind-up:  ## with Docker: kind cluster, image, Kafka, Prometheus, Grafana, chart, a shop
+	bash scripts/kind-up.sh
+
+kind-e2e:  ## with Docker, after kind-up: the end-to-end checks against the kind cluster
+	$(PYTHON) -m pytest tests/kind -v -rs -p no:cacheprovider
+
+kind-down:  ## delete the kind cluster
+	bash scripts/kind-down.sh
+
 lint:
+	shellcheck scripts/*.sh .ci/run
 	ruff check .
 	ruff format --check .
 	mypy

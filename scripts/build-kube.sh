@@ -10,7 +10,8 @@ set -euo pipefail
 
 KUBE_VERSION="${FISHSHOP_KUBE_VERSION:-v1.34.4}"
 CACHE_DIR="${FISHSHOP_CACHE_DIR:-$HOME/.cache/fishshop}"
-ROOT="$CACHE_DIR/kube-$KUBE_VERSION"
+BUILD_REVISION=2  # bump when the way the binaries are built changes
+ROOT="$CACHE_DIR/kube-$KUBE_VERSION-r$BUILD_REVISION"
 BIN="$ROOT/bin"
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
 
@@ -68,13 +69,23 @@ say "resolving modules (etcd $etcd_version, staging $staging_version)"
 GOFLAGS=-mod=mod go mod tidy >&2
 
 export CGO_ENABLED=0
+# Stamp the release into the binaries, so `kubectl version`, helm and the API server's
+# /version report v1.34.x instead of v0.0.0-master.
+minor="${KUBE_VERSION#v1.}"
+minor="${minor%%.*}"
+stamp=""
+for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    stamp+=" -X $package.gitVersion=$KUBE_VERSION -X $package.gitMajor=1"
+    stamp+=" -X $package.gitMinor=$minor -X $package.gitTreeState=clean"
+    stamp+=" -X $package.buildDate=1970-01-01T00:00:00Z"
+done
 build() {
     local name="$1" package="$2"
     if [[ -x "$BIN/$name" ]]; then
         return
     fi
     say "building $name (a cold build takes several minutes)"
-    go build -trimpath -ldflags "-s -w" -o "$BIN/$name.tmp" "$package" >&2
+    go build -trimpath -ldflags "-s -w$stamp" -o "$BIN/$name.tmp" "$package" >&2
     mv "$BIN/$name.tmp" "$BIN/$name"
 }
 build etcd go.etcd.io/etcd/server/v3

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what fishshop's tests need on a Debian or Ubuntu machine:
 # Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), openssl
-# (makes certificates for the TLS and Kubernetes tests), the Python package with its
-# development tools, and the local Kubernetes control plane (built with Go from the
+# (makes certificates for the TLS and Kubernetes tests), shellcheck (checks the
+# scripts), the Python package with its development tools, and the local Kubernetes control plane (built with Go from the
 # Go module proxy, cached in ~/.cache/fishshop). Safe to run again.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 
 if ((${#need_apt[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -56,8 +56,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """etcd, kube-apiserver and kube-controller-manager, with the FishShop CRD."""
     bin_dir = build_binaries()
     control_plane = Cluster(tmp_path_factory.mktemp("kube"), bin_dir)
-    control_plane.start()
     try:
+        control_plane.start()
         control_plane.kubectl("apply", "-f", str(CRD))
         control_plane.kubectl(
             "wait", "--for=condition=Established", "crd/fishshops.fishshop.dev", "--timeout=60s"

@@ -121,6 +121,14 @@ class Cluster:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self, detach: bool = False) -> None:
+        """Start etcd, kube-apiserver and kube-controller-manager; stop them on failure."""
+        try:
+            self._start(detach)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, detach: bool) -> None:
         certs = self.folder / "pki"
         _make_certificates(certs)
         logs = self.folder / "logs"

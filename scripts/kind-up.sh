@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A fish shop on a kind cluster: the cluster from kind-config.yaml, the fishshop image,
+# a single-node Kafka, Prometheus and Grafana (kube-prometheus-stack), the fishshop
+# chart with its monitoring on, and the sample shop. Needs docker, kind, kubectl, helm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLUSTER="${FISHSHOP_KIND_CLUSTER:-fishshop}"
+IMAGE="${FISHSHOP_IMAGE:-fishshop:0.1.0}"
+MONITORING_CHART_VERSION="${FISHSHOP_MONITORING_CHART_VERSION:-79.5.0}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+need() {
+    command -v "$1" >/dev/null 2>&1 || {
+        echo "kind-up: $1 is needed ($2)" >&2
+        exit 1
+    }
+}
+need docker "https://docs.docker.com/get-docker/"
+need kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+need kubectl "https://kubernetes.io/docs/tasks/tools/"
+need helm "https://helm.sh/docs/intro/install/"
+docker info >/dev/null 2>&1 || {
+    echo "kind-up: the Docker engine is not running; start it and try again" >&2
+    exit 1
+}
+
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+    step "kind cluster $CLUSTER already exists"
+else
+    step "creating kind cluster $CLUSTER from kind-config.yaml"
+    kind create cluster --name "$CLUSTER" --config kind-config.yaml --wait 120s
+fi
+kubectl config use-context "kind-$CLUSTER" >/dev/null
+
+step "building $IMAGE from the Dockerfile and loading it into the cluster"
+docker build --tag "$IMAGE" .
+kind load docker-image "$IMAGE" --name "$CLUSTER"
+
+step "installing a single-node Kafka (manifests/kafka)"
+kubectl apply -f manifests/kafka/kafka.yaml
+kubectl -n kafka rollout status statefulset/kafka --timeout=300s
+
+step "installing Prometheus and Grafana (kube-prometheus-stack $MONITORING_CHART_VERSION)"
+helm repo add prometheus-community https://prometheus-community.github.io/helm-charts >/dev/null
+helm repo update prometheus-community >/dev/null
+helm upgrade --install monitoring prometheus-community/kube-prometheus-stack \
+    --version "$MONITORING_CHART_VERSION" \
+    --namespace monitoring --create-namespace \
+    --set prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false \
+    --set prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false \
+    --set prometheus.prometheusSpec.scrapeInterval=15s \
+    --set grafana.service.type=NodePort \
+    --set grafana.service.nodePort=30300 \
+    --set grafana.sidecar.dashboards.enabled=true \
+    --set grafana.sidecar.dashboards.searchNamespace=ALL \
+    --set grafana.sidecar.dashboards.folderAnnotation=grafana_folder \
+    --set grafana.sidecar.dashboards.provider.foldersFromFilesStructure=true \
+    --set alertmanager.enabled=false \
+    --wait --timeout 10m
+
+step "installing the fishshop chart with its monitoring"
+helm upgrade --install fishshop charts/fishshop \
+    --namespace fishshop-system --create-namespace \
+    --set image.repository="${IMAGE%:*}" --set image.tag="${IMAGE##*:}" \
+    --set monitoring.podMonitor.enabled=true \
+    --set monitoring.prometheusRule.enabled=true \
+    --set monitoring.dashboards.enabled=true \
+    --wait --timeout 5m
+helm test fishshop --namespace fishshop-system
+
+step "opening the sample shop (manifests/samples/harbour.yaml)"
+kubectl apply -f manifests/samples/harbour.yaml
+kubectl wait --for=condition=Ready fishshop/harbour --timeout=300s
+kubectl get shop -o wide
+
+cat >&2 <<DONE
+
+The shop is open. Grafana: http://localhost:3000 (user admin, password prom-operator),
+dashboards "Fish shop" and "Fish shop operator" in the folder "Fish shop".
+
+  kubectl scale fishshop/harbour --replicas=4     # more preparers
+  make kind-e2e                                   # the end-to-end checks
+  make kind-down                                  # delete the cluster
+DONE
