@@ -2,8 +2,9 @@
 # Install what fishshop's tests need on a Debian or Ubuntu machine:
 # Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), openssl
 # (makes certificates for the TLS and Kubernetes tests), shellcheck (checks the
-# scripts), the Python package with its development tools, and the local Kubernetes control plane (built with Go from the
-# Go module proxy, cached in ~/.cache/fishshop). Safe to run again.
+# scripts), the Python package with its development tools, and the local Kubernetes
+# control plane (built with Go from the Go module proxy, cached in ~/.cache/fishshop).
+# Safe to run again.
 set -euo pipefail
 
 need_apt=()
@@ -35,3 +36,5 @@ command -v go >/dev/null 2>&1 || {
 }
 echo "install: etcd, kube-apiserver, kube-controller-manager, kubectl (first build: ~8 minutes)" >&2
 bash "$(dirname "$0")/build-kube.sh" >/dev/null
+echo "install: helm, for the chart tests (first build: ~3 minutes)" >&2
+bash "$(dirname "$0")/build-helm.sh" >/dev/null
