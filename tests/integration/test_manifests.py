@@ -218,3 +218,28 @@ def test_the_operator_works_with_only_its_cluster_role(
     assert "403" not in log
     assert "Forbidden" not in log
     assert "forbidden" not in log
+
+
+def test_the_kind_kafka_and_cluster_config_are_valid(cluster: Cluster) -> None:
+    """What `make kind-up` applies, checked without Docker: the single-node Kafka
+    passes a server-side dry run (Pod Security warnings are errors), and
+    kind-config.yaml is a kind Cluster that publishes Grafana's NodePort."""
+    kafka = MANIFESTS / "kafka" / "kafka.yaml"
+    cluster.kubectl("create", "namespace", "kafka")
+    try:
+        output = cluster.kubectl(
+            "--warnings-as-errors", "apply", "--dry-run=server", "-f", str(kafka)
+        )
+    finally:
+        cluster.kubectl("delete", "namespace", "kafka", "--wait=false", check=False)
+    assert _dry_run_refs(output) == {_ref(obj) for obj in _documents(kafka)}
+    config = yaml.safe_load((MANIFESTS.parent / "kind-config.yaml").read_text())
+    assert config["kind"] == "Cluster"
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    (node,) = config["nodes"]
+    assert node["image"].startswith("kindest/node:v1.34")
+    mapping = node["extraPortMappings"][0]
+    assert (mapping["containerPort"], mapping["hostPort"]) == (30300, 3000)
+    script = (MANIFESTS.parent / "scripts" / "kind-up.sh").read_text()
+    assert "grafana.service.nodePort=30300" in script
+    assert "kubectl apply -f manifests/kafka/kafka.yaml" in script
