@@ -115,12 +115,15 @@ def test_sigterm_stops_the_demo_and_its_broker() -> None:
         seen.append(line)
         if "taken" in line:  # the shop is open and serving
             break
+    # This demo's own children (the broker among them), not other demos on the machine.
+    children = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert children, "the demo should have started its broker"
     process.send_signal(signal.SIGTERM)
     _, rest = process.communicate(timeout=60)
     assert process.returncode == 130, "".join(seen) + rest
     assert "interrupted" in rest
     assert "Traceback" not in rest
-    leftovers = subprocess.run(
-        ["pgrep", "-f", "fishshop-demo-"], capture_output=True, text=True, check=False
-    )
-    assert leftovers.stdout == "", "the demo's broker is still running"
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert alive == [], "the demo's broker is still running"
