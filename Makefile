@@ -3,11 +3,11 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 
 .PHONY: demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
-	chart-crd kind-up kind-e2e kind-down
+	chart-crd kind-up kind-e2e kind-down screenshots
 
-demo:  ## run the shop on the embedded broker (fetches Kafka on first use)
+demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
 	$(PYTHON) -m pip install -q -e .
-	fishshop demo --headless
+	fishshop demo
 
 install:  ## install Java, promtool, the package with its dev tools, and the control plane
 	bash scripts/install-test-deps.sh
@@ -54,3 +54,6 @@ bench:  ## orders per second through the shop against a bare aiokafka loop
 
 bench-reconcile:  ## apply-to-Ready for 20 shops, scale latency, operator memory
 	$(PYTHON) bench/reconcile.py
+
+screenshots:  ## run each scenario on the embedded broker and save docs/screenshots/<scenario>.svg
+	$(PYTHON) docs/screenshots.py

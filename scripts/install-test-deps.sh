@@ -12,6 +12,7 @@ command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 
 if ((${#need_apt[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then

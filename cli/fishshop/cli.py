@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -161,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     which.add_argument("-f", "--file", type=Path, help="a FishShop manifest to run")
     _kafka_options(demo, required=False)
-    _option(demo, "--duration", type=float, default=30.0, help="seconds the shop stays open")
+    _option(
+        demo,
+        "--duration",
+        type=float,
+        default=30.0,
+        help="seconds the shop stays open when headless (the live view runs until you quit)",
+    )
     _option(
         demo,
         "--drain-timeout",
@@ -170,7 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for the queue to empty after closing",
     )
     _option(
-        demo, "--headless", action="store_true", help="no live view; print progress and the summary"
+        demo,
+        "--headless",
+        action="store_true",
+        help="no live view (the default without a terminal); print progress and the summary",
     )
     _option(demo, "--json", action="store_true", help="print the summary as JSON")
     _option(demo, "--seed", type=int, help="seed for the customers' choices")
@@ -305,9 +315,15 @@ def _demo_spec(args: argparse.Namespace) -> ShopSpec:
     return read_manifest(shops[0])
 
 
-def _command_demo(args: argparse.Namespace) -> int:
-    from fishshop_workers.demo import run_shop
+def _wants_live_view(args: argparse.Namespace) -> bool:
+    """The live view needs a terminal to read keys from and to draw on (Textual
+    draws on stderr; the summary goes to stdout)."""
+    if args.headless or args.json or os.environ.get("TERM") == "dumb":
+        return False
+    return all(stream.isatty() for stream in (sys.stdin, sys.stdout, sys.stderr))
 
+
+def _command_demo(args: argparse.Namespace) -> int:
     spec = _demo_spec(args)
     broker = None
     data_dir = None
@@ -321,33 +337,73 @@ def _command_demo(args: argparse.Namespace) -> int:
             bootstrap = broker.bootstrap_servers
             print(f"fishshop: broker ready on {bootstrap}", file=sys.stderr)
         kafka = _kafka(args, bootstrap)
-        print(
-            f"fishshop: shop {spec.name!r} open for {args.duration:.0f}s: "
-            f"{spec.tills.replicas} tills, {spec.preparers.replicas} preparers, "
-            f"{spec.cooks.replicas} cooks, {spec.partitions} partitions",
-            file=sys.stderr,
-        )
-
-        def tick(elapsed: float, summary: Summary) -> None:
-            print(
-                f"  {elapsed:5.0f}s  taken {summary.orders_created:5d}  served "
-                f"{summary.orders_served:5d}  waiting {summary.unserved:4d}",
-                file=sys.stderr,
-            )
-
-        shop = run_shop(
-            spec, kafka, args.duration, args.drain_timeout, on_tick=tick, seed=args.seed
-        )
-        summary = asyncio.run(_until_signalled(shop))
-        print("fishshop: shop closed and drained", file=sys.stderr)
-        _print_summary(summary, args.json, print)
-        return 0 if summary.clean else 1
+        if _wants_live_view(args):
+            return _live_demo(spec, kafka, args)
+        return _headless_demo(spec, kafka, args)
     finally:
         signal.signal(signal.SIGTERM, _interrupt)  # asyncio.run reset it
+        signal.signal(signal.SIGHUP, _interrupt)
         if broker is not None:
             broker.stop()
         if data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _headless_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -> int:
+    from fishshop_workers.demo import run_shop
+
+    print(
+        f"fishshop: shop {spec.name!r} open for {args.duration:.0f}s: "
+        f"{spec.tills.replicas} tills, {spec.preparers.replicas} preparers, "
+        f"{spec.cooks.replicas} cooks, {spec.partitions} partitions",
+        file=sys.stderr,
+    )
+
+    def tick(elapsed: float, summary: Summary) -> None:
+        print(
+            f"  {elapsed:5.0f}s  taken {summary.orders_created:5d}  served "
+            f"{summary.orders_served:5d}  waiting {summary.unserved:4d}",
+            file=sys.stderr,
+        )
+
+    shop = run_shop(spec, kafka, args.duration, args.drain_timeout, on_tick=tick, seed=args.seed)
+    summary = asyncio.run(_until_signalled(shop))
+    print("fishshop: shop closed and drained", file=sys.stderr)
+    _print_summary(summary, args.json, print)
+    return 0 if summary.clean else 1
+
+
+def _live_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -> int:
+    """The live view until the person quits; queued orders stay safe in Kafka."""
+    from fishshop.live_view import run_live_view
+    from fishshop_workers.board import counted
+    from fishshop_workers.live import LiveShop
+
+    crew = [
+        counted(spec.tills.replicas, "till"),
+        counted(spec.preparers.replicas, "preparer"),
+        counted(spec.cooks.replicas, "cook"),
+        counted(spec.partitions, "partition"),
+    ]
+    print(f"fishshop: opening shop {spec.name!r}: {', '.join(crew)}...", file=sys.stderr)
+
+    async def run() -> tuple[Summary, int]:
+        shop = LiveShop(spec, kafka, seed=args.seed)
+        await shop.start()
+        return await run_live_view(shop)
+
+    summary, view_code = asyncio.run(run())
+    waiting = summary.unserved
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        print(
+            f"fishshop: shop {spec.name!r} closed: {summary.orders_created} orders taken, "
+            f"{summary.orders_served} served"
+            + (f", {waiting} still queued in Kafka" if waiting else "")
+            + f", {summary.duplicates} served twice"
+        )
+    if view_code:
+        return view_code
+    return 0 if summary.duplicates == 0 and summary.served_unknown == 0 else 1
 
 
 def _command_broker(args: argparse.Namespace) -> int:
@@ -452,7 +508,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``; SIGINT or SIGTERM cancels it cleanly, then KeyboardInterrupt."""
+    """Run ``work``; SIGINT, SIGTERM or SIGHUP cancels it cleanly, then KeyboardInterrupt."""
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     signalled = False
@@ -462,7 +518,7 @@ async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
         signalled = True
         task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, cancel)
     try:
         return await task
@@ -471,7 +527,7 @@ async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
             raise KeyboardInterrupt from None
         raise
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
 
@@ -489,8 +545,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # aiokafka logs transient coordinator errors that it retries by itself.
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     if args.command in {"demo", "broker", "audit"}:
-        # SIGTERM stops these like Ctrl-C does, so the broker they started stops too.
+        # SIGTERM, and SIGHUP when the terminal closes, stop these like Ctrl-C does,
+        # so the broker they started stops too.
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGHUP, _interrupt)
     try:
         return COMMANDS[args.command](args)
     except (

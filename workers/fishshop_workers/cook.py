@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka.structs import TopicPartition
@@ -43,12 +43,14 @@ class Cook:
         self.settings = settings
         self.metrics = metrics
         self.rng = rng or random.Random()
+        self.on_committed: Callable[[Sequence[Outgoing]], None] | None = None
+        """Optional: told what each committed transaction wrote (the live view shows it)."""
         self.loop = ExactlyOnceLoop(
             options.kafka,
             options.topics.cook,
             options.cooks_group,
             self._handle,
-            on_committed=metrics.count_committed,
+            on_committed=self._committed,
             on_aborted=metrics.count_aborted,
             max_records=FRYER_PORTIONS if settings.cook_max > 0 else 500,
             on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
@@ -60,6 +62,11 @@ class Cook:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.loop.run(stop)
+
+    def _committed(self, outputs: list[Outgoing]) -> None:
+        self.metrics.count_committed(outputs)
+        if self.on_committed is not None:
+            self.on_committed(outputs)
 
     async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics

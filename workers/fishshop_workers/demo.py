@@ -25,7 +25,7 @@ from fishshop_workers.till import Till, TillSettings
 from fishshop_workers.topics import default_prefix
 from fishshop_workers.worker_options import WorkerOptions
 
-__all__ = ["RunningShop", "run_shop"]
+__all__ = ["RunningShop", "Staffing", "build_shop", "run_shop"]
 
 log = logging.getLogger(__name__)
 
@@ -50,35 +50,51 @@ def _metrics(spec: ShopSpec, role: str, worker: str) -> ShopMetrics:
     return ShopMetrics(spec.name, role, worker, CollectorRegistry())
 
 
+@dataclass(frozen=True)
+class Staffing:
+    """Makes one shop's workers, each with its own metrics registry, as pods would
+    have: ``build_shop`` hires the whole shop at once, the live view one at a time."""
+
+    spec: ShopSpec
+    prefix: str
+    kafka: KafkaSettings
+
+    def _parts(self, role: str, number: int) -> tuple[WorkerOptions, ShopMetrics]:
+        name = f"{role}-{number}"
+        return _options(self.spec, self.prefix, self.kafka, name), _metrics(self.spec, role, name)
+
+    def till(self, number: int, rng: random.Random, plaice: bool | None = None) -> Till:
+        """Till ``number``; plaice is on its menu when the shop has a cook, unless told."""
+        tills = self.spec.tills
+        on_menu = self.spec.plaice if plaice is None else plaice
+        settings = TillSettings(number, tills.orders_per_minute, on_menu)
+        options, metrics = self._parts("till", number)
+        return Till(options, settings, metrics, rng)
+
+    def preparer(self, number: int, rng: random.Random) -> Preparer:
+        preparers = self.spec.preparers
+        settings = PreparerSettings(preparers.prep_min, preparers.prep_max)
+        options, metrics = self._parts("preparer", number)
+        return Preparer(options, settings, metrics, rng)
+
+    def cook(self, number: int, rng: random.Random) -> Cook:
+        cooks = self.spec.cooks
+        options, metrics = self._parts("cook", number)
+        return Cook(options, CookSettings(cooks.cook_min, cooks.cook_max), metrics, rng)
+
+
 def build_shop(spec: ShopSpec, kafka: KafkaSettings, seed: int | None = None) -> RunningShop:
     """The shop's workers, each with its own metrics registry, as pods would have."""
     prefix = spec.topic_prefix or default_prefix(spec.name)
     rng = random.Random(seed)
     shop = RunningShop(spec, prefix)
-
-    def parts(role: str, n: int) -> tuple[WorkerOptions, ShopMetrics, random.Random]:
-        name = f"{role}-{n}"
-        return (
-            _options(spec, prefix, kafka, name),
-            _metrics(spec, role, name),
-            random.Random(rng.random()),
-        )
-
-    tills = spec.tills
-    for n in range(1, tills.replicas + 1):
-        settings = TillSettings(n, tills.orders_per_minute, spec.plaice)
-        options, metrics, worker_rng = parts("till", n)
-        shop.tills.append(Till(options, settings, metrics, worker_rng))
-    preparers = spec.preparers
-    for n in range(1, preparers.replicas + 1):
-        prep = PreparerSettings(preparers.prep_min, preparers.prep_max)
-        options, metrics, worker_rng = parts("preparer", n)
-        shop.preparers.append(Preparer(options, prep, metrics, worker_rng))
-    cooks = spec.cooks
-    for n in range(1, cooks.replicas + 1):
-        cook = CookSettings(cooks.cook_min, cooks.cook_max)
-        options, metrics, worker_rng = parts("cook", n)
-        shop.cooks.append(Cook(options, cook, metrics, worker_rng))
+    staffing = Staffing(spec, prefix, kafka)
+    for n in range(1, spec.tills.replicas + 1):
+        shop.tills.append(staffing.till(n, random.Random(rng.random())))
+    for n in range(1, spec.preparers.replicas + 1):
+        shop.preparers.append(staffing.preparer(n, random.Random(rng.random())))
+    for n in range(1, spec.cooks.replicas + 1):
+        shop.cooks.append(staffing.cook(n, random.Random(rng.random())))
     return shop
 
 

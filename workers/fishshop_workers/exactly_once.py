@@ -78,6 +78,9 @@ class ExactlyOnceLoop:
         self._batch_lock = asyncio.Lock()
         self._broken: BaseException | None = None
         self.connected = False
+        self.on_assigned: Callable[[list[TopicPartition]], None] | None = None
+        """Optional: told the partitions owned after each rebalance step (the live
+        view shows them)."""
 
     @property
     def assignment(self) -> list[TopicPartition]:
@@ -109,6 +112,7 @@ class ExactlyOnceLoop:
             log.warning("%s could not take partitions: %r", self.group_id, failures[0])
             return
         log.info("%s took partitions %s", self.group_id, _names(assigned))
+        self._tell_assigned()
 
     async def _take_one(self, tp: TopicPartition) -> None:
         consumer = self._consumer
@@ -147,6 +151,11 @@ class ExactlyOnceLoop:
                 if producer is not None:
                     await _quietly(producer.stop())
         log.info("%s released partitions %s", self.group_id, _names(revoked))
+        self._tell_assigned()
+
+    def _tell_assigned(self) -> None:
+        if self.on_assigned is not None:
+            self.on_assigned(self.assignment)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Handle records until ``stop`` is set; survive broker restarts."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,13 +55,15 @@ class Preparer:
         self.settings = settings
         self.metrics = metrics
         self.rng = rng or random.Random()
+        self.on_committed: Callable[[Sequence[Outgoing]], None] | None = None
+        """Optional: told what each committed transaction wrote (the live view shows it)."""
         self._hands = asyncio.Lock()
         self.loop = ExactlyOnceLoop(
             options.kafka,
             options.topics.orders,
             options.preparers_group,
             self._handle,
-            on_committed=metrics.count_committed,
+            on_committed=self._committed,
             on_aborted=metrics.count_aborted,
             max_records=batch_size_for(settings.prep_max),
             on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
@@ -73,6 +75,11 @@ class Preparer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.loop.run(stop)
+
+    def _committed(self, outputs: list[Outgoing]) -> None:
+        self.metrics.count_committed(outputs)
+        if self.on_committed is not None:
+            self.on_committed(outputs)
 
     async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -73,6 +75,10 @@ class Till:
         self.last_number = 0
         """The customer number last called: carries on across restarts."""
         self.connected = False
+        self.partition: int | None = None
+        """The partition of orders this till writes, once it knows how many there are."""
+        self.on_taken: Callable[[Order], None] | None = None
+        """Optional: told of each order once Kafka has it (the live view shows it)."""
         self._created = metrics.orders_created.labels(metrics.shop, str(settings.number))
         self._failed = 0
 
@@ -116,6 +122,7 @@ class Till:
             self.connected = True
             partitions = len(await producer.partitions_for(topic))
             partition = partition_for_till(self.settings.number, partitions)
+            self.partition = partition
             key = str(self.settings.number).encode()
             self.last_number = await self._last_called(topic, partition)
             loop = asyncio.get_running_loop()
@@ -134,12 +141,16 @@ class Till:
                 if loop.time() - refreshed > 5:
                     partitions = len(await producer.partitions_for(topic))
                     partition = partition_for_till(self.settings.number, partitions)
+                    self.partition = partition
                     refreshed = loop.time()
+                order = self._next_order()
                 future = await producer.send(
-                    topic, value=encode_order(self._next_order()), key=key, partition=partition
+                    topic, value=encode_order(order), key=key, partition=partition
                 )
                 # Not awaited: the producer batches, and its buffer pushes back.
-                future.add_done_callback(self._delivered)
+                future.add_done_callback(
+                    self._delivered if self.on_taken is None else partial(self._shown, order)
+                )
             await producer.flush()
         finally:
             self.connected = False
@@ -174,6 +185,12 @@ class Till:
             parts=tuple(draw_parts(self.rng, self.settings.plaice)),
             created_at=format_time(datetime.now(UTC)),
         )
+
+    def _shown(self, order: Order, future: asyncio.Future[object]) -> None:
+        """``_delivered``, then tell whoever watches this till about the order."""
+        self._delivered(future)
+        if self.on_taken is not None and not future.cancelled() and future.exception() is None:
+            self.on_taken(order)
 
     def _delivered(self, future: asyncio.Future[object]) -> None:
         if future.cancelled():

@@ -1,0 +1,80 @@
+"""Save an SVG of the live view for each of the talk's scenarios.
+
+Runs every scenario on the embedded broker (or on ``--bootstrap-servers``) for
+some seconds, with the same Textual app that ``fishshop demo`` opens, then saves
+what the screen shows to ``docs/screenshots/<scenario>.svg``. ``make
+screenshots`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from fishshop.live_view import ShopView
+from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.live import LiveShop
+from fishshop_workers.scenarios import SCENARIOS, scenario
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+SIZE = (150, 44)
+KEYS = {"two-preparers": "p"}
+"""Keys pressed half way through, to show what the scenario teaches: a third
+preparer joins and the group rebalances."""
+
+
+async def shoot(name: str, kafka: KafkaSettings, seconds: float, out: Path) -> Path:
+    shop = LiveShop(scenario(name), kafka, seed=1)
+    await shop.start()
+    app = ShopView(shop)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(seconds / 2)
+            await pilot.press(*KEYS.get(name, ""))
+            await pilot.pause(seconds / 2)
+            path = Path(app.save_screenshot(f"{name}.svg", str(out)))
+            await pilot.press("q")
+            await asyncio.wait_for(app.closed.wait(), 60)
+    finally:
+        await shop.stop()
+    return path
+
+
+async def shoot_all(kafka: KafkaSettings, names: list[str], seconds: float, out: Path) -> None:
+    for name in names:
+        print(f"screenshots: {name} for {seconds:.0f}s...", file=sys.stderr)
+        path = await shoot(name, kafka, seconds, out)
+        print(f"screenshots: {path}", file=sys.stderr)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="default: all")
+    parser.add_argument("--seconds", type=float, default=25.0, help="how long each shop runs")
+    parser.add_argument("--bootstrap-servers", help="a Kafka to use instead of the embedded one")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the SVG files")
+    args = parser.parse_args()
+    unknown = sorted(set(args.scenarios) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"no scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retries it handles itself
+    with contextlib.ExitStack() as stack:
+        bootstrap = args.bootstrap_servers
+        if not bootstrap:
+            data = stack.enter_context(tempfile.TemporaryDirectory(prefix="fishshop-shots-"))
+            bootstrap = stack.enter_context(EmbeddedBroker(Path(data))).bootstrap_servers
+        args.out.mkdir(parents=True, exist_ok=True)
+        names = args.scenarios or list(SCENARIOS)
+        asyncio.run(shoot_all(KafkaSettings(bootstrap), names, args.seconds, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
