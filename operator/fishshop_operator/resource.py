@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fishshop_workers.shop import ShopSpec, read_manifest
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.topics import ShopTopics, default_prefix, preparers_group
 
 __all__ = ["GROUP", "PLURAL", "VERSION", "ShopResource", "read_resource"]
 
@@ -39,7 +39,7 @@ class ShopResource:
 
     @property
     def preparers_group(self) -> str:
-        return f"{self.topic_prefix}.preparers"
+        return preparers_group(self.topic_prefix)
 
     @property
     def deletes_topics(self) -> bool:

@@ -87,11 +87,16 @@ def run_fishshop(
     )
 
 
-def audit_json(bootstrap: str, shop: str, wait: float = 0.0) -> dict[str, Any]:
+def audit_json(
+    bootstrap: str, shop: str, wait: float = 0.0, namespace: str | None = None
+) -> dict[str, Any]:
+    """``fishshop audit --json`` of a shop (``namespace`` for a shop in Kubernetes)."""
+    where = ["--namespace", namespace] if namespace else []
     result = run_fishshop(
         "audit",
         "--shop",
         shop,
+        *where,
         "--bootstrap-servers",
         bootstrap,
         "--wait",

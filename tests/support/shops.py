@@ -126,20 +126,6 @@ def group_members(bootstrap: str, group: str) -> int:
 
 
 def audit(bootstrap: str, namespace: str, shop: str, wait: float = 0.0) -> dict[str, Any]:
-    from tests.support.processes import run_fishshop
+    from tests.support.processes import audit_json
 
-    result = run_fishshop(
-        "audit",
-        "--shop",
-        shop,
-        "--namespace",
-        namespace,
-        "--bootstrap-servers",
-        bootstrap,
-        "--wait",
-        str(wait),
-        "--json",
-    )
-    assert result.returncode in (0, 1), result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
+    return audit_json(bootstrap, shop, wait, namespace)

@@ -129,3 +129,10 @@ def test_dead_letter_topic_with_more_partitions_while_others_grow() -> None:
     plan = plan_topics(desired_partitions(TOPICS, 2), existing)
     assert plan.grow == {TOPICS.orders: 2, TOPICS.cook: 2, TOPICS.served: 2}
     assert plan.create == {}
+
+
+def test_consumer_groups_are_named_after_the_prefix() -> None:
+    from fishshop_workers.topics import cooks_group, preparers_group
+
+    assert preparers_group("fishshop.ns.harbour") == "fishshop.ns.harbour.preparers"
+    assert cooks_group("fishshop.harbour") == "fishshop.harbour.cooks"

@@ -12,8 +12,10 @@ __all__ = [
     "PartitionDecreaseError",
     "ShopTopics",
     "TopicPlan",
+    "cooks_group",
     "default_prefix",
     "plan_topics",
+    "preparers_group",
 ]
 
 
@@ -28,6 +30,16 @@ class ShopTopics(NamedTuple):
     @classmethod
     def from_prefix(cls, prefix: str) -> ShopTopics:
         return cls(f"{prefix}.orders", f"{prefix}.cook", f"{prefix}.served", f"{prefix}.dlq")
+
+
+def preparers_group(prefix: str) -> str:
+    """The consumer group of a shop's preparers (on its orders topic)."""
+    return f"{prefix}.preparers"
+
+
+def cooks_group(prefix: str) -> str:
+    """The consumer group of a shop's cooks (on its cook topic)."""
+    return f"{prefix}.cooks"
 
 
 def default_prefix(shop: str, namespace: str | None = None) -> str:

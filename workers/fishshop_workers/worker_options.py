@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.topics import ShopTopics
+from fishshop_workers.topics import ShopTopics, cooks_group, preparers_group
 
 __all__ = ["WorkerOptions"]
 
@@ -25,8 +25,8 @@ class WorkerOptions:
 
     @property
     def preparers_group(self) -> str:
-        return f"{self.topic_prefix}.preparers"
+        return preparers_group(self.topic_prefix)
 
     @property
     def cooks_group(self) -> str:
-        return f"{self.topic_prefix}.cooks"
+        return cooks_group(self.topic_prefix)
