@@ -192,8 +192,8 @@ class EmbeddedBroker:
                     libs,
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    cluster_id,
+                    # One argument, "=" form: a random id may begin with "-".
+                    f"--cluster-id={cluster_id}",
                     "-c",
                     str(config),
                     *self.format_arguments,
