@@ -30,7 +30,7 @@ from fishshop_operator.shop_kafka import (
     shop_settings,
 )
 from fishshop_operator.workloads import shop_workloads
-from fishshop_workers.kafka_settings import CA_FILE, CERT_FILE, KEY_FILE
+from fishshop_workers.kafka_settings import CA_FILE, CERT_FILE, KEY_FILE, KafkaSettings
 from fishshop_workers.shop import ShopSpecError
 
 __all__ = ["Reconciler", "prefix_owner"]
@@ -80,7 +80,7 @@ def prefix_owner(shop: ShopResource, shops: list[dict[str, Any]]) -> str | None:
 @dataclass
 class Outcome:
     result: str
-    ready: bool
+    """ready, waiting or error (the metric's label)."""
     reason: str
 
 
@@ -101,7 +101,8 @@ class Reconciler:
         self.certs_root = certs_root
         self.delete_patience = delete_patience
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._seen: dict[tuple[str, str, str], tuple[str, int]] = {}
+        self._seen: dict[tuple[str, str], dict[tuple[str, str], tuple[str, int]]] = {}
+        """Per shop: (kind, name) of each applied object -> (uid, generation) last seen."""
         self._pending: set[tuple[str, str]] = set()
         self._known: set[tuple[str, str]] = set()
         self._topics_seen: dict[tuple[str, str], tuple[int, TopicsOutcome]] = {}
@@ -112,11 +113,7 @@ class Reconciler:
             self.metrics.forget(namespace, name)
             self._known.discard((namespace, name))
             self._topics_seen.pop((namespace, name), None)
-            self._seen = {
-                k: v
-                for k, v in self._seen.items()
-                if k[0] != namespace or not k[2].startswith(f"{name}-")
-            }
+            self._seen.pop((namespace, name), None)
         else:
             self._known.add((namespace, name))
 
@@ -127,7 +124,7 @@ class Reconciler:
             for namespace, name in sorted(self._known):
                 try:
                     await self.reconcile_by_name(namespace, name, check_kafka=True)
-                except (TimeoutError, KubeApiError, OSError) as error:
+                except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
                     log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
 
     def _lock(self, namespace: str, name: str) -> asyncio.Lock:
@@ -178,12 +175,12 @@ class Reconciler:
             shop = read_resource(body)
         except ShopSpecError as error:
             return await self._invalid(body, str(error), previous)
-        key = (shop.namespace, shop.name)
-        seen = self._topics_seen.get(key)
+        seen = self._topics_seen.get(_ids(shop))
+        settings = None
         if not check_kafka and seen is not None and seen[0] == shop.generation and seen[1].ready:
             topics = seen[1]
         else:
-            topics = await self._topics(shop)
+            topics, settings = await self._topics(shop)
         roles: dict[str, RoleCount] = {}
         workloads_error = None
         if topics.ready:
@@ -191,11 +188,11 @@ class Reconciler:
                 roles = await self._apply_workloads(shop)
             except KubeApiError as error:
                 workloads_error = str(error)
-            if topics is not (seen and seen[1]):
-                topics = await self._count_queue(shop, topics)
+            if settings is not None:  # Kafka was asked this time: count the queue too
+                topics = await self._count_queue(shop, settings, topics)
         else:
             roles = await self._read_workloads(shop)
-        self._topics_seen[key] = (shop.generation, topics)
+        self._topics_seen[_ids(shop)] = (shop.generation, topics)
         observed = Observed(topics, roles, workloads_error)
         status = shop_status(shop, observed, previous, _now())
         await self.api.patch_status(shop.namespace, shop.name, status)
@@ -210,7 +207,7 @@ class Reconciler:
             result = "waiting"
         else:
             result = "error"
-        return Outcome(result, ready["status"] == "True", ready["reason"])
+        return Outcome(result, ready["reason"])
 
     async def _invalid(
         self, body: dict[str, Any], message: str, previous: list[dict[str, Any]]
@@ -226,7 +223,7 @@ class Reconciler:
         }
         await self.api.patch_status(meta["namespace"], meta["name"], {"conditions": [condition]})
         await self._event(body, "Warning", "InvalidSpec", message)
-        return Outcome("error", False, "InvalidSpec")
+        return Outcome("error", "InvalidSpec")
 
     async def _announce(
         self,
@@ -291,7 +288,8 @@ class Reconciler:
             ) from error
         return folder
 
-    async def _topics(self, shop: ShopResource) -> TopicsOutcome:
+    async def _topics(self, shop: ShopResource) -> tuple[TopicsOutcome, KafkaSettings | None]:
+        """The topics' outcome, and the Kafka settings used when Kafka was asked."""
         shops = await self.api.list_items(f"/apis/{GROUP}/{VERSION}/{PLURAL}")
         owner = prefix_owner(shop, shops)
         if owner is not None:
@@ -300,22 +298,24 @@ class Reconciler:
                 "TopicsOwnedByAnotherShop",
                 f"the topics {shop.topic_prefix}.* belong to shop {owner}; "
                 "set spec.topicPrefix to a prefix of this shop's own",
-            )
+            ), None
         try:
             certs = await self._certs_dir(shop)
         except LookupError as error:
-            return TopicsOutcome(False, "TLSSecretInvalid", str(error))
-        outcome = await reconcile_topics(shop_settings(shop, certs), shop)
+            return TopicsOutcome(False, "TLSSecretInvalid", str(error)), None
+        settings = shop_settings(shop, certs)
+        outcome = await reconcile_topics(settings, shop)
         if outcome.ready and outcome.message.startswith(("created", "grew")):
             log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
-        return outcome
+        return outcome, settings
 
-    async def _count_queue(self, shop: ShopResource, topics: TopicsOutcome) -> TopicsOutcome:
+    async def _count_queue(
+        self, shop: ShopResource, settings: KafkaSettings, topics: TopicsOutcome
+    ) -> TopicsOutcome:
         """After the workloads (so a change reaches them first): partitions and queue."""
         try:
-            certs = await self._certs_dir(shop)
-            partitions, queued = await orders_state(shop_settings(shop, certs), shop)
-        except (KafkaUnreachable, LookupError) as error:
+            partitions, queued = await orders_state(settings, shop)
+        except KafkaUnreachable as error:
             log.warning("action=count-queue shop=%s/%s error=%s", *_ids(shop), error)
             return topics
         return dataclasses.replace(topics, partitions=partitions, queued_orders=queued)
@@ -332,10 +332,11 @@ class Reconciler:
 
     def _log_change(self, shop: ShopResource, applied: dict[str, Any]) -> None:
         meta = applied.get("metadata") or {}
-        key = (shop.namespace, str(applied.get("kind")), str(meta.get("name")))
+        key = (str(applied.get("kind")), str(meta.get("name")))
         now = (str(meta.get("uid")), int(meta.get("generation") or 0))
-        before = self._seen.get(key)
-        self._seen[key] = now
+        seen = self._seen.setdefault(_ids(shop), {})
+        before = seen.get(key)
+        seen[key] = now
         if before == now:
             return
         action = "created" if before is None or before[0] != now[0] else "updated"
@@ -344,9 +345,9 @@ class Reconciler:
         log.info(
             "action=%s kind=%s name=%s/%s shop=%s generation=%d",
             action,
-            key[1],
+            key[0],
             shop.namespace,
-            key[2],
+            key[1],
             shop.name,
             now[1],
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,7 +51,7 @@ def shop_settings(shop: ShopResource, certs_dir: Path | None) -> KafkaSettings:
     return KafkaSettings(shop.spec.bootstrap_servers, certs_dir=certs_dir)
 
 
-async def _bounded(work: asyncio.Future[T] | asyncio.Task[T], what: str, servers: str) -> T:
+async def _bounded(work: Awaitable[T], what: str, servers: str) -> T:
     try:
         return await asyncio.wait_for(work, TIMEOUT)
     except (TimeoutError, KafkaError, OSError) as error:
@@ -65,7 +66,7 @@ async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> Topic
     servers = settings.bootstrap_servers
     try:
         plan = await _bounded(
-            asyncio.ensure_future(ensure_topics(settings, shop.topics, shop.spec.partitions)),
+            ensure_topics(settings, shop.topics, shop.spec.partitions),
             "create the shop's topics",
             servers,
         )
@@ -87,7 +88,7 @@ async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> Topic
 async def orders_state(settings: KafkaSettings, shop: ShopResource) -> tuple[int, int]:
     """Partitions of the orders topic and orders queued for the preparers."""
     return await _bounded(
-        asyncio.ensure_future(_orders_state(settings, shop)),
+        _orders_state(settings, shop),
         "count queued orders",
         settings.bootstrap_servers,
     )
@@ -164,7 +165,7 @@ async def _queued(
 
 async def delete_shop_topics(settings: KafkaSettings, shop: ShopResource) -> None:
     await _bounded(
-        asyncio.ensure_future(delete_topics(settings, shop.topics)),
+        delete_topics(settings, shop.topics),
         "delete the shop's topics",
         settings.bootstrap_servers,
     )
