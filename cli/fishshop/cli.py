@@ -23,7 +23,12 @@ from aiokafka.errors import KafkaError
 from fishshop_operator.settings import DEFAULT_IMAGE
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
-from fishshop_workers.kafka_settings import SASL_MECHANISMS, KafkaSettings, KafkaSettingsError
+from fishshop_workers.kafka_settings import (
+    SASL_MECHANISMS,
+    KafkaSettings,
+    KafkaSettingsError,
+    read_sasl_password,
+)
 from fishshop_workers.kafka_topics import TopicCreationError
 from fishshop_workers.ledger import Summary
 from fishshop_workers.routing import till_number_from_hostname
@@ -100,7 +105,19 @@ def _kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:
         help="SASL mechanism",
     )
     _option(group, "--sasl-username", help="SASL user")
-    _option(group, "--sasl-password", help="SASL password")
+    _option(
+        group,
+        "--sasl-password",
+        help="SASL password; visible to every user of the machine in `ps`: "
+        "prefer --sasl-password-file or the variable",
+    )
+    _option(
+        group,
+        "--sasl-password-file",
+        type=Path,
+        metavar="PATH",
+        help="file holding the SASL password (one trailing newline is ignored)",
+    )
 
 
 def _shop_options(parser: argparse.ArgumentParser) -> None:
@@ -271,13 +288,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sasl_password(args: argparse.Namespace) -> str | None:
+    """The password from --sasl-password or --sasl-password-file (or their
+    variables); both at once is ambiguous, so it is refused."""
+    if args.sasl_password_file is None:
+        return None if args.sasl_password is None else str(args.sasl_password)
+    if args.sasl_password is not None:
+        raise UsageError(
+            "give the SASL password once: --sasl-password (FISHSHOP_SASL_PASSWORD) or "
+            "--sasl-password-file (FISHSHOP_SASL_PASSWORD_FILE), not both"
+        )
+    return read_sasl_password(Path(args.sasl_password_file))
+
+
 def _kafka(args: argparse.Namespace, bootstrap: str | None = None) -> KafkaSettings:
     settings = KafkaSettings(
         bootstrap_servers=bootstrap or args.bootstrap_servers or "",
         certs_dir=Path(args.certs_dir) if args.certs_dir else None,
         sasl_mechanism=args.sasl_mechanism,
         sasl_username=args.sasl_username,
-        sasl_password=args.sasl_password,
+        sasl_password=_sasl_password(args),
     )
     settings.check()
     return settings

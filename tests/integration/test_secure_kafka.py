@@ -138,6 +138,29 @@ def test_sasl_plain_and_scram(
     assert report["duplicates"] == 0
 
 
+def test_sasl_password_from_a_file(
+    secure_broker: tuple[EmbeddedBroker, Path], shop_name: str, tmp_path: Path
+) -> None:
+    """FISHSHOP_SASL_PASSWORD_FILE, as a pod reads a mounted Secret: the file's
+    trailing newline is not part of the password, and nothing shows it in `ps`."""
+    broker, _ = secure_broker
+    sasl_port = broker.extra_listeners["SASL_PLAINTEXT"][1]
+    password_file = tmp_path / "sasl-password"
+    password_file.write_text(SCRAM_USER[1] + "\n")
+    report = _serve_twenty(
+        shop_name,
+        tmp_path,
+        {
+            "bootstrap_servers": f"127.0.0.1:{sasl_port}",
+            "sasl_mechanism": "SCRAM-SHA-256",
+            "sasl_username": SCRAM_USER[0],
+            "sasl_password_file": str(password_file),
+        },
+    )
+    assert report["orders_served"] == 20
+    assert report["duplicates"] == 0
+
+
 def test_a_wrong_password_is_a_clear_error(
     secure_broker: tuple[EmbeddedBroker, Path], shop_name: str
 ) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop.cli import build_parser
+from fishshop.cli import _kafka, build_parser, main
 
 WORKER = ["--shop", "harbour", "--bootstrap-servers", "kafka:9092"]
 
@@ -251,3 +251,69 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         build_parser().parse_args([])
     assert caught.value.code == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+SASL = ["--sasl-mechanism", "PLAIN", "--sasl-username", "fish"]
+
+
+def test_sasl_password_file_on_the_command_line(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("chips-and-vinegar\n")
+    args = build_parser().parse_args(["audit", *WORKER, *SASL, "--sasl-password-file", str(secret)])
+    assert args.sasl_password_file == secret
+    settings = _kafka(args)
+    assert settings.sasl_password == "chips-and-vinegar"
+    assert "chips-and-vinegar" not in repr(settings)
+
+
+def test_sasl_password_file_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("mushy peas")
+    monkeypatch.setenv("FISHSHOP_SASL_PASSWORD_FILE", str(secret))
+    args = build_parser().parse_args(["preparer", *WORKER, *SASL])
+    assert isinstance(args.sasl_password_file, Path)
+    assert _kafka(args).sasl_password == "mushy peas"
+
+
+def test_sasl_password_from_the_environment_reaches_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FISHSHOP_SASL_PASSWORD", "tartare")
+    args = build_parser().parse_args(["cook", *WORKER, *SASL])
+    assert _kafka(args).sasl_password == "tartare"
+
+
+def test_sasl_password_help_warns_about_ps(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["till", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "visible to every user of the machine in `ps`" in help_text
+    assert "--sasl-password-file PATH" in help_text
+    assert "FISHSHOP_SASL_PASSWORD_FILE" in help_text
+
+
+def test_a_missing_sasl_password_file_is_a_readable_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "password"
+    code = main(["till", *WORKER, *SASL, "--sasl-password-file", str(missing)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"fishshop: SASL password file {missing} not found" in err
+    assert "Traceback" not in err
+
+
+def test_sasl_password_and_password_file_together_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("from-the-file")
+    monkeypatch.setenv("FISHSHOP_SASL_PASSWORD", "from-the-variable")
+    code = main(["till", *WORKER, *SASL, "--sasl-password-file", str(secret)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "give the SASL password once" in err
+    assert "from-the-file" not in err
+    assert "from-the-variable" not in err

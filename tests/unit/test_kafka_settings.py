@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,11 @@ from fishshop_workers.kafka_settings import (
     SASL_MECHANISMS,
     KafkaSettings,
     KafkaSettingsError,
+    read_sasl_password,
 )
+from fishshop_workers.worker_options import WorkerOptions
+
+PASSWORD = "s3cret-chips-PA55"
 
 
 def _certs(tmp_path: Path, *names: str) -> Path:
@@ -65,8 +71,11 @@ def test_unknown_sasl_mechanism(mechanism: str) -> None:
 )
 def test_sasl_needs_username_and_password(username: str | None, password: str | None) -> None:
     settings = KafkaSettings("k:9092", None, "PLAIN", username, password)
-    with pytest.raises(KafkaSettingsError, match="SASL needs --sasl-username"):
+    with pytest.raises(KafkaSettingsError) as caught:
         settings.check()
+    message = str(caught.value)
+    for way in ("--sasl-username", "--sasl-password-file", "FISHSHOP_SASL_PASSWORD"):
+        assert way in message
 
 
 def test_sasl_with_an_empty_password_is_allowed() -> None:
@@ -137,3 +146,87 @@ def test_client_options_sasl_without_tls() -> None:
 def test_client_options_checks_first() -> None:
     with pytest.raises(KafkaSettingsError, match="no Kafka address"):
         KafkaSettings("").client_options()
+
+
+def test_repr_and_str_hide_the_password() -> None:
+    settings = KafkaSettings("k:9092", None, "SCRAM-SHA-512", "fish", PASSWORD)
+    for text in (repr(settings), str(settings), f"{settings}", f"{settings!r}"):
+        assert PASSWORD not in text
+        assert "fish" in text  # the rest still shows, for debugging
+    assert settings.sasl_password == PASSWORD
+    assert settings.client_options()["sasl_plain_password"] == PASSWORD
+
+
+def test_worker_options_repr_hides_the_password() -> None:
+    kafka = KafkaSettings("k:9092", None, "PLAIN", "fish", PASSWORD)
+    options = WorkerOptions("harbour", "fishshop.harbour", kafka, "till-1")
+    assert PASSWORD not in repr(options)
+    assert PASSWORD not in str(options)
+    assert "harbour" in repr(options)
+
+
+def test_settings_with_different_passwords_still_differ() -> None:
+    """repr=False keeps the field in equality: a changed password is a change."""
+    settings = KafkaSettings("k:9092", None, "PLAIN", "fish", PASSWORD)
+    assert settings != replace(settings, sasl_password="other")
+
+
+@pytest.mark.parametrize(
+    ("content", "password"),
+    [
+        (PASSWORD, PASSWORD),
+        (PASSWORD + "\n", PASSWORD),
+        (PASSWORD + "\r\n", PASSWORD),
+        (PASSWORD + "\n\n", PASSWORD + "\n"),
+        (" spaced out \n", " spaced out "),
+        ("", ""),
+        ("\n", ""),
+        ("fish & chips ünd plaice\n", "fish & chips ünd plaice"),
+    ],
+)
+def test_read_sasl_password_drops_one_trailing_newline(
+    tmp_path: Path, content: str, password: str
+) -> None:
+    path = tmp_path / "password"
+    path.write_bytes(content.encode())
+    assert read_sasl_password(path) == password
+
+
+def test_read_sasl_password_from_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "password"
+    with pytest.raises(KafkaSettingsError) as caught:
+        read_sasl_password(missing)
+    message = str(caught.value)
+    assert str(missing) in message
+    assert "not found" in message
+    assert "--sasl-password-file" in message
+
+
+def test_read_sasl_password_from_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(KafkaSettingsError, match="is a folder"):
+        read_sasl_password(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file, so none is unreadable")
+def test_read_sasl_password_from_an_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "password"
+    path.write_text(PASSWORD)
+    path.chmod(0)
+    try:
+        with pytest.raises(KafkaSettingsError) as caught:
+            read_sasl_password(path)
+    finally:
+        path.chmod(0o600)
+    message = str(caught.value)
+    assert "permission denied" in message
+    assert str(path) in message
+    assert PASSWORD not in message
+
+
+def test_read_sasl_password_that_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "password"
+    path.write_bytes(b"\xff\xfe-not-utf8")
+    with pytest.raises(KafkaSettingsError) as caught:
+        read_sasl_password(path)
+    assert "not UTF-8" in str(caught.value)
+    assert "not-utf8" not in str(caught.value)

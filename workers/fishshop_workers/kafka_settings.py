@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SASL_MECHANISMS", "KafkaSettings", "KafkaSettingsError"]
+__all__ = ["SASL_MECHANISMS", "KafkaSettings", "KafkaSettingsError", "read_sasl_password"]
 
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 CA_FILE = "ca.pem"
@@ -25,13 +25,15 @@ class KafkaSettings:
 
     ``certs_dir`` holds ``ca.pem`` and, for mutual TLS, ``service.cert`` and
     ``service.key`` (the layout managed Kafka services hand out).
+    ``sasl_password`` stays out of ``repr`` and ``str``, so logging the settings,
+    or anything that holds them, never shows it.
     """
 
     bootstrap_servers: str
     certs_dir: Path | None = None
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
-    sasl_password: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
 
     @property
     def security_protocol(self) -> str:
@@ -54,8 +56,9 @@ class KafkaSettings:
                 )
             if not self.sasl_username or self.sasl_password is None:
                 raise KafkaSettingsError(
-                    "SASL needs --sasl-username and --sasl-password "
-                    "(or FISHSHOP_SASL_USERNAME and FISHSHOP_SASL_PASSWORD)"
+                    "SASL needs a user and a password: --sasl-username (or "
+                    "FISHSHOP_SASL_USERNAME) and --sasl-password-file (or "
+                    "FISHSHOP_SASL_PASSWORD_FILE, FISHSHOP_SASL_PASSWORD)"
                 )
         if self.certs_dir is not None:
             if not (self.certs_dir / CA_FILE).is_file():
@@ -96,3 +99,36 @@ class KafkaSettings:
             options["sasl_plain_username"] = self.sasl_username
             options["sasl_plain_password"] = self.sasl_password
         return options
+
+
+def read_sasl_password(path: Path) -> str:
+    """The password held in ``path`` (a mounted Secret, for example).
+
+    One trailing newline is dropped, because ``echo`` and editors add one; any
+    other whitespace belongs to the password.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KafkaSettingsError(
+            f"SASL password file {path} not found: check --sasl-password-file "
+            "(or FISHSHOP_SASL_PASSWORD_FILE)"
+        ) from None
+    except IsADirectoryError:
+        raise KafkaSettingsError(
+            f"SASL password file {path} is a folder: give the file that holds the password"
+        ) from None
+    except PermissionError:
+        raise KafkaSettingsError(
+            f"SASL password file {path} cannot be read: permission denied for this user"
+        ) from None
+    except UnicodeDecodeError:
+        raise KafkaSettingsError(f"SASL password file {path} is not UTF-8 text") from None
+    except OSError as error:
+        raise KafkaSettingsError(
+            f"SASL password file {path} cannot be read: {error.strerror or error}"
+        ) from None
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
