@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from fishshop_workers.committed import committed_offset
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.outgoing import Outgoing
 
@@ -128,11 +129,11 @@ class ExactlyOnceLoop:
         )
         try:
             await asyncio.wait_for(producer.start(), SETUP_TIMEOUT)
-            committed = await asyncio.wait_for(consumer.committed(tp), SETUP_TIMEOUT)
+            committed = await asyncio.wait_for(committed_offset(consumer, tp), SETUP_TIMEOUT)
         except BaseException:
             await _quietly(producer.stop())
             raise
-        if committed is None:
+        if committed is None:  # Kafka said plainly that the group has no offset here
             await consumer.seek_to_beginning(tp)
             self._next_offset[tp] = 0
         else:
