@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import ssl
 import subprocess
@@ -25,8 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.stopping import command_line, is_ours, is_running, stop_process_group
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build-kube.sh"
+
+STOP_ORDER = ("kube-controller-manager", "kube-apiserver", "etcd")
+"""Clients before servers: the API server shuts down cleanly only while etcd answers."""
+
+STOP_PATIENCE = 30.0
+"""Seconds each process gets to stop after SIGTERM before SIGKILL (the API server
+drains its requests first)."""
 
 
 class ClusterError(RuntimeError):
@@ -265,7 +273,7 @@ class Cluster:
         raise ClusterError("kube-controller-manager did not create the default ServiceAccount")
 
     def stop(self) -> None:
-        for name in ("kube-controller-manager", "kube-apiserver", "etcd"):
+        for name in STOP_ORDER:
             process = self.processes.pop(name, None)
             if process is None:
                 continue
@@ -338,10 +346,10 @@ def _state_dir() -> Path:
     return cache_dir() / "cluster"
 
 
-def up() -> int:
-    folder = _state_dir()
+def up(folder: Path | None = None) -> int:
+    folder = folder or _state_dir()
     if (folder / "kube-apiserver.pid").exists():
-        down()
+        down(folder)
     print("fishshop: building or finding etcd and Kubernetes (cold: 10 to 20 minutes)...")
     bin_dir = build_binaries()
     if folder.exists():
@@ -357,20 +365,35 @@ def up() -> int:
     return 0
 
 
-def down() -> int:
-    folder = _state_dir()
-    stopped = 0
-    for name in ("kube-controller-manager", "kube-apiserver", "etcd"):
+def down(folder: Path | None = None, patience: float = STOP_PATIENCE) -> int:
+    """Stop the control plane ``up`` started in ``folder``, one process at a time:
+    SIGTERM to its process group, a bounded wait until it has exited, then SIGKILL.
+
+    Only processes that are still the ones ``up`` recorded are signalled, so a stale
+    pid file never hits another process, nor another engineer's cluster.
+    """
+    folder = folder or _state_dir()
+    stopped: list[str] = []
+    for name in STOP_ORDER:
         pid_file = folder / f"{name}.pid"
         if not pid_file.exists():
             continue
         try:
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
-            stopped += 1
-        except (ProcessLookupError, ValueError):
-            pass
+            pid = int(pid_file.read_text())
+        except ValueError:
+            pid = 0
+        argv = command_line(pid) if pid > 0 else None
+        if argv is not None and is_running(pid):
+            if is_ours(argv, name, folder):
+                polite = stop_process_group(pid, patience)
+                stopped.append(name if polite else f"{name} (killed after {patience:.0f}s)")
+            else:
+                print(f"fishshop: pid {pid} in {pid_file} is no longer {name}; left alone")
         pid_file.unlink()
-    print(f"fishshop: stopped {stopped} control plane processes")
+    print(
+        f"fishshop: stopped {len(stopped)} control plane processes"
+        + (f": {', '.join(stopped)}" if stopped else "")
+    )
     return 0
 
 
