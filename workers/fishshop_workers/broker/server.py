@@ -1,9 +1,9 @@
-"""Run a single-node KRaft Kafka broker on loopback from the cached jars."""
+"""Run a KRaft Kafka node on loopback from the cached jars: a broker of its own,
+or one node of an ``EmbeddedCluster``."""
 
 from __future__ import annotations
 
-import os
-import shutil
+import base64
 import signal
 import socket
 import subprocess
@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import TextIO
 
 from fishshop_workers.broker.jars import BrokerFetchError, ensure_jars
+from fishshop_workers.broker.process import BrokerStartError, java_command, spawn_owned
+from fishshop_workers.broker.properties import QuorumSeat, broker_properties
 
-__all__ = ["BrokerStartError", "EmbeddedBroker", "broker_properties", "free_port"]
+__all__ = [
+    "BrokerStartError",
+    "EmbeddedBroker",
+    "QuorumSeat",
+    "broker_properties",
+    "free_port",
+    "kafka_uuid",
+]
 
 READY_LINE = "Kafka Server started"
 
@@ -42,10 +51,6 @@ logger.request.level = WARN
 """
 
 
-class BrokerStartError(RuntimeError):
-    """The embedded broker did not start; the message says why and what to do."""
-
-
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -54,61 +59,19 @@ def free_port() -> int:
         return port
 
 
-def broker_properties(
-    port: int,
-    controller_port: int,
-    log_dir: Path,
-    extra_listeners: Mapping[str, tuple[str, int]] | None = None,
-    extra_properties: Mapping[str, str] | None = None,
-) -> str:
-    """server.properties for one node acting as broker and controller.
-
-    ``extra_listeners`` adds listeners by name: ``{"SSL": ("SSL", 9093)}``; their
-    settings (certificates, SASL) come in ``extra_properties``.
-    """
-    extra = dict(extra_listeners or {})
-    listeners = [f"PLAINTEXT://127.0.0.1:{port}"] + [
-        f"{name}://127.0.0.1:{extra_port}" for name, (_, extra_port) in extra.items()
-    ]
-    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"] + [
-        f"{name}:{protocol}" for name, (protocol, _) in extra.items()
-    ]
-    settings = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": ",".join([*listeners, f"CONTROLLER://127.0.0.1:{controller_port}"]),
-        "advertised.listeners": ",".join(listeners),
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": ",".join(protocols),
-        "log.dirs": str(log_dir),
-        "num.partitions": "1",
-        "auto.create.topics.enable": "false",
-        "offsets.topic.replication.factor": "1",
-        "offsets.topic.num.partitions": "5",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "transaction.state.log.num.partitions": "5",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        # The cleaner's buffer defaults to 128 MiB: too much for a 512 MiB heap.
-        "log.cleaner.dedupe.buffer.size": str(4 * 1024 * 1024),
-        # A crashed transactional worker's open transaction is aborted this soon.
-        "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
-        "transaction.max.timeout.ms": "900000",
-        **(extra_properties or {}),
-    }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
+def kafka_uuid() -> str:
+    """A cluster id in Kafka's URL-safe base64 form."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 class EmbeddedBroker:
-    """A Kafka broker process owned by fishshop.
+    """A Kafka node process owned by fishshop: it dies with the process that
+    started it, even one killed with SIGKILL (on Linux).
 
     ``start()`` fetches the jars if needed, formats storage on first use and waits
     until the broker serves; ``stop()`` shuts it down; ``start()`` again restarts
-    it on the same ports and data.
+    it on the same ports and data. With ``seat`` it is one node of a cluster
+    (see ``EmbeddedCluster``), else a cluster of its own.
     """
 
     def __init__(
@@ -120,20 +83,28 @@ class EmbeddedBroker:
         extra_listeners: Mapping[str, tuple[str, int]] | None = None,
         extra_properties: Mapping[str, str] | None = None,
         format_arguments: Sequence[str] = (),
+        *,
+        seat: QuorumSeat | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
-        self.controller_port = free_port()
+        self.seat = seat
+        self.controller_port = seat.controller_port if seat else free_port()
         self.heap_mb = heap_mb
         self.progress = progress
         self.extra_listeners = dict(extra_listeners or {})
         self.extra_properties = dict(extra_properties or {})
         self.format_arguments = list(format_arguments)
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def node_id(self) -> int:
+        return self.seat.node_id if self.seat else 1
 
     @property
     def log_file(self) -> Path:
@@ -143,34 +114,20 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def _java(self) -> str:
-        java_home = os.environ.get("JAVA_HOME")
-        candidate = Path(java_home) / "bin" / "java" if java_home else None
-        if candidate and candidate.exists():
-            return str(candidate)
-        found = shutil.which("java")
-        if not found:
-            raise BrokerStartError(
-                "Java 17 or newer is needed to run the embedded Kafka broker: "
-                "install it (Debian: apt-get install openjdk-17-jre-headless) or "
-                "pass --bootstrap-servers to use a Kafka you already have."
-            )
-        return found
+    @property
+    def pid(self) -> int | None:
+        """The broker's JVM while it runs."""
+        return self._process.pid if self.running and self._process else None
 
     def _command(self, libs: Path, main: str, *args: str) -> list[str]:
-        return [
-            self._java(),
-            f"-Xmx{self.heap_mb}m",
-            f"-Xms{self.heap_mb}m",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dkafka.logs.dir={self.data_dir}",
-            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
-            "-cp",
-            f"{libs}/*",
+        return java_command(
+            libs,
             main,
             *args,
-        ]
+            heap_mb=self.heap_mb,
+            logs_dir=self.data_dir,
+            log_config=self.data_dir / "log4j2.properties",
+        )
 
     def _prepare(self, libs: Path) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -182,50 +139,66 @@ class EmbeddedBroker:
                 self.data_dir / "logs",
                 self.extra_listeners,
                 self.extra_properties,
+                seat=self.seat,
             )
         )
         (self.data_dir / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = _kafka_uuid()
-            result = subprocess.run(  # noqa: S603
-                self._command(
-                    libs,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    # One argument, "=" form: a random id may begin with "-".
-                    f"--cluster-id={cluster_id}",
-                    "-c",
-                    str(config),
-                    *self.format_arguments,
-                ),
-                capture_output=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise BrokerStartError(
-                    "formatting the broker's storage failed: "
-                    + result.stderr.decode(errors="replace")[-2000:]
-                )
+            self._format(libs, config)
         return config
+
+    def _format(self, libs: Path, config: Path) -> None:
+        cluster_id = self.seat.cluster_id if self.seat else kafka_uuid()
+        formatting = spawn_owned(
+            self._command(
+                libs,
+                "kafka.tools.StorageTool",
+                "format",
+                # One argument, "=" form: a random id may begin with "-".
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(config),
+                *self.format_arguments,
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        _, errors = formatting.communicate()
+        if formatting.returncode != 0:
+            raise BrokerStartError(
+                "formatting the broker's storage failed: " + errors.decode(errors="replace")[-2000:]
+            )
 
     def start(self, timeout: float = 90.0) -> None:
         if self.running:
             return
-        try:
-            libs = ensure_jars(progress=self.progress)
-        except BrokerFetchError as error:
-            raise BrokerStartError(str(error)) from error
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self, libs: Path | None = None) -> None:
+        """Start the JVM without waiting for it to serve (``wait_ready`` does)."""
+        if self.running:
+            return
+        if libs is None:
+            try:
+                libs = ensure_jars(progress=self.progress)
+            except BrokerFetchError as error:
+                raise BrokerStartError(str(error)) from error
         config = self._prepare(libs)
-        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        stdout = (self.data_dir / "broker.out").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603
-            self._command(libs, "kafka.Kafka", str(config)),
-            stdout=stdout,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        stdout.close()
-        self._wait_ready(offset, timeout)
+        self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        with (self.data_dir / "broker.out").open("ab") as stdout:
+            self._process = spawn_owned(
+                self._command(libs, "kafka.Kafka", str(config)),
+                stdout=stdout,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C in a terminal reaches fishshop, which
+                # stops the broker in order, not the JVM directly.
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Wait until the launched broker serves; stop it if it does not in time."""
+        self._wait_ready(self._log_offset, timeout)
 
     def _wait_ready(self, offset: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -275,10 +248,3 @@ class EmbeddedBroker:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-
-def _kafka_uuid() -> str:
-    """A cluster id in Kafka's URL-safe base64 form."""
-    import base64
-
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
