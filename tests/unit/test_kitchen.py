@@ -242,3 +242,92 @@ def test_an_unencodable_item_name_still_becomes_a_dead_letter() -> None:
     headers = dict(letter.headers)
     assert headers["fishshop-reason"] == b"unknown_item"
     assert b"\\ud800" in headers["fishshop-detail"]
+
+
+# ---------------------------------------------------------------- what the shop writes is readable
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from fishshop_workers.kitchen import readable  # noqa: E402
+from fishshop_workers.outgoing import (  # noqa: E402
+    DEAD_LETTER_KEY_BYTES,
+    DEAD_LETTER_VALUE_BYTES,
+    dead_letter,
+)
+from fishshop_workers.order import Rejection  # noqa: E402
+
+_ID_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cs",))
+_STAMP = datetime(2026, 11, 25, 12, 0, 5, tzinfo=UTC)
+
+
+def _from_orders(value: bytes) -> Incoming:
+    return Incoming("fishshop.t.orders", 0, 9, b"1", value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    id_text=st.text(_ID_CHARACTERS, min_size=1, max_size=40),
+    padding=st.integers(min_value=0, max_value=MAX_ORDER_BYTES),
+    parts=st.integers(min_value=1, max_value=4),
+    plaice=st.booleans(),
+    worker=st.text(_ID_CHARACTERS, min_size=1, max_size=253),
+)
+def test_every_output_is_readable_by_the_next_stage_or_a_dead_letter(
+    id_text: str, padding: int, parts: int, plaice: bool, worker: str
+) -> None:
+    """An order accepted near the limit, or with a non-ASCII id, grows when stamped:
+    what a preparer or a cook writes is always read by the next worker, or the record
+    it came from goes to dlq as oversized."""
+    meal = ("plaice", "chips") if plaice else ("cod", "chips")
+    order = Order(id_text + "x" * padding, 7, 2, (meal,) * parts, format_time(_STAMP))
+    raw = encode_order(order)
+    incoming = _from_orders(raw)
+    read = read_incoming(incoming, TOPICS)
+    if isinstance(read, Outgoing):
+        assert read.reason == "oversized"
+        assert len(raw) > MAX_ORDER_BYTES
+        return
+    handed = to_cook(read, TOPICS)
+    stages = [
+        cook_order(read, TOPICS, worker, 3),
+        serve_order(read, TOPICS, worker, _STAMP + timedelta(seconds=3)),
+        serve_order(read.cooked(worker), TOPICS, worker, _STAMP + timedelta(seconds=3)),
+    ]
+    if handed is not None:
+        stages.append(handed)
+    for out in stages:
+        written = readable(out, incoming, TOPICS)
+        if written.topic == TOPICS.dlq:
+            assert written.reason == "oversized"
+            assert len(out.value) > MAX_ORDER_BYTES
+            assert written.value == raw
+        else:
+            assert written == out
+            assert isinstance(parse_order(written.value), Order)
+
+
+def test_an_order_that_grows_past_the_limit_says_so() -> None:
+    order = Order("a" * (MAX_ORDER_BYTES - 200), 1, 1, (("cod",),), format_time(_STAMP))
+    raw = encode_order(order)
+    assert len(raw) <= MAX_ORDER_BYTES
+    served = serve_order(order, TOPICS, "p" * 253, _STAMP)
+    written = readable(served, _from_orders(raw), TOPICS)
+    assert written.topic == TOPICS.dlq
+    assert written.reason == "oversized"
+    detail = dict(written.headers)["fishshop-detail"].decode()
+    assert detail == f"the order would grow to {len(served.value)} bytes once served, limit 16384"
+
+
+def test_a_huge_record_is_dead_lettered_in_part_with_its_size() -> None:
+    """A record near Kafka's limit could never be copied whole with headers."""
+    value, key = b"{" * 1_048_400, b"k" * 5000
+    letter = dead_letter(TOPICS.dlq, Rejection("oversized", "big"), value, key, "t", 0, 1)
+    headers = dict(letter.headers)
+    assert letter.value == value[:DEAD_LETTER_VALUE_BYTES]
+    assert letter.key == key[:DEAD_LETTER_KEY_BYTES]
+    assert headers["fishshop-original-bytes"] == b"1048400"
+    assert headers["fishshop-original-key-bytes"] == b"5000"
+    small = dead_letter(TOPICS.dlq, Rejection("not_json", "x"), b"abc", b"1", "t", 0, 1)
+    assert small.value == b"abc"
+    assert "fishshop-original-bytes" not in dict(small.headers)

@@ -191,6 +191,8 @@ def test_summary_as_dict_rounds_waits() -> None:
         "rejected": 0,
         "wait_p50_s": 1.234,
         "wait_p99_s": 1.234,
+        "served_uncooked": 0,
+        "unreadable": 0,
     }
     assert Ledger().summary().as_dict()["wait_p99_s"] is None
 
@@ -202,3 +204,31 @@ def test_ledger_survives_a_timezone_less_created_at() -> None:
     ledger.add_served_record(_served(order, 1.0))
     assert ledger.unreadable == 2
     assert ledger.summary().orders_created == 0
+
+
+def test_served_plaice_that_no_cook_made_ready_is_not_clean() -> None:
+    from fishshop_workers.order import Order, encode_order
+
+    ledger = Ledger()
+    plaice = Order("p1", 1, 1, (("plaice", "chips"),), "2026-11-25T12:00:00.000Z")
+    ledger.add_order_record(encode_order(plaice))
+    ledger.add_served_record(encode_order(plaice.served("2026-11-25T12:00:03.000Z", "preparer-1")))
+    summary = ledger.summary()
+    assert summary.served_uncooked == 1
+    assert summary.as_dict()["served_uncooked"] == 1
+    assert not summary.clean
+    cooked = Ledger()
+    cooked.add_order_record(encode_order(plaice))
+    cooked.add_served_record(
+        encode_order(plaice.cooked("cook-1").served("2026-11-25T12:00:03.000Z", "preparer-1"))
+    )
+    assert cooked.summary().served_uncooked == 0
+    assert cooked.summary().clean
+
+
+def test_records_that_are_not_orders_are_counted_as_unreadable() -> None:
+    ledger = Ledger()
+    ledger.add_order_record(b"not an order")
+    ledger.add_served_record(b'{"v": 1}')
+    assert ledger.summary().unreadable == 2
+    assert ledger.summary().as_dict()["unreadable"] == 2

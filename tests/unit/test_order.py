@@ -198,11 +198,12 @@ def test_served_and_cooked_fields_on_the_wire() -> None:
     assert ORDER.served_at is None
 
 
-def test_non_string_prepared_by_and_cooked_by_are_dropped() -> None:
+def test_non_string_prepared_by_and_cooked_by_are_refused() -> None:
     parsed = parse_order(_raw(_document(preparedBy=5, cookedBy=["x"])))
-    assert isinstance(parsed, Order)
-    assert parsed.prepared_by is None
-    assert parsed.cooked_by is None
+    assert parsed == Rejection(
+        "invalid_field",
+        "preparedBy must be a non-empty string; cookedBy must be a non-empty string",
+    )
 
 
 def test_largest_allowed_order_is_read() -> None:
@@ -343,3 +344,72 @@ def test_highest_number_is_per_till_and_ignores_bad_records() -> None:
     assert highest_number(values, 2) == 90
     assert highest_number(values, 3) == 0
     assert highest_number([], 1) == 0
+
+
+# ---------------------------------------------------------------- edges of the promise
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "detail"),
+    [
+        (b'{"ready": false, "ready": true}', "invalid_field", "duplicate key ready"),
+        (b'{"v": 1, "v": 1, "id": "a", "id": "b"}', "invalid_field", "duplicate key id, v"),
+        (b'{"v": NaN}', "not_json", "NaN is not JSON"),
+        (b'{"order": Infinity}', "not_json", "Infinity is not JSON"),
+        (b'{"order": -Infinity}', "not_json", "-Infinity is not JSON"),
+    ],
+)
+def test_json_that_readers_disagree_on_is_refused(raw: bytes, reason: str, detail: str) -> None:
+    assert parse_order(raw) == Rejection(reason, detail)
+
+
+def test_a_duplicate_key_deep_inside_is_refused_too() -> None:
+    raw = encode_order(ORDER).replace(b'"parts":', b'"parts":[["cod"]],"parts":')
+    assert parse_order(raw) == Rejection("invalid_field", "duplicate key parts")
+
+
+@pytest.mark.parametrize("field", ["id", "preparedBy", "cookedBy"])
+def test_a_lone_surrogate_is_refused_not_carried(field: str) -> None:
+    document = _document(ready=True, cookedBy="cook-1", preparedBy="p")
+    document[field] = "a\ud800b"
+    raw = json.dumps(document).encode()  # JSON allows the escape; UTF-8 cannot carry it
+    parsed = parse_order(raw)
+    assert isinstance(parsed, Rejection)
+    assert parsed.reason == "invalid_field"
+    assert f"{field} must be a non-empty string" in parsed.detail
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("order", 2**53), ("order", 10**300), ("till", 2**31), ("till", 10**40)],
+)
+def test_absurd_numbers_are_refused(field: str, value: int) -> None:
+    parsed = parse_order(_raw(_document(**{field: value})))
+    assert isinstance(parsed, Rejection)
+    assert parsed.reason == "invalid_field"
+    assert f"{field} must be a positive integer, at most" in parsed.detail
+
+
+def test_the_largest_numbers_are_read() -> None:
+    parsed = parse_order(_raw(_document(order=2**53 - 1, till=2**31 - 1)))
+    assert isinstance(parsed, Order)
+    assert (parsed.number, parsed.till) == (2**53 - 1, 2**31 - 1)
+
+
+def test_ready_without_a_cook_is_refused() -> None:
+    """A forged ready (or one slipped in through a duplicate key) never skips the cook."""
+    parsed = parse_order(_raw(_document(ready=True)))
+    assert parsed == Rejection(
+        "invalid_field", "a ready order names the cook who made it ready (cookedBy)"
+    )
+    cooked = parse_order(_raw(_document(ready=True, cookedBy="harbour-cook-1")))
+    assert isinstance(cooked, Order)
+    assert cooked.ready
+
+
+def test_non_ascii_ids_are_written_as_utf8_not_escapes() -> None:
+    order = ORDER._replace(id="заказ-ß-🐟")
+    raw = encode_order(order)
+    assert "заказ-ß-🐟".encode() in raw
+    assert b"\\u" not in raw
+    assert parse_order(raw) == order

@@ -40,3 +40,22 @@ def test_batch_of_slowest_orders_fits_the_budget() -> None:
         assert 1 <= size <= 2000
         assert size == 1 or size * slowest <= 5.0 + 1e-9
         assert isinstance(size, int)
+
+
+@pytest.mark.parametrize(
+    ("work", "poll", "rebalance", "transaction"),
+    [
+        (0.0, 300_000, 60_000, 60_000),
+        (5.0, 300_000, 60_000, 60_000),
+        (60.0, 300_000, 150_000, 150_000),
+        (600.0, 1_230_000, 1_230_000, 900_000),
+        (3600.0, 7_230_000, 7_230_000, 900_000),
+    ],
+)
+def test_kafka_timeouts_follow_how_long_a_batch_may_take(
+    work: float, poll: int, rebalance: int, transaction: int
+) -> None:
+    """A preparer slower than Kafka's defaults is not evicted again and again."""
+    from fishshop_workers.exactly_once import LoopTimeouts
+
+    assert LoopTimeouts.for_work(work) == LoopTimeouts(poll, rebalance, transaction)

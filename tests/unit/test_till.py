@@ -43,3 +43,26 @@ def test_no_rate_means_no_gap(rate: float) -> None:
 def test_same_seed_same_customers() -> None:
     first = [next_gap(random.Random(3), 40.0) for _ in range(2)]
     assert first[0] == first[1]
+
+
+def test_customer_numbers_roll_over_like_a_ticket_roll() -> None:
+    from fishshop_workers.order import MAX_ORDER_NUMBER
+    from fishshop_workers.till import next_number
+
+    assert next_number(0) == 1
+    assert next_number(41) == 42
+    assert next_number(MAX_ORDER_NUMBER - 1) == MAX_ORDER_NUMBER
+    assert next_number(MAX_ORDER_NUMBER) == 1
+
+
+def test_a_till_that_finds_none_of_its_orders_never_repeats_a_number() -> None:
+    from fishshop_workers.order import MAX_ORDER_NUMBER
+    from fishshop_workers.till import carry_on_from
+
+    assert carry_on_from(271, 5000, read_whole=False) == 271
+    assert carry_on_from(271, 5000, read_whole=True) == 271
+    # New to a partition it read from the start: the first customer is number 1.
+    assert carry_on_from(0, 40, read_whole=True) == 0
+    # Retention deleted its orders, or other tills wrote the whole tail.
+    assert carry_on_from(0, 5000, read_whole=False) == 5000
+    assert carry_on_from(0, 2**60, read_whole=False) == MAX_ORDER_NUMBER

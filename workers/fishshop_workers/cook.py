@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
-from fishshop_workers.kitchen import Incoming, cook_order, read_incoming
+from fishshop_workers.kitchen import Incoming, cook_order, read_incoming, readable
 from fishshop_workers.metrics import ShopMetrics
 from fishshop_workers.outgoing import Outgoing
 from fishshop_workers.routing import draw_seconds
@@ -53,6 +53,7 @@ class Cook:
             on_committed=self._committed,
             on_aborted=metrics.count_aborted,
             max_records=FRYER_PORTIONS if settings.cook_max > 0 else 500,
+            work_seconds=settings.cook_max,
             on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
         )
 
@@ -80,7 +81,8 @@ class Cook:
                 outputs.append(order)
             else:
                 cooking = True
-                outputs.append(cook_order(order, topics, self.options.worker_name, partitions))
+                cooked = cook_order(order, topics, self.options.worker_name, partitions)
+                outputs.append(readable(cooked, incoming, topics))
         if cooking and self.settings.cook_max > 0:
             # Each partition's load goes in the fryer at once: one cooking time.
             await asyncio.sleep(

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -26,7 +26,7 @@ from fishshop_workers.committed import committed_offset
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.outgoing import Outgoing
 
-__all__ = ["BatchHandler", "ExactlyOnceLoop"]
+__all__ = ["BatchHandler", "ExactlyOnceLoop", "LoopTimeouts"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,32 @@ SETUP_TIMEOUT = 30.0
 Record: TypeAlias = ConsumerRecord  # aiokafka ships no type hints
 BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
 """Turns one partition's records into what to produce, in order."""
+
+
+class LoopTimeouts(NamedTuple):
+    """Kafka's timeouts for a loop whose batch of work takes up to some seconds."""
+
+    poll_interval_ms: int
+    """The group evicts a member that does not poll again within this."""
+    rebalance_ms: int
+    """A rebalance waits this long for members to give their partitions back."""
+    transaction_ms: int
+    """The transaction coordinator aborts a transaction open longer than this."""
+
+    @classmethod
+    def for_work(cls, work_seconds: float) -> LoopTimeouts:
+        """Room for the slowest batch twice over, never below Kafka's defaults.
+
+        The transaction's timeout is capped at Kafka's default
+        ``transaction.max.timeout.ms`` (15 minutes); a transaction opens only once the
+        batch's work is done, so the work's length does not count against it.
+        """
+        room_ms = int((2 * max(0.0, work_seconds) + 30) * 1000)
+        return cls(
+            poll_interval_ms=max(300_000, room_ms),
+            rebalance_ms=max(60_000, room_ms),
+            transaction_ms=min(900_000, max(60_000, room_ms)),
+        )
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -62,7 +88,7 @@ class ExactlyOnceLoop:
         max_records: int = 500,
         on_lag: Callable[[TopicPartition, int | None], None] | None = None,
         on_aborted: Callable[[], None] | None = None,
-        transaction_timeout_ms: int = 60_000,
+        work_seconds: float = 5.0,
     ) -> None:
         self.settings = settings
         self.topic = topic
@@ -72,7 +98,7 @@ class ExactlyOnceLoop:
         self.max_records = max_records
         self.on_lag = on_lag
         self.on_aborted = on_aborted
-        self.transaction_timeout_ms = transaction_timeout_ms
+        self.timeouts = LoopTimeouts.for_work(work_seconds)
         self._consumer: AIOKafkaConsumer | None = None
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._next_offset: dict[TopicPartition, int] = {}
@@ -121,7 +147,7 @@ class ExactlyOnceLoop:
             raise KafkaError("the consumer stopped while taking partitions")
         producer = AIOKafkaProducer(
             transactional_id=self._transactional_id(tp),
-            transaction_timeout_ms=self.transaction_timeout_ms,
+            transaction_timeout_ms=self.timeouts.transaction_ms,
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
@@ -184,8 +210,10 @@ class ExactlyOnceLoop:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
             session_timeout_ms=10_000,
-            # A rebalance waits for the batch in hand to commit: give it time.
-            rebalance_timeout_ms=60_000,
+            # A rebalance waits for the batch in hand to commit, and the next poll
+            # comes only after it: both follow how long a batch's work may take.
+            rebalance_timeout_ms=self.timeouts.rebalance_ms,
+            max_poll_interval_ms=self.timeouts.poll_interval_ms,
             heartbeat_interval_ms=1_000,
             **self.settings.client_options(),
         )

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from fishshop_workers.order import (
+    MAX_ORDER_BYTES,
     Order,
     Rejection,
     encode_order,
@@ -17,7 +18,7 @@ from fishshop_workers.outgoing import Outgoing, dead_letter
 from fishshop_workers.routing import Route, partition_for_till, route_order
 from fishshop_workers.topics import ShopTopics
 
-__all__ = ["Incoming", "cook_order", "read_incoming", "serve_order", "to_cook"]
+__all__ = ["Incoming", "cook_order", "read_incoming", "readable", "serve_order", "to_cook"]
 
 
 class Incoming(NamedTuple):
@@ -44,6 +45,31 @@ def read_incoming(record: Incoming, topics: ShopTopics) -> Order | Outgoing:
             record.offset,
         )
     return parsed
+
+
+def readable(out: Outgoing, record: Incoming, topics: ShopTopics) -> Outgoing:
+    """``out``, unless the next reader would refuse it as too large: then the record
+    it came from goes to the dead-letter topic instead.
+
+    Stamping an order (``cookedBy``, ``servedAt``, ``preparedBy``) makes it longer, so
+    an order accepted near the limit could come out above it.
+    """
+    if out.topic == topics.dlq or len(out.value) <= MAX_ORDER_BYTES:
+        return out
+    rejection = Rejection(
+        "oversized",
+        f"the order would grow to {len(out.value)} bytes once {out.event.replace('_', ' ')}, "
+        f"limit {MAX_ORDER_BYTES}",
+    )
+    return dead_letter(
+        topics.dlq,
+        rejection,
+        record.value,
+        record.key,
+        record.topic,
+        record.partition,
+        record.offset,
+    )
 
 
 def _till_key(order: Order) -> bytes:

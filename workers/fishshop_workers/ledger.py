@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fishshop_workers.menu import needs_cooking
 from fishshop_workers.order import Order, Rejection, parse_order, parse_time
 
 __all__ = ["Ledger", "Summary", "percentile"]
@@ -34,11 +35,20 @@ class Summary:
     rejected: int
     wait_p50_s: float | None
     wait_p99_s: float | None
+    served_uncooked: int = 0
+    """Served orders with plaice that no cook made ready: the cook was skipped."""
+    unreadable: int = 0
+    """Records in orders or served that are not orders (someone else wrote them)."""
 
     @property
     def clean(self) -> bool:
-        """Every order served exactly once."""
-        return self.unserved == 0 and self.duplicates == 0 and self.served_unknown == 0
+        """Every order served exactly once, and every plaice cooked first."""
+        return (
+            self.unserved == 0
+            and self.duplicates == 0
+            and self.served_unknown == 0
+            and self.served_uncooked == 0
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +60,8 @@ class Summary:
             "rejected": self.rejected,
             "wait_p50_s": _round(self.wait_p50_s),
             "wait_p99_s": _round(self.wait_p99_s),
+            "served_uncooked": self.served_uncooked,
+            "unreadable": self.unreadable,
         }
 
 
@@ -64,6 +76,7 @@ class Ledger:
     waits: list[float] = field(default_factory=list)
     rejected: int = 0
     unreadable: int = 0
+    uncooked: set[str] = field(default_factory=set)
 
     def add_order_record(self, value: bytes | None) -> None:
         """A record of the orders topic: a new order, or one back from the cook."""
@@ -79,6 +92,8 @@ class Ledger:
             self.unreadable += 1
             return
         self.served[order.id] += 1
+        if needs_cooking(order.parts) and order.cooked_by is None:
+            self.uncooked.add(order.id)
         if self.served[order.id] == 1:
             wait = _wait(order)
             if wait is not None:
@@ -98,6 +113,8 @@ class Ledger:
             rejected=self.rejected,
             wait_p50_s=percentile(self.waits, 0.50),
             wait_p99_s=percentile(self.waits, 0.99),
+            served_uncooked=len(self.uncooked),
+            unreadable=self.unreadable,
         )
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeGuard
 
 from fishshop_workers.menu import MENU, Part
 
 __all__ = [
     "MAX_ORDER_BYTES",
+    "MAX_ORDER_NUMBER",
+    "MAX_TILL",
     "REJECTION_REASONS",
     "SCHEMA_VERSION",
     "Order",
@@ -32,7 +35,13 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 MAX_ORDER_BYTES: Final = 16 * 1024
-"""No honest order comes near this; anything larger is refused unread."""
+"""No honest order comes near this; anything larger is refused unread. Workers never
+write a record above it either (see ``kitchen``), so the next reader can always read
+what the shop wrote."""
+MAX_ORDER_NUMBER: Final = 2**53 - 1
+"""Customer numbers stay integers that every JSON reader holds exactly; a till that
+reaches it starts again at 1, like a ticket roll."""
+MAX_TILL: Final = 2**31 - 1
 
 REJECTION_REASONS: Final = (
     "oversized",
@@ -43,7 +52,9 @@ REJECTION_REASONS: Final = (
     "unknown_item",
 )
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
+# ensure_ascii=False: an id in another script stays as long as it came, instead of
+# growing sixfold into \u escapes past what the next reader accepts.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DIGIT_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
 
@@ -142,7 +153,11 @@ def parse_order(raw: bytes | None) -> Order | Rejection:
     if len(raw) > MAX_ORDER_BYTES:
         return Rejection("oversized", f"{len(raw)} bytes, limit {MAX_ORDER_BYTES}")
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
+        )
+    except _DuplicateKey as duplicate:
+        return Rejection("invalid_field", str(duplicate))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         return Rejection("not_json", str(error)[:200] or type(error).__name__)
     if not isinstance(document, dict):
@@ -156,8 +171,37 @@ def parse_order(raw: bytes | None) -> Order | Rejection:
     return _validate(document)
 
 
-def _positive_int(value: object) -> bool:
-    return type(value) is int and value >= 1
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse ``{"ready": false, "ready": true}``: readers disagree on which one wins."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        twice = sorted(key for key, count in counts.items() if count > 1)
+        raise _DuplicateKey("duplicate key " + ", ".join(twice)[:200])
+    return document
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _positive_int(value: object, highest: int) -> bool:
+    return type(value) is int and 1 <= value <= highest
+
+
+def _text(value: object) -> TypeGuard[str]:
+    """A non-empty string that UTF-8 can carry (JSON allows lone surrogates; UTF-8 not)."""
+    if type(value) is not str or not value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _items(parts: object) -> tuple[Part, ...] | None:
@@ -178,19 +222,25 @@ def _items(parts: object) -> tuple[Part, ...] | None:
 def _validate(document: dict[str, Any]) -> Order | Rejection:
     problems = []
     order_id = document["id"]
-    if type(order_id) is not str or not order_id:
+    if not _text(order_id):
         problems.append("id must be a non-empty string")
-    if not _positive_int(document["order"]):
-        problems.append("order must be a positive integer")
-    if not _positive_int(document["till"]):
-        problems.append("till must be a positive integer")
-    if type(document["ready"]) is not bool:
+    if not _positive_int(document["order"], MAX_ORDER_NUMBER):
+        problems.append(f"order must be a positive integer, at most {MAX_ORDER_NUMBER}")
+    if not _positive_int(document["till"], MAX_TILL):
+        problems.append(f"till must be a positive integer, at most {MAX_TILL}")
+    ready = document["ready"]
+    if type(ready) is not bool:
         problems.append("ready must be true or false")
+    for name in ("preparedBy", "cookedBy"):
+        if name in document and not _text(document[name]):
+            problems.append(f"{name} must be a non-empty string")
+    if ready is True and "cookedBy" not in document:
+        problems.append("a ready order names the cook who made it ready (cookedBy)")
     created_at = document["createdAt"]
-    if type(created_at) is not str or not _is_time(created_at):
+    if not _text(created_at) or not _is_time(created_at):
         problems.append("createdAt must be an ISO 8601 time")
     served_at = document.get("servedAt")
-    if "servedAt" in document and not (type(served_at) is str and _is_time(served_at)):
+    if "servedAt" in document and not (_text(served_at) and _is_time(served_at)):
         problems.append("servedAt must be an ISO 8601 time")
     parts = _items(document["parts"])
     if parts is None:
@@ -210,8 +260,8 @@ def _validate(document: dict[str, Any]) -> Order | Rejection:
         created_at,
         document["ready"],
         served_at,
-        _optional_str(document.get("preparedBy")),
-        _optional_str(document.get("cookedBy")),
+        document.get("preparedBy"),
+        document.get("cookedBy"),
     )
 
 
@@ -224,10 +274,6 @@ def highest_number(values: Iterable[bytes | None], till: int) -> int:
         if isinstance(order, Order) and order.till == till and order.number > highest:
             highest = order.number
     return highest
-
-
-def _optional_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _is_time(text: str) -> bool:

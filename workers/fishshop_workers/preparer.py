@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
-from fishshop_workers.kitchen import Incoming, read_incoming, serve_order, to_cook
+from fishshop_workers.kitchen import Incoming, read_incoming, readable, serve_order, to_cook
 from fishshop_workers.metrics import ShopMetrics
 from fishshop_workers.outgoing import Outgoing
 from fishshop_workers.routing import draw_seconds
@@ -58,6 +58,7 @@ class Preparer:
         self.on_committed: Callable[[Sequence[Outgoing]], None] | None = None
         """Optional: told what each committed transaction wrote (the live view shows it)."""
         self._hands = asyncio.Lock()
+        batch = batch_size_for(settings.prep_max)
         self.loop = ExactlyOnceLoop(
             options.kafka,
             options.topics.orders,
@@ -65,7 +66,8 @@ class Preparer:
             self._handle,
             on_committed=self._committed,
             on_aborted=metrics.count_aborted,
-            max_records=batch_size_for(settings.prep_max),
+            max_records=batch,
+            work_seconds=batch * settings.prep_max,
             on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
         )
 
@@ -92,12 +94,13 @@ class Preparer:
                 continue
             handed_over = to_cook(order, topics)
             if handed_over is not None:
-                outputs.append(handed_over)
+                outputs.append(readable(handed_over, incoming, topics))
                 continue
             if self.settings.prep_max > 0:
                 async with self._hands:
                     await asyncio.sleep(
                         draw_seconds(self.rng, self.settings.prep_min, self.settings.prep_max)
                     )
-            outputs.append(serve_order(order, topics, self.options.worker_name, datetime.now(UTC)))
+            served = serve_order(order, topics, self.options.worker_name, datetime.now(UTC))
+            outputs.append(readable(served, incoming, topics))
         return outputs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -16,7 +17,7 @@ from fishshop_workers.metrics import ShopMetrics
 from fishshop_workers.service import run_worker
 from fishshop_workers.worker_options import WorkerOptions
 
-__all__ = ["Worker", "WorkerStartError", "run_process"]
+__all__ = ["Worker", "WorkerStartError", "run_process", "wait_for_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +34,59 @@ class WorkerStartError(RuntimeError):
     """The worker cannot begin; the message says what is missing."""
 
 
-async def _list_topics(options: WorkerOptions) -> set[str]:
-    """Topic names; waits for Kafka while it is unreachable (it may be restarting)."""
-    backoff = 1.0
-    while True:
-        admin = AIOKafkaAdminClient(**options.kafka.client_options())
-        try:
-            await admin.start()
-            return set(await admin.list_topics())
-        except KafkaError as error:
-            log.warning(
-                "cannot reach Kafka at %s (%s); trying again in %.0fs",
-                options.kafka.bootstrap_servers,
-                error,
-                backoff,
-            )
-        finally:
-            await admin.close()
-        await asyncio.sleep(backoff)
-        backoff = min(backoff * 2, 15.0)
+WAIT_LOG_SECONDS = 30.0
+"""While it waits for Kafka or its topics, a worker says so at most this often."""
 
 
-async def _check_topics(options: WorkerOptions, create_partitions: int | None) -> None:
+async def _topics_ready(options: WorkerOptions, create_partitions: int | None) -> list[str]:
+    """The shop's topics still missing (after creating them, when asked to)."""
     if create_partitions is not None:
         await ensure_topics(options.kafka, options.topics, create_partitions)
-        return
-    existing = await _list_topics(options)
-    missing = [name for name in options.topics if name not in existing]
-    if missing:
-        raise WorkerStartError(
-            "the shop's topics do not exist: "
-            + ", ".join(missing)
-            + ". Apply the FishShop so the operator creates them, or pass "
-            "--create-topics."
-        )
+        return []
+    admin = AIOKafkaAdminClient(**options.kafka.client_options())
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [name for name in options.topics if name not in existing]
+
+
+async def wait_for_topics(
+    options: WorkerOptions, create_partitions: int | None, stop: asyncio.Event
+) -> bool:
+    """Wait until Kafka answers and the shop's topics exist; False if told to stop first.
+
+    A worker started while Kafka restarts, or before the operator made the topics,
+    keeps serving /healthz (so its liveness probe does not kill it), reports not ready
+    on /readyz, and says what it waits for.
+    """
+    backoff = 1.0
+    loop = asyncio.get_running_loop()
+    last_said = -WAIT_LOG_SECONDS
+    while not stop.is_set():
+        try:
+            missing = await asyncio.wait_for(_topics_ready(options, create_partitions), 60)
+            if not missing:
+                return True
+            problem = (
+                "the shop's topics do not exist: "
+                + ", ".join(missing)
+                + "; waiting (apply the FishShop so the operator creates them, or pass "
+                "--create-topics)"
+            )
+        except (KafkaError, OSError, TimeoutError) as error:
+            problem = (
+                f"cannot reach Kafka at {options.kafka.bootstrap_servers} "
+                f"({type(error).__name__}: {error}); waiting"
+            )
+        if loop.time() - last_said >= WAIT_LOG_SECONDS:
+            log.warning("%s", problem)
+            last_said = loop.time()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), backoff)
+        backoff = min(backoff * 2, 15.0)
+    return False
 
 
 def run_process(
@@ -77,15 +97,19 @@ def run_process(
     create_partitions: int | None = None,
     metrics_host: str = "0.0.0.0",  # noqa: S104 - pods are scraped from outside
 ) -> int:
-    """Check the topics, then run the worker ``build`` makes until a signal stops it."""
+    """Serve metrics, wait for Kafka and the topics, then run the worker ``build``
+    makes until a signal stops it."""
     registry = CollectorRegistry()
     worker = build(ShopMetrics(options.shop, role, options.worker_name, registry))
 
+    async def work(stop: asyncio.Event) -> None:
+        if await wait_for_topics(options, create_partitions, stop):
+            await worker.run(stop)
+
     async def main() -> None:
-        await _check_topics(options, create_partitions)
         await run_worker(
             f"{role} {options.worker_name}",
-            worker.run,
+            work,
             registry,
             metrics_port,
             worker.ready,

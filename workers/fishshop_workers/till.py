@@ -18,6 +18,7 @@ from aiokafka.structs import TopicPartition
 from fishshop_workers.menu import draw_parts
 from fishshop_workers.metrics import ShopMetrics
 from fishshop_workers.order import (
+    MAX_ORDER_NUMBER,
     Order,
     encode_order,
     format_time,
@@ -27,7 +28,7 @@ from fishshop_workers.order import (
 from fishshop_workers.routing import partition_for_till
 from fishshop_workers.worker_options import WorkerOptions
 
-__all__ = ["Till", "TillSettings", "next_gap"]
+__all__ = ["Till", "TillSettings", "carry_on_from", "next_gap", "next_number"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,18 @@ class TillSettings:
     orders_per_minute: float = 40.0
     plaice: bool = False
     max_orders: int = 0
+
+
+def next_number(last: int) -> int:
+    """The next customer's number; after the highest a reader accepts, 1 again."""
+    return last % MAX_ORDER_NUMBER + 1
+
+
+def carry_on_from(highest_found: int, partition_end: int, read_whole: bool) -> int:
+    """The number a starting till carries on from (see ``Till._last_called``)."""
+    if highest_found or read_whole:
+        return highest_found
+    return min(partition_end, MAX_ORDER_NUMBER)
 
 
 def next_gap(rng: random.Random, orders_per_minute: float) -> float:
@@ -159,25 +172,35 @@ class Till:
                 await asyncio.wait_for(producer.stop(), 30)
 
     async def _last_called(self, topic: str, partition: int) -> int:
-        """The highest number this till called, from the end of its partition."""
+        """The highest number this till called, from the end of its partition.
+
+        If none of the till's orders are in what it read, and what it read is not the
+        partition's whole history (retention deleted the start, or other tills wrote
+        the whole tail), it carries on from the partition's end offset: its numbers so
+        far cannot exceed the records the partition ever held, so no customer hears a
+        number twice. A till new to a partition read whole starts at 1.
+        """
         consumer = AIOKafkaConsumer(enable_auto_commit=False, **self.options.kafka.client_options())
         await consumer.start()
         try:
             tp = TopicPartition(topic, partition)
             consumer.assign([tp])
             end = (await consumer.end_offsets([tp]))[tp]
-            consumer.seek(tp, max(0, end - RESUME_LOOKBACK))
+            first = (await consumer.beginning_offsets([tp]))[tp]
+            start = max(first, end - RESUME_LOOKBACK)
+            consumer.seek(tp, start)
             values: list[bytes | None] = []
             while await consumer.position(tp) < end:
                 batch = await consumer.getmany(tp, timeout_ms=1000)
                 values.extend(record.value for record in batch.get(tp, []))
-            return highest_number(values, self.settings.number)
+            whole = start == 0
+            return carry_on_from(highest_number(values, self.settings.number), end, whole)
         finally:
             await consumer.stop()
 
     def _next_order(self) -> Order:
         self.orders_taken += 1
-        self.last_number += 1
+        self.last_number = next_number(self.last_number)
         return Order(
             id=new_order_id(),
             number=self.last_number,
