@@ -5,22 +5,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fishshop_workers.kitchen import (
     Incoming,
     cook_order,
     read_incoming,
+    readable,
     serve_order,
     to_cook,
 )
 from fishshop_workers.order import (
     MAX_ORDER_BYTES,
     Order,
+    Rejection,
     encode_order,
     format_time,
     parse_order,
 )
-from fishshop_workers.outgoing import Outgoing
+from fishshop_workers.outgoing import (
+    DEAD_LETTER_KEY_BYTES,
+    DEAD_LETTER_VALUE_BYTES,
+    Outgoing,
+    dead_letter,
+)
 from fishshop_workers.topics import ShopTopics
 
 TOPICS = ShopTopics.from_prefix("fishshop.harbour")
@@ -245,17 +254,6 @@ def test_an_unencodable_item_name_still_becomes_a_dead_letter() -> None:
 
 
 # ---------------------------------------------------------------- what the shop writes is readable
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from fishshop_workers.kitchen import readable  # noqa: E402
-from fishshop_workers.outgoing import (  # noqa: E402
-    DEAD_LETTER_KEY_BYTES,
-    DEAD_LETTER_VALUE_BYTES,
-    dead_letter,
-)
-from fishshop_workers.order import Rejection  # noqa: E402
 
 _ID_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cs",))
 _STAMP = datetime(2026, 11, 25, 12, 0, 5, tzinfo=UTC)
