@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fishshop_workers.shop import ShopSpec, read_manifest
-from fishshop_workers.topics import ShopTopics, default_prefix, preparers_group
+from fishshop_operator.names import (
+    check_bootstrap_servers,
+    check_namespace,
+    check_secret_name,
+    check_shop_name,
+    check_topic_prefix,
+)
+from fishshop_workers.shop import ShopSpec, ShopSpecError, read_manifest
+from fishshop_workers.topics import ShopTopics, cooks_group, default_prefix, preparers_group
 
 __all__ = ["GROUP", "PLURAL", "VERSION", "ShopResource", "read_resource"]
 
@@ -42,6 +49,10 @@ class ShopResource:
         return preparers_group(self.topic_prefix)
 
     @property
+    def cooks_group(self) -> str:
+        return cooks_group(self.topic_prefix)
+
+    @property
     def deletes_topics(self) -> bool:
         return self.topic_deletion_policy == DELETE
 
@@ -58,16 +69,31 @@ class ShopResource:
 
 
 def read_resource(body: dict[str, Any]) -> ShopResource:
-    """A ShopResource from a FishShop object; raises ShopSpecError if it cannot run."""
+    """A ShopResource from a FishShop object; raises ShopSpecError if it cannot run.
+
+    Every name that the operator puts into a request path, an object name or a Kafka
+    connection is checked here, before anything is created.
+    """
     metadata = body.get("metadata") or {}
     spec = body.get("spec") or {}
     kafka = spec.get("kafka") or {}
+    name = str(metadata.get("name", ""))
+    namespace = str(metadata.get("namespace", "default"))
+    shop_spec = read_manifest(body)
+    check_shop_name(name)
+    check_namespace(namespace)
+    tls_secret = kafka.get("tlsSecret") or ""
+    if not isinstance(tls_secret, str):
+        raise ShopSpecError("spec.kafka.tlsSecret must be a Secret's name")
+    check_secret_name(tls_secret)
+    check_bootstrap_servers(shop_spec.bootstrap_servers)
+    check_topic_prefix(shop_spec.topic_prefix)
     return ShopResource(
-        name=str(metadata.get("name", "")),
-        namespace=str(metadata.get("namespace", "default")),
+        name=name,
+        namespace=namespace,
         uid=str(metadata.get("uid", "")),
         generation=int(metadata.get("generation") or 0),
-        spec=read_manifest(body),
-        tls_secret=str(kafka.get("tlsSecret") or ""),
+        spec=shop_spec,
+        tls_secret=tls_secret,
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
     )

@@ -142,3 +142,70 @@ def test_kubectl_explain_documents_every_field(cluster: Cluster) -> None:
         described = cluster.kubectl("explain", path)
         assert "DESCRIPTION:" in described
         assert len(described.split("DESCRIPTION:")[1].strip()) > 20, path
+
+
+# -- names that would escape the namespace or break the workloads ----------------------
+
+SHOP_NAME = "a shop's name must start with a lowercase letter and hold only lowercase letters"
+NAME_LENGTH = "a shop's name must be at most 47 characters"
+TLS_NAME = "tlsSecret must be the name of a Secret in the shop's own namespace"
+PORT = "bootstrapServers must be host:port with a port from 1 to 65535"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("kafka.tlsSecret", "../../other-ns/secrets/x", TLS_NAME),
+        ("kafka.tlsSecret", "kafka-tls/../x", TLS_NAME),
+        ("kafka.tlsSecret", "Kafka-TLS", TLS_NAME),
+        ("kafka.tlsSecret", "kafka-tls?watch=true", TLS_NAME),
+        ("kafka.tlsSecret", "a" * 254, "may not be more than 253"),
+        ("kafka.bootstrapServers", "kafka:70000", PORT),
+        ("kafka.bootstrapServers", "kafka:65536", PORT),
+        ("kafka.bootstrapServers", "kafka:0", PORT),
+        ("kafka.bootstrapServers", "kafka:9092,other:99999", PORT),
+        ("kafka.bootstrapServers", "host:6:5536", PORT),
+        ("preparers.prepSeconds", {"min": 0.5, "max": 61}, "prepSeconds.max must be at most 60 seconds"),
+        ("cooks.cookSeconds", {"min": 3, "max": 3600}, "cookSeconds.max must be at most 60 seconds"),
+    ],
+)  # fmt: skip
+def test_references_that_escape_or_break_are_refused(
+    cluster: Cluster, namespace: str, path: str, value: Any, message: str
+) -> None:
+    out = _apply(cluster, namespace, _with(path, value))
+    assert message in out, out
+    assert "created" not in out
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("harbour.pier", SHOP_NAME),
+        ("1harbour", SHOP_NAME),
+        ("harbour.pier.docks", SHOP_NAME),
+        ("h" * 48, NAME_LENGTH),
+        ("h" * 63, NAME_LENGTH),
+    ],
+)
+def test_shop_names_that_break_workloads_are_refused(
+    cluster: Cluster, namespace: str, name: str, message: str
+) -> None:
+    shop = sample_shop(BOOTSTRAP)
+    shop["metadata"]["name"] = name
+    out = _apply(cluster, namespace, shop)
+    assert message in out, out
+    assert "created" not in out
+
+
+def test_names_and_references_at_their_limits_are_accepted(
+    cluster: Cluster, namespace: str
+) -> None:
+    shop = sample_shop(
+        "kafka-0.kafka.svc:65535,[fe80::1]:1",
+        preparers={"prepSeconds": {"min": 60, "max": 60}},
+        cooks={"cookSeconds": {"min": 0, "max": 60}},
+    )
+    shop["metadata"]["name"] = "h" * 47
+    shop["spec"]["kafka"]["tlsSecret"] = "kafka.tls-certs"
+    out = _apply(cluster, namespace, shop)
+    assert "created" in out, out

@@ -342,8 +342,8 @@ def test_till_reads_its_spec(
     [
         (0, 0),
         (0.5, 1.0),
-        (0.25, 3600),
-        (0.1234567, 1234.5678),
+        (0.25, 60),
+        (0.1234567, 59.9876543),
     ],
 )
 def test_preparer_and_cook_read_their_timings(

@@ -9,10 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CookSpec", "PreparerSpec", "ShopSpec", "ShopSpecError", "TillSpec", "read_manifest"]
+__all__ = [
+    "MAX_WORK_SECONDS",
+    "CookSpec",
+    "PreparerSpec",
+    "ShopSpec",
+    "ShopSpecError",
+    "TillSpec",
+    "read_manifest",
+]
 
 API_VERSION = "fishshop.dev/v1alpha1"
 KIND = "FishShop"
+MAX_WORK_SECONDS = 60.0
+"""Longest preparing or cooking of one order: it happens inside a Kafka transaction
+and between two polls, so it must stay well inside the workers' timeouts."""
 
 
 class ShopSpecError(ValueError):
@@ -71,6 +82,12 @@ class ShopSpec:
         ):
             if low < 0 or high < 0:
                 raise ShopSpecError(f"{path} must not be negative")
+            if max(low, high) > MAX_WORK_SECONDS:
+                raise ShopSpecError(
+                    f"{path} must be at most {MAX_WORK_SECONDS:g} seconds, not "
+                    f"{max(low, high):g}: one order's work must stay well inside the "
+                    "workers' Kafka timeouts"
+                )
             if low > high:
                 raise ShopSpecError(f"{path}.min ({low}) is above {path}.max ({high})")
 
