@@ -26,12 +26,25 @@ class TopicsOutcome:
     message: str
     partitions: int | None = None
     queued_orders: int | None = None
+    """Orders taken but not yet picked up by a preparer."""
+    queued_for_cook: int | None = None
+    """Plaice orders in the cook topic not yet picked up by a cook."""
 
 
 @dataclass(frozen=True)
 class RoleCount:
+    """A workload's pods, as its controller last reported them."""
+
     replicas: int
+    """Pods the spec asks for."""
     ready_replicas: int
+    updated_replicas: int
+    """Pods that run the workload's current pod template."""
+    running_replicas: int
+    """Pods of any template that still run (``status.replicas``)."""
+    generation: int
+    observed_generation: int
+    """The generation the workload's controller has acted on."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +77,29 @@ def _condition(
     }
 
 
+def _rollout(role: str, count: RoleCount) -> str | None:
+    """What keeps a workload from running its current template everywhere, if anything."""
+    if count.observed_generation < count.generation:
+        return (
+            f"the {role}s' controller has not acted on generation {count.generation} yet "
+            f"(it has seen {count.observed_generation})"
+        )
+    if count.updated_replicas < count.replicas:
+        return f"{count.updated_replicas}/{count.replicas} {role}s updated"
+    old = count.running_replicas - count.updated_replicas
+    if old > 0:
+        return f"{old} old {role}{'s' if old > 1 else ''} still running"
+    return None
+
+
 def _workers(shop: ShopResource, observed: Observed) -> tuple[str, str, str]:
     if observed.workloads_error:
         return FALSE, "WorkloadsNotApplied", observed.workloads_error
     if not observed.roles:
         return UNKNOWN, "WorkloadsNotCreated", "no workloads yet: they follow the topics"
+    rolling = [text for role, count in observed.roles.items() if (text := _rollout(role, count))]
+    if rolling:
+        return FALSE, "RolloutInProgress", "rolling out: " + ", ".join(rolling)
     missing = [
         f"{count.ready_replicas}/{count.replicas} {role}s ready"
         for role, count in observed.roles.items()
@@ -76,6 +107,10 @@ def _workers(shop: ShopResource, observed: Observed) -> tuple[str, str, str]:
     ]
     if missing:
         return FALSE, "PodsNotReady", "waiting for pods: " + ", ".join(missing)
+    for_cook = observed.topics.queued_for_cook
+    if shop.spec.cooks.replicas == 0 and for_cook:
+        orders = "1 order waits" if for_cook == 1 else f"{for_cook} orders wait"
+        return FALSE, "NoCook", f"{orders} for a cook; scale spec.cooks.replicas"
     total = sum(count.replicas for count in observed.roles.values())
     if not shop.spec.open:
         return TRUE, "ShopClosed", f"the shop is closed; {total} workers finishing the queue"
@@ -140,10 +175,13 @@ def shop_status(
         status["topics"]["partitions"] = topics.partitions
     if topics.queued_orders is not None:
         status["queuedOrders"] = topics.queued_orders
+    if topics.queued_for_cook is not None:
+        status["queuedForCook"] = topics.queued_for_cook
     for role, count in observed.roles.items():
         status[f"{role}s"] = {
             "replicas": count.replicas,
             "readyReplicas": count.ready_replicas,
+            "updatedReplicas": count.updated_replicas,
             "selector": selector_string(shop, role),
         }
     return status

@@ -8,18 +8,20 @@ owns exactly the fields it sets and puts them back when someone edits them.
 from __future__ import annotations
 
 import base64
-import contextlib
+import binascii
 import datetime
 import json
 import logging
+import os
 import ssl
-import tempfile
+import urllib.parse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import kopf
+
+from fishshop_operator.tls import load_client_chain
 
 __all__ = ["FIELD_MANAGER", "KubeApi", "KubeApiError", "object_path"]
 
@@ -37,44 +39,63 @@ class KubeApiError(RuntimeError):
         self.status = status
 
 
+def _segment(value: str, what: str) -> str:
+    """One path segment, quoted: a name never adds a segment or climbs out of one.
+
+    Names are validated before they get here; this is the second lock on the door.
+    """
+    if value in ("", ".", ".."):
+        raise ValueError(f"{what} {value!r} cannot name an object")
+    return urllib.parse.quote(value, safe="")
+
+
 def object_path(api_version: str, kind: str, namespace: str, name: str = "") -> str:
     """The REST path of a namespaced object (or of its collection when name is empty)."""
+    space = _segment(namespace, "namespace")
     if api_version == "v1":
-        base = f"/api/v1/namespaces/{namespace}/{_PLURALS[kind]}"
+        base = f"/api/v1/namespaces/{space}/{_PLURALS[kind]}"
     elif api_version == "apps/v1":
-        base = f"/apis/apps/v1/namespaces/{namespace}/{_APPS_PLURALS[kind]}"
+        base = f"/apis/apps/v1/namespaces/{space}/{_APPS_PLURALS[kind]}"
     elif kind == "FishShop":
-        base = f"/apis/{api_version}/namespaces/{namespace}/fishshops"
+        base = f"/apis/{api_version}/namespaces/{space}/fishshops"
     else:
         raise ValueError(f"unknown kind {api_version}/{kind}")
-    return f"{base}/{name}" if name else base
+    return f"{base}/{_segment(name, kind + ' name')}" if name else base
 
 
-def _file(data: str | bytes, folder: Path, name: str) -> str:
+def _pem(data: str | bytes) -> bytes:
     raw = data.encode() if isinstance(data, str) else data
-    with contextlib.suppress(ValueError):  # kubeconfig data is base64; PEM text is not
-        raw = base64.b64decode(raw, validate=True)
-    path = folder / name
-    path.write_bytes(raw)
-    return str(path)
+    try:  # kubeconfig data is base64; PEM text is not
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return raw
 
 
-def _ssl_context(info: kopf.ConnectionInfo, folder: Path) -> ssl.SSLContext | bool:
+def _read(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
+    with open(path, "rb") as file:  # kopf's paths may be bytes
+        return file.read()
+
+
+def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext | bool:
+    """The API server's TLS, from files or from kubeconfig data held in memory."""
     if info.insecure:
         return False
     context = ssl.create_default_context()
     if info.ca_path:
         context.load_verify_locations(cafile=str(info.ca_path))
     elif info.ca_data:
-        context.load_verify_locations(cafile=_file(info.ca_data, folder, "ca.pem"))
-    certificate = info.certificate_path or (
-        _file(info.certificate_data, folder, "client.pem") if info.certificate_data else None
-    )
-    key = info.private_key_path or (
-        _file(info.private_key_data, folder, "client.key") if info.private_key_data else None
-    )
+        context.load_verify_locations(cadata=_pem(info.ca_data).decode("ascii"))
+    if info.certificate_path and info.private_key_path:
+        context.load_cert_chain(str(info.certificate_path), str(info.private_key_path))
+        return context
+    certificate = _pem(info.certificate_data) if info.certificate_data else None
+    if certificate is None and info.certificate_path:
+        certificate = _read(info.certificate_path)
+    key = _pem(info.private_key_data) if info.private_key_data else None
+    if key is None and info.private_key_path:
+        key = _read(info.private_key_path)
     if certificate and key:
-        context.load_cert_chain(str(certificate), str(key))
+        load_client_chain(context, certificate, key)
     return context
 
 
@@ -103,8 +124,7 @@ class KubeApi:
     ) -> None:
         self._info = info
         self._relogin = relogin
-        self._folder = tempfile.TemporaryDirectory(prefix="fishshop-operator-")
-        self._ssl = _ssl_context(info, Path(self._folder.name))
+        self._ssl = _ssl_context(info)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> KubeApi:
@@ -130,7 +150,6 @@ class KubeApi:
 
     async def close(self) -> None:
         await self.close_session()
-        self._folder.cleanup()
 
     async def request(
         self,
@@ -148,7 +167,7 @@ class KubeApi:
             log.info("action=relogin reason=%s", error)
             await self.close_session()
             self._info = self._relogin()
-            self._ssl = _ssl_context(self._info, Path(self._folder.name))
+            self._ssl = _ssl_context(self._info)
             return await self._request(method, path, body, content_type, params)
 
     async def _request(

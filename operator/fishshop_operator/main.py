@@ -45,7 +45,9 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
         api = KubeApi(login(settings), relogin=lambda: login(settings))
-        certs_root = Path(tempfile.mkdtemp(prefix="fishshop-operator-certs-"))
+        # Shops' TLS material stays in memory; this is scratch space only where
+        # in-memory files are missing, used for a moment and left as it was.
+        certs_root = Path(tempfile.gettempdir())
         memo.api = api
         memo.reconciler = Reconciler(
             api, config.worker_image, metrics, certs_root, config.delete_patience

@@ -50,8 +50,16 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        self.shop_queued_for_cook = Gauge(
+            "fishshop_operator_shop_queued_for_cook",
+            "Plaice orders in the cook topic not yet picked up by a cook, as the operator "
+            "last counted",
+            ["namespace", "shop"],
+            registry=self.registry,
+        )
+
     def forget(self, namespace: str, shop: str) -> None:
         """A deleted shop's series go away with it."""
-        for gauge in (self.shop_ready, self.shop_queued):
+        for gauge in (self.shop_ready, self.shop_queued, self.shop_queued_for_cook):
             with contextlib.suppress(KeyError):
                 gauge.remove(namespace, shop)

@@ -8,7 +8,6 @@ Calls for one shop are serialised.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import datetime
 import logging
@@ -20,17 +19,20 @@ from typing import Any
 
 from fishshop_operator.conditions import Observed, RoleCount, TopicsOutcome, shop_status
 from fishshop_operator.kube import KubeApi, KubeApiError, object_path
+from fishshop_operator.memory import ShopMemory
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.resource import GROUP, PLURAL, VERSION, ShopResource, read_resource
 from fishshop_operator.shop_kafka import (
     KafkaUnreachable,
+    TopicDeletionError,
     delete_shop_topics,
-    orders_state,
+    queue_state,
     reconcile_topics,
     shop_settings,
 )
+from fishshop_operator.tls import TLSSecretError, build_ssl_context, read_tls_secret
 from fishshop_operator.workloads import shop_workloads
-from fishshop_workers.kafka_settings import CA_FILE, CERT_FILE, KEY_FILE, KafkaSettings
+from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.shop import ShopSpecError
 
 __all__ = ["Reconciler", "prefix_owner"]
@@ -80,8 +82,12 @@ def prefix_owner(shop: ShopResource, shops: list[dict[str, Any]]) -> str | None:
 @dataclass
 class Outcome:
     result: str
-    """ready, waiting or error (the metric's label)."""
+    """ready, waiting or error (the metric's label); deleting when nothing was done."""
     reason: str
+
+
+DELETING = Outcome("deleting", "Deleting")
+"""A reconcile that found the shop's deletion begun, and so did nothing."""
 
 
 class Reconciler:
@@ -99,36 +105,35 @@ class Reconciler:
         self.image = image
         self.metrics = metrics
         self.certs_root = certs_root
+        """Scratch space for a client key, only where in-memory files are missing."""
         self.delete_patience = delete_patience
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._seen: dict[tuple[str, str], dict[tuple[str, str], tuple[str, int]]] = {}
-        """Per shop: (kind, name) of each applied object -> (uid, generation) last seen."""
-        self._pending: set[tuple[str, str]] = set()
-        self._known: set[tuple[str, str]] = set()
-        self._topics_seen: dict[tuple[str, str], tuple[int, TopicsOutcome]] = {}
+        self._shops: dict[tuple[str, str], ShopMemory] = {}
+
+    def _memory(self, namespace: str, name: str) -> ShopMemory:
+        return self._shops.setdefault((namespace, name), ShopMemory())
+
+    def remembered(self) -> set[tuple[str, str]]:
+        """The shops the operator holds state for: (namespace, name)."""
+        return set(self._shops)
 
     def track(self, namespace: str, name: str, gone: bool) -> None:
         """Remember which shops exist, for ``resync``; forget the ones deleted."""
         if gone:
             self.metrics.forget(namespace, name)
-            self._known.discard((namespace, name))
-            self._topics_seen.pop((namespace, name), None)
-            self._seen.pop((namespace, name), None)
+            self._shops.pop((namespace, name), None)
         else:
-            self._known.add((namespace, name))
+            self._memory(namespace, name).watched = True
 
     async def resync(self, interval: float) -> None:
         """Reconcile every known shop every ``interval`` seconds, until cancelled."""
         while True:
             await asyncio.sleep(interval)
-            for namespace, name in sorted(self._known):
+            watched = sorted(key for key, memory in self._shops.items() if memory.watched)
+            for namespace, name in watched:
                 try:
                     await self.reconcile_by_name(namespace, name, check_kafka=True)
                 except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
                     log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
-
-    def _lock(self, namespace: str, name: str) -> asyncio.Lock:
-        return self._locks.setdefault((namespace, name), asyncio.Lock())
 
     async def reconcile_by_name(
         self, namespace: str, name: str, check_kafka: bool = False
@@ -139,28 +144,39 @@ class Reconciler:
         Without ``check_kafka``, topics already found ready for this generation of the
         spec are not asked about again (the resync loop does that).
         """
-        key = (namespace, name)
-        if key in self._pending:
+        memory = self._memory(namespace, name)
+        if memory.pending or memory.deleting:
             return None
-        self._pending.add(key)
+        memory.pending = True
         try:
-            async with self._lock(namespace, name):
+            async with memory.lock:
                 pass
             body = await self.api.get(
                 object_path(f"{GROUP}/{VERSION}", "FishShop", namespace, name)
             )
         finally:
-            self._pending.discard(key)
-        if body is None or body.get("metadata", {}).get("deletionTimestamp"):
+            memory.pending = False
+        if body is None:
+            if not memory.watched and not memory.lock.locked():
+                self._shops.pop((namespace, name), None)  # an owner that is long gone
+            return None
+        if body.get("metadata", {}).get("deletionTimestamp"):
             return None
         return await self.reconcile(body, check_kafka)
 
     async def reconcile(self, body: dict[str, Any], check_kafka: bool = True) -> Outcome:
         meta = body.get("metadata") or {}
-        async with self._lock(str(meta.get("namespace")), str(meta.get("name"))):
+        memory = self._memory(str(meta.get("namespace")), str(meta.get("name")))
+        async with memory.lock:
+            # Checked under the lock: a deletion that began while this reconcile waited
+            # must not see its topics made again behind it.
+            if meta.get("deletionTimestamp") or (
+                memory.deleting is not None and memory.deleting == meta.get("uid")
+            ):
+                return DELETING
             started = time.monotonic()
             try:
-                outcome = await self._reconcile(body, check_kafka)
+                outcome = await self._reconcile(body, memory, check_kafka)
             except Exception:
                 self.metrics.reconciliations.labels("error").inc()
                 raise
@@ -169,30 +185,32 @@ class Reconciler:
             self.metrics.reconciliations.labels(outcome.result).inc()
             return outcome
 
-    async def _reconcile(self, body: dict[str, Any], check_kafka: bool) -> Outcome:
+    async def _reconcile(
+        self, body: dict[str, Any], memory: ShopMemory, check_kafka: bool
+    ) -> Outcome:
         previous = (body.get("status") or {}).get("conditions") or []
         try:
             shop = read_resource(body)
         except ShopSpecError as error:
             return await self._invalid(body, str(error), previous)
-        seen = self._topics_seen.get(_ids(shop))
+        seen = memory.topics
         settings = None
         if not check_kafka and seen is not None and seen[0] == shop.generation and seen[1].ready:
             topics = seen[1]
         else:
-            topics, settings = await self._topics(shop)
+            topics, settings = await self._topics(shop, memory)
         roles: dict[str, RoleCount] = {}
         workloads_error = None
         if topics.ready:
             try:
-                roles = await self._apply_workloads(shop)
+                roles = await self._apply_workloads(shop, memory)
             except KubeApiError as error:
                 workloads_error = str(error)
-            if settings is not None:  # Kafka was asked this time: count the queue too
-                topics = await self._count_queue(shop, settings, topics)
+            if settings is not None:  # Kafka was asked this time: count the queues too
+                topics = await self._count_queues(shop, settings, topics)
         else:
             roles = await self._read_workloads(shop)
-        self._topics_seen[_ids(shop)] = (shop.generation, topics)
+        memory.topics = (shop.generation, topics)
         observed = Observed(topics, roles, workloads_error)
         status = shop_status(shop, observed, previous, _now())
         await self.api.patch_status(shop.namespace, shop.name, status)
@@ -200,6 +218,10 @@ class Reconciler:
         self.metrics.shop_ready.labels(shop.namespace, shop.name).set(ready["status"] == "True")
         if topics.queued_orders is not None:
             self.metrics.shop_queued.labels(shop.namespace, shop.name).set(topics.queued_orders)
+        if topics.queued_for_cook is not None:
+            self.metrics.shop_queued_for_cook.labels(shop.namespace, shop.name).set(
+                topics.queued_for_cook
+            )
         await self._announce(body, shop, previous, ready)
         if ready["status"] == "True":
             result = "ready"
@@ -254,44 +276,31 @@ class Reconciler:
         except (KubeApiError, OSError) as error:
             log.warning("action=event reason=%s error=%s", reason, error)
 
-    async def _certs_dir(self, shop: ShopResource) -> Path | None:
-        """Write the shop's TLS Secret where the Kafka client can read it."""
+    async def _tls(self, shop: ShopResource, memory: ShopMemory) -> ssl.SSLContext | None:
+        """The TLS context for the shop's Secret, built once per version of the Secret.
+
+        Only a Secret of the shop's own namespace is read (the name was checked when
+        the shop was read, and the path quotes it).
+        """
         if not shop.tls_secret:
+            memory.tls = None
             return None
         secret = await self.api.get(object_path("v1", "Secret", shop.namespace, shop.tls_secret))
-        if secret is None:
-            raise LookupError(
-                f"Secret {shop.namespace}/{shop.tls_secret} named by spec.kafka.tlsSecret "
-                "does not exist"
-            )
-        data = secret.get("data") or {}
-        if CA_FILE not in data:
-            raise LookupError(
-                f"Secret {shop.namespace}/{shop.tls_secret} has no {CA_FILE}; it needs "
-                f"{CA_FILE}, and {CERT_FILE} with {KEY_FILE} for mutual TLS"
-            )
-        folder = self.certs_root / shop.namespace / shop.name
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for name in (CA_FILE, CERT_FILE, KEY_FILE):
-            path = folder / name
-            if name in data:
-                path.write_bytes(base64.b64decode(data[name]))
-                path.chmod(0o600)
-            elif path.exists():
-                path.unlink()
-        try:
-            shop_settings(shop, folder).ssl_context()
-        except (ssl.SSLError, OSError, ValueError) as error:
-            raise LookupError(
-                f"Secret {shop.namespace}/{shop.tls_secret} does not hold a usable "
-                f"certificate or key: {error}"
-            ) from error
-        return folder
+        where = f"{shop.namespace}/{shop.tls_secret}"
+        meta = (secret or {}).get("metadata") or {}
+        version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+        if secret is not None and memory.tls is not None and memory.tls[0] == version:
+            return memory.tls[1]
+        memory.tls = None
+        context = build_ssl_context(read_tls_secret(secret, where), self.certs_root)
+        memory.tls = (version, context)
+        return context
 
-    async def _topics(self, shop: ShopResource) -> tuple[TopicsOutcome, KafkaSettings | None]:
+    async def _topics(
+        self, shop: ShopResource, memory: ShopMemory
+    ) -> tuple[TopicsOutcome, KafkaSettings | None]:
         """The topics' outcome, and the Kafka settings used when Kafka was asked."""
-        shops = await self.api.list_items(f"/apis/{GROUP}/{VERSION}/{PLURAL}")
-        owner = prefix_owner(shop, shops)
+        owner = await self._prefix_owner(shop)
         if owner is not None:
             return TopicsOutcome(
                 False,
@@ -300,43 +309,53 @@ class Reconciler:
                 "set spec.topicPrefix to a prefix of this shop's own",
             ), None
         try:
-            certs = await self._certs_dir(shop)
-        except LookupError as error:
+            tls = await self._tls(shop, memory)
+        except TLSSecretError as error:
             return TopicsOutcome(False, "TLSSecretInvalid", str(error)), None
-        settings = shop_settings(shop, certs)
+        settings = shop_settings(shop, tls)
         outcome = await reconcile_topics(settings, shop)
         if outcome.ready and outcome.message.startswith(("created", "grew")):
             log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
         return outcome, settings
 
-    async def _count_queue(
+    async def _prefix_owner(self, shop: ShopResource) -> str | None:
+        shops = await self.api.list_items(f"/apis/{GROUP}/{VERSION}/{PLURAL}")
+        return prefix_owner(shop, shops)
+
+    async def _count_queues(
         self, shop: ShopResource, settings: KafkaSettings, topics: TopicsOutcome
     ) -> TopicsOutcome:
-        """After the workloads (so a change reaches them first): partitions and queue."""
+        """After the workloads (so a change reaches them first): partitions and queues."""
         try:
-            partitions, queued = await orders_state(settings, shop)
+            state = await queue_state(settings, shop)
         except KafkaUnreachable as error:
             log.warning("action=count-queue shop=%s/%s error=%s", *_ids(shop), error)
             return topics
-        return dataclasses.replace(topics, partitions=partitions, queued_orders=queued)
+        return dataclasses.replace(
+            topics,
+            partitions=state.partitions,
+            queued_orders=state.queued_orders,
+            queued_for_cook=state.queued_for_cook,
+        )
 
-    async def _apply_workloads(self, shop: ShopResource) -> dict[str, RoleCount]:
+    async def _apply_workloads(
+        self, shop: ShopResource, memory: ShopMemory
+    ) -> dict[str, RoleCount]:
         roles: dict[str, RoleCount] = {}
         for manifest in shop_workloads(shop, self.image):
             applied = await self.api.apply(manifest)
-            self._log_change(shop, applied)
+            self._log_change(shop, memory, applied)
             role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
             if manifest["kind"] != "Service":
                 roles[role] = _count(applied)
         return roles
 
-    def _log_change(self, shop: ShopResource, applied: dict[str, Any]) -> None:
+    def _log_change(self, shop: ShopResource, memory: ShopMemory, applied: dict[str, Any]) -> None:
         meta = applied.get("metadata") or {}
         key = (str(applied.get("kind")), str(meta.get("name")))
         now = (str(meta.get("uid")), int(meta.get("generation") or 0))
-        seen = self._seen.setdefault(_ids(shop), {})
-        before = seen.get(key)
-        seen[key] = now
+        before = memory.applied.get(key)
+        memory.applied[key] = now
         if before == now:
             return
         action = "created" if before is None or before[0] != now[0] else "updated"
@@ -366,17 +385,50 @@ class Reconciler:
         return roles
 
     async def delete(self, body: dict[str, Any]) -> None:
-        """Delete the shop's topics, retrying for a bounded time; never block for good."""
-        shop = read_resource(body)
-        if not shop.deletes_topics:
-            return
+        """Delete the shop's topics, retrying for a bounded time; never block for good.
+
+        Only topics the shop owns: a shop refused its prefix (another, older shop
+        uses it) leaves them to their owner. Once begun, no reconcile of this shop
+        acts again, so nothing makes the topics anew behind the deletion.
+        """
+        meta = body.get("metadata") or {}
+        memory = self._memory(str(meta.get("namespace")), str(meta.get("name")))
+        memory.deleting = str(meta.get("uid"))
+        async with memory.lock:
+            try:
+                shop = read_resource(body)
+            except ShopSpecError as error:
+                # Never act on names that did not pass: nothing was made for them.
+                await self._event(
+                    body,
+                    "Warning",
+                    "TopicsNotDeleted",
+                    f"the shop's spec is invalid ({error}), so no topics were deleted; "
+                    "delete by hand any that an older operator made for it",
+                )
+                return
+            if shop.deletes_topics:
+                await self._delete_topics(body, shop, memory)
+
+    async def _delete_topics(
+        self, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
+    ) -> None:
         deadline = time.monotonic() + self.delete_patience
         delay = 1.0
         while True:
             try:
-                certs = await self._certs_dir(shop)
-                await delete_shop_topics(shop_settings(shop, certs), shop)
-            except (KafkaUnreachable, LookupError, KubeApiError) as error:
+                owner = await self._prefix_owner(shop)
+                if owner is not None:
+                    message = (
+                        f"the topics {shop.topic_prefix}.* belong to shop {owner}; "
+                        "they were left in place"
+                    )
+                    await self._event(body, "Normal", "TopicsKept", message)
+                    log.info("action=keep-topics shop=%s/%s %s", *_ids(shop), message)
+                    return
+                tls = await self._tls(shop, memory)
+                deleted = await delete_shop_topics(shop_settings(shop, tls), shop)
+            except (KafkaUnreachable, TopicDeletionError, TLSSecretError, KubeApiError) as error:
                 if time.monotonic() + delay > deadline:
                     message = (
                         f"gave up deleting topics {shop.topic_prefix}.* after "
@@ -388,7 +440,12 @@ class Reconciler:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            log.info("action=delete-topics shop=%s/%s prefix=%s", *_ids(shop), shop.topic_prefix)
+            log.info(
+                "action=delete-topics shop=%s/%s prefix=%s deleted=%s",
+                *_ids(shop),
+                shop.topic_prefix,
+                ",".join(deleted) or "none",
+            )
             return
 
 
@@ -397,6 +454,15 @@ def _ids(shop: ShopResource) -> tuple[str, str]:
 
 
 def _count(workload: dict[str, Any]) -> RoleCount:
+    """A Deployment's or StatefulSet's pods (the API leaves zero counts out)."""
     spec = workload.get("spec") or {}
     status = workload.get("status") or {}
-    return RoleCount(int(spec.get("replicas") or 0), int(status.get("readyReplicas") or 0))
+    meta = workload.get("metadata") or {}
+    return RoleCount(
+        replicas=int(spec.get("replicas") or 0),
+        ready_replicas=int(status.get("readyReplicas") or 0),
+        updated_replicas=int(status.get("updatedReplicas") or 0),
+        running_replicas=int(status.get("replicas") or 0),
+        generation=int(meta.get("generation") or 0),
+        observed_generation=int(status.get("observedGeneration") or 0),
+    )

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
 
 from fishshop_operator.conditions import TopicsOutcome
 from fishshop_operator.resource import ShopResource
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import (
     TopicCreationError,
+    TopicDeletionError,
     delete_topics,
     describe_partitions,
     ensure_topics,
@@ -29,8 +32,11 @@ from fishshop_workers.topics import PartitionDecreaseError
 
 __all__ = [
     "KafkaUnreachable",
+    "QueueState",
+    "ShopKafkaSettings",
+    "TopicDeletionError",
     "delete_shop_topics",
-    "orders_state",
+    "queue_state",
     "reconcile_topics",
     "shop_settings",
 ]
@@ -47,8 +53,36 @@ class KafkaUnreachable(RuntimeError):
     pass
 
 
-def shop_settings(shop: ShopResource, certs_dir: Path | None) -> KafkaSettings:
-    return KafkaSettings(shop.spec.bootstrap_servers, certs_dir=certs_dir)
+@dataclass(frozen=True)
+class ShopKafkaSettings(KafkaSettings):
+    """A shop's connection settings with a TLS context the operator holds in memory.
+
+    Workers read certificates from a mounted folder; the operator builds the context
+    from the shop's Secret instead, so no Secret is ever written to its disk.
+    """
+
+    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def security_protocol(self) -> str:
+        return "SSL" if self.tls is not None else super().security_protocol
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self.tls
+
+
+def shop_settings(shop: ShopResource, tls: ssl.SSLContext | None) -> ShopKafkaSettings:
+    return ShopKafkaSettings(shop.spec.bootstrap_servers, tls=tls)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    partitions: int
+    """Partitions of the orders topic."""
+    queued_orders: int
+    """Orders taken but not yet picked up by a preparer."""
+    queued_for_cook: int
+    """Plaice orders in the cook topic not yet picked up by a cook."""
 
 
 async def _bounded(work: Awaitable[T], what: str, servers: str) -> T:
@@ -85,37 +119,25 @@ async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> Topic
     return TopicsOutcome(True, "TopicsCreated", message, shop.spec.partitions)
 
 
-async def orders_state(settings: KafkaSettings, shop: ShopResource) -> tuple[int, int]:
-    """Partitions of the orders topic and orders queued for the preparers."""
+async def queue_state(settings: KafkaSettings, shop: ShopResource) -> QueueState:
+    """Partitions, and what waits for the preparers and for the cooks."""
     return await _bounded(
-        _orders_state(settings, shop),
+        _queue_state(settings, shop),
         "count queued orders",
         settings.bootstrap_servers,
     )
 
 
-async def _orders_state(settings: KafkaSettings, shop: ShopResource) -> tuple[int, int]:
+async def _queue_state(settings: KafkaSettings, shop: ShopResource) -> QueueState:
+    topics = shop.topics
     admin = AIOKafkaAdminClient(**settings.client_options())
     await admin.start()
     try:
-        partitions = (await describe_partitions(admin, [shop.topics.orders]))[shop.topics.orders]
-        committed = await admin.list_consumer_group_offsets(shop.preparers_group)
+        partitions = await describe_partitions(admin, [topics.orders, topics.cook])
+        for_preparers = await _group_offsets(admin, shop.preparers_group)
+        for_cooks = await _group_offsets(admin, shop.cooks_group)
     finally:
         await admin.close()
-    return partitions, await _queued(settings, shop.topics.orders, partitions, committed)
-
-
-async def _queued(
-    settings: KafkaSettings,
-    topic: str,
-    partitions: int,
-    committed: dict[TopicPartition, object],
-) -> int:
-    """Committed orders not yet taken by a preparer.
-
-    Offsets also count transaction markers, so when the gap is small the records are
-    read and counted; a large gap is reported as it is.
-    """
     consumer = AIOKafkaConsumer(
         **settings.client_options(),
         enable_auto_commit=False,
@@ -123,48 +145,82 @@ async def _queued(
     )
     await consumer.start()
     try:
-        assignment = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(assignment)
-        ends = await consumer.end_offsets(assignment)
-        starts = {}
-        for tp in assignment:
-            meta = committed.get(tp)
-            offset = getattr(meta, "offset", -1)
-            starts[tp] = offset if isinstance(offset, int) and offset >= 0 else None
-        beginnings = await consumer.beginning_offsets(assignment)
-        gaps = {
-            tp: ends[tp] - (starts[tp] if starts[tp] is not None else beginnings[tp])
-            for tp in assignment
-        }
-        if sum(gaps.values()) > EXACT_COUNT_LIMIT:
-            return sum(gaps.values())
-        count = 0
-        pending = {tp for tp in assignment if gaps[tp] > 0}
-        for tp in pending:
-            consumer.seek(tp, starts[tp] if starts[tp] is not None else beginnings[tp])
-        for tp in assignment:
-            if tp not in pending:
-                consumer.pause(tp)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5.0
-        while pending and loop.time() < deadline:
-            batches = await consumer.getmany(*pending, timeout_ms=300)
-            for tp, records in batches.items():
-                count += sum(1 for r in records if r.offset < ends[tp])
-            for tp in list(pending):
-                # Past the last record, only transaction markers may be left.
-                if await consumer.position(tp) >= ends[tp] or (
-                    not batches.get(tp) and await consumer.position(tp) >= ends[tp] - 1
-                ):
-                    pending.discard(tp)
-                    consumer.pause(tp)
-        return count
+        # A topic deleted by hand since has no partitions: the next reconcile makes it.
+        orders, cook = partitions.get(topics.orders, 0), partitions.get(topics.cook, 0)
+        queued = await _queued(consumer, topics.orders, orders, for_preparers)
+        for_cook = await _queued(consumer, topics.cook, cook, for_cooks)
     finally:
         await consumer.stop()
+    return QueueState(orders, queued, for_cook)
 
 
-async def delete_shop_topics(settings: KafkaSettings, shop: ShopResource) -> None:
-    await _bounded(
+async def _group_offsets(
+    admin: AIOKafkaAdminClient, group: str
+) -> dict[TopicPartition, OffsetAndMetadata]:
+    """A group's committed offsets, asked again while its coordinator is not ready
+    (a new cluster makes its offsets topic on first use); the caller bounds the time."""
+    while True:
+        try:
+            offsets: dict[
+                TopicPartition, OffsetAndMetadata
+            ] = await admin.list_consumer_group_offsets(group)
+            return offsets
+        except KafkaError as error:
+            if not getattr(error, "retriable", False):
+                raise
+        await asyncio.sleep(0.2)
+
+
+async def _queued(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    partitions: int,
+    committed: dict[TopicPartition, OffsetAndMetadata],
+) -> int:
+    """Committed records of ``topic`` not yet taken by the group that ``committed`` is of.
+
+    Offsets also count transaction markers, so when the gap is small the records are
+    read and counted; a large gap is reported as it is. A partition the group has no
+    offset for counts from its beginning: nobody has taken anything from it yet.
+    """
+    assignment = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(assignment)
+    ends = await consumer.end_offsets(assignment)
+    beginnings = await consumer.beginning_offsets(assignment)
+    starts = {}
+    for tp in assignment:
+        meta = committed.get(tp)
+        offset = meta.offset if meta is not None else -1
+        starts[tp] = offset if offset >= beginnings[tp] else beginnings[tp]
+    gaps = {tp: max(0, ends[tp] - starts[tp]) for tp in assignment}
+    if sum(gaps.values()) > EXACT_COUNT_LIMIT:
+        return sum(gaps.values())
+    count = 0
+    pending = {tp for tp in assignment if gaps[tp] > 0}
+    for tp in pending:
+        consumer.seek(tp, starts[tp])
+    for tp in assignment:
+        if tp not in pending:
+            consumer.pause(tp)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    while pending and loop.time() < deadline:
+        batches = await consumer.getmany(*pending, timeout_ms=300)
+        for tp, records in batches.items():
+            count += sum(1 for r in records if r.offset < ends[tp])
+        for tp in list(pending):
+            # Past the last record, only transaction markers may be left.
+            if await consumer.position(tp) >= ends[tp] or (
+                not batches.get(tp) and await consumer.position(tp) >= ends[tp] - 1
+            ):
+                pending.discard(tp)
+                consumer.pause(tp)
+    return count
+
+
+async def delete_shop_topics(settings: KafkaSettings, shop: ShopResource) -> list[str]:
+    """Delete the shop's topics; raises TopicDeletionError when Kafka refuses one."""
+    return await _bounded(
         delete_topics(settings, shop.topics),
         "delete the shop's topics",
         settings.bootstrap_servers,

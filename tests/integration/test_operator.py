@@ -10,6 +10,7 @@ import pytest
 from fishshop_workers.broker.server import EmbeddedBroker
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet
+from tests.support.processes import Worker, scrape
 from tests.support.shops import (
     apply,
     audit,
@@ -291,3 +292,75 @@ def test_editing_a_shop_grows_partitions_and_rolls_the_right_workers(
         check=False,
     )
     assert "never shrink" in refused
+
+
+def test_plaice_without_a_cook_is_said_plainly_and_served_once_one_comes(
+    cluster: Cluster,
+    kubelet: ProcessKubelet,
+    broker: EmbeddedBroker,
+    namespace: str,
+    fishshop_operator: Worker,
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    # Orders (about 3 in 10 with plaice) wait while there is no preparer.
+    shop = small_shop(bootstrap, tills={"ordersPerMinute": 600}, cooks={"replicas": 1})
+    shop["spec"]["preparers"]["replicas"] = 0
+    apply(cluster, namespace, shop)
+    wait_ready(cluster, namespace, "harbour", timeout=120)
+    wait_for(
+        "twenty orders queued",
+        lambda: _status(cluster, namespace).get("queuedOrders", 0) >= 20,
+        timeout=90,
+    )
+    # Close the shop, send the cook home and hire a preparer: plaice goes to the cook
+    # topic and stays there.
+    patch = {"open": False, "preparers": {"replicas": 1}, "cooks": {"replicas": 0}}
+    cluster.kubectl(
+        "patch", "-n", namespace, "fishshop/harbour", "--type=merge",
+        "-p", json.dumps({"spec": patch}),
+    )  # fmt: skip
+    stuck = wait_for(
+        "Ready=False because orders wait for a cook",
+        lambda: (
+            (s := get(cluster, namespace, "fishshop", "harbour"))
+            and condition(s, "Ready").get("reason") == "NoCook"
+            and s
+        ),
+        timeout=120,
+    )
+    waiting = stuck["status"]["queuedForCook"]
+    assert waiting > 0
+    assert condition(stuck, "Ready")["status"] == "False"
+    orders = "1 order waits" if waiting == 1 else f"{waiting} orders wait"
+    assert condition(stuck, "Ready")["message"] == (
+        f"{orders} for a cook; scale spec.cooks.replicas"
+    )
+    assert condition(stuck, "WorkersAvailable")["reason"] == "NoCook"
+    _, text = scrape(int(fishshop_operator.variables["metrics_port"]))
+    gauge = f'fishshop_operator_shop_queued_for_cook{{namespace="{namespace}",shop="harbour"}}'
+    assert any(line.startswith(gauge) and float(line.split()[-1]) > 0 for line in text.splitlines())
+    wide = cluster.kubectl("get", "shop", "harbour", "-n", namespace, "-o", "wide")
+    assert "FOR-COOK" in wide.splitlines()[0]
+
+    # A cook comes: the plaice is cooked and served, once.
+    cluster.kubectl(
+        "patch", "-n", namespace, "fishshop/harbour", "--type=merge",
+        "-p", '{"spec":{"cooks":{"replicas":1}}}',
+    )  # fmt: skip
+    wait_for(
+        "every order served and nothing waiting for a cook",
+        lambda: (
+            (s := get(cluster, namespace, "fishshop", "harbour"))
+            and condition(s, "Ready").get("reason") == "ShopClosed"
+            and s["status"].get("queuedForCook") == 0
+            and s["status"].get("queuedOrders") == 0
+        ),
+        timeout=120,
+    )
+    summary = audit(bootstrap, namespace, "harbour", wait=60)
+    assert summary["unserved"] == 0 and summary["duplicates"] == 0, summary
+    assert summary["orders_created"] >= 20, summary
+
+
+def _status(cluster: Cluster, namespace: str, name: str = "harbour") -> dict[str, Any]:
+    return dict((get(cluster, namespace, "fishshop", name) or {}).get("status") or {})

@@ -308,3 +308,141 @@ def test_an_operator_killed_mid_reconcile_converges_without_duplicates(
             _topics(solo_namespace, name)[2]: 2,
             _topics(solo_namespace, name)[3]: 1,
         }
+
+
+def _orders_in(bootstrap: str, topic: str) -> int:
+    """Offsets written to ``topic`` (records and transaction markers) across partitions."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    partitions = topic_partitions(bootstrap, [topic]).get(topic, 0)
+
+    async def read() -> int:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        await consumer.start()
+        try:
+            assignment = [TopicPartition(topic, p) for p in range(partitions)]
+            ends = await consumer.end_offsets(assignment)
+            starts = await consumer.beginning_offsets(assignment)
+            return sum(ends[tp] - starts[tp] for tp in assignment)
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_deleting_a_shop_refused_its_prefix_leaves_the_owners_topics_and_orders(
+    cluster: Cluster, kubelet: ProcessKubelet, broker: EmbeddedBroker, namespace: str
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    prefix = f"owned-{uuid.uuid4().hex[:6]}"
+    topics = [f"{prefix}.{suffix}" for suffix in ("orders", "cook", "served", "dlq")]
+    # The owner takes orders that nobody prepares: they wait in its orders topic.
+    owner = small_shop(bootstrap, name="first", topicPrefix=prefix, tills={"ordersPerMinute": 600})
+    owner["spec"]["preparers"]["replicas"] = 0
+    apply(cluster, namespace, owner)
+    wait_ready(cluster, namespace, "first")
+    wait_for(
+        "orders queued in the owner's shop",
+        lambda: (
+            ((get(cluster, namespace, "fishshop", "first") or {}).get("status") or {}).get(
+                "queuedOrders", 0
+            )
+            >= 5
+        ),
+        timeout=90,
+    )
+    refused = small_shop(bootstrap, name="second", topicPrefix=prefix)
+    apply(cluster, namespace, refused)
+    wait_for(
+        "the second shop to be refused its topics",
+        lambda: (
+            condition(get(cluster, namespace, "fishshop", "second"), "Ready").get("reason")
+            == "TopicsOwnedByAnotherShop"
+        ),
+    )
+    # Close the owner so that its queue stops moving, then count what it holds.
+    cluster.kubectl(
+        "patch", "-n", namespace, "fishshop/first", "--type=merge", "-p", '{"spec":{"open":false}}'
+    )
+    wait_for("the tills to stop", lambda: not kubelet.running(namespace, "first-till-"), 60)
+    before = _orders_in(bootstrap, topics[0])
+    assert before >= 5
+
+    cluster.kubectl("delete", "-n", namespace, "fishshop/second", "--timeout=60s")
+    assert get(cluster, namespace, "fishshop", "second") is None
+    kept = wait_for("a TopicsKept event", lambda: _events(cluster, namespace, "TopicsKept"))
+    assert f"belong to shop {namespace}/first" in kept[0]
+    time.sleep(4)  # a resync of the owner, and any late reconcile of the deleted shop
+    assert set(topic_partitions(bootstrap, topics)) == set(topics)
+    assert _orders_in(bootstrap, topics[0]) == before
+    shop = get(cluster, namespace, "fishshop", "first")
+    assert condition(shop, "Ready")["status"] == "True"
+    assert shop is not None and shop["status"]["queuedOrders"] >= 5
+    assert not _events(cluster, namespace, "TopicsNotDeleted")
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_a_shop_cannot_read_a_secret_of_another_namespace(cluster: Cluster, namespace: str) -> None:
+    """The API server refuses a path for a name; a plain name is looked up in the shop's
+    own namespace only, so another namespace's Secret stays out of reach."""
+    other = f"{namespace}-other"
+    cluster.kubectl("create", "namespace", other)
+    try:
+        cluster.kubectl(
+            "create", "secret", "generic", "kafka-tls", "-n", other,
+            "--from-literal=ca.pem=THE-OTHER-NAMESPACES-CA",
+        )  # fmt: skip
+        shop = small_shop("kafka.kafka.svc:9093")
+        shop["spec"]["kafka"]["tlsSecret"] = f"../../{other}/secrets/kafka-tls"
+        refused = cluster.kubectl(
+            "apply", "-n", namespace, "-f", "-", input=json.dumps(shop), check=False
+        )
+        assert "tlsSecret must be the name of a Secret in the shop's own namespace" in refused
+        assert get(cluster, namespace, "fishshop", "harbour") is None
+
+        shop["spec"]["kafka"]["tlsSecret"] = "kafka-tls"
+        apply(cluster, namespace, shop)
+        found = wait_for(
+            "Ready=False because the Secret is not in the shop's namespace",
+            lambda: (
+                (s := get(cluster, namespace, "fishshop", "harbour"))
+                and condition(s, "Ready").get("reason") == "TLSSecretInvalid"
+                and s
+            ),
+            timeout=60,
+        )
+        message = condition(found, "Ready")["message"]
+        assert f"Secret {namespace}/kafka-tls" in message
+        assert "does not exist" in message
+        assert other not in json.dumps(found["status"])
+        assert "THE-OTHER" not in json.dumps(found["status"])
+    finally:
+        cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_an_oversized_tls_secret_is_refused(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    big = tmp_path / "ca.pem"
+    big.write_bytes(b"-" * (65 * 1024))
+    cluster.kubectl(
+        "create", "secret", "generic", "kafka-tls", "-n", namespace, f"--from-file=ca.pem={big}"
+    )
+    shop = small_shop("kafka.kafka.svc:9093")
+    shop["spec"]["kafka"]["tlsSecret"] = "kafka-tls"
+    apply(cluster, namespace, shop)
+    found = wait_for(
+        "Ready=False because the Secret is too large",
+        lambda: (
+            (s := get(cluster, namespace, "fishshop", "harbour"))
+            and condition(s, "Ready").get("reason") == "TLSSecretInvalid"
+            and s
+        ),
+        timeout=60,
+    )
+    assert "ca.pem is larger than 64 KiB" in condition(found, "Ready")["message"]
+    assert get(cluster, namespace, "deployment", "harbour-preparer") is None

@@ -10,15 +10,22 @@ from fishshop_operator.conditions import Observed, RoleCount, TopicsOutcome, sho
 from fishshop_operator.workloads import shop_workloads
 from tests.unit.operator_bodies import shop_resource
 
+
+def _settled(replicas: int, ready: int) -> RoleCount:
+    """A workload whose rollout is done: every pod runs the current template."""
+    running = max(replicas, ready)
+    return RoleCount(replicas, ready, running, running, generation=2, observed_generation=2)
+
+
 EARLIER = "2024-05-01T10:00:00Z"
 NOW = "2024-05-01T10:05:00Z"
 
 TOPICS_OK = TopicsOutcome(True, "TopicsCreated", "topics exist", partitions=3, queued_orders=0)
 TOPICS_DOWN = TopicsOutcome(False, "KafkaUnreachable", "Kafka at k:9092 did not answer")
 ALL_READY = {
-    "till": RoleCount(3, 3),
-    "preparer": RoleCount(2, 2),
-    "cook": RoleCount(1, 1),
+    "till": _settled(3, 3),
+    "preparer": _settled(2, 2),
+    "cook": _settled(1, 1),
 }
 
 
@@ -78,7 +85,7 @@ def test_topics_not_ready_makes_the_shop_not_ready(reason: str, message: str) ->
 
 
 def test_topics_are_reported_before_workers() -> None:
-    status = _status(TOPICS_DOWN, roles={"preparer": RoleCount(2, 0)})
+    status = _status(TOPICS_DOWN, roles={"preparer": _settled(2, 0)})
     assert _summary(status, "WorkersAvailable") == ("False", "PodsNotReady")
     assert _summary(status, "Ready") == ("False", "KafkaUnreachable")
 
@@ -86,10 +93,10 @@ def test_topics_are_reported_before_workers() -> None:
 @pytest.mark.parametrize(
     ("roles", "waiting"),
     [
-        ({"till": RoleCount(3, 1)}, "1/3 tills ready"),
-        ({"till": RoleCount(3, 3), "preparer": RoleCount(2, 0)}, "0/2 preparers ready"),
+        ({"till": _settled(3, 1)}, "1/3 tills ready"),
+        ({"till": _settled(3, 3), "preparer": _settled(2, 0)}, "0/2 preparers ready"),
         (
-            {"preparer": RoleCount(2, 1), "cook": RoleCount(1, 0)},
+            {"preparer": _settled(2, 1), "cook": _settled(1, 0)},
             "1/2 preparers ready, 0/1 cooks ready",
         ),
     ],
@@ -105,7 +112,7 @@ def test_pods_not_ready(roles: dict[str, RoleCount], waiting: str) -> None:
 
 def test_more_ready_pods_than_asked_for_is_not_waiting() -> None:
     """Scaling down: old pods are still ready for a moment."""
-    status = _status(roles={"preparer": RoleCount(1, 2)})
+    status = _status(roles={"preparer": _settled(1, 2)})
     assert _summary(status, "WorkersAvailable") == ("True", "AllPodsReady")
 
 
@@ -127,7 +134,7 @@ def test_workloads_that_cannot_be_applied() -> None:
 )
 def test_a_closed_shop_is_ready_and_says_what_is_queued(queued: int | None, message: str) -> None:
     topics = TopicsOutcome(True, "TopicsCreated", "ok", partitions=3, queued_orders=queued)
-    roles = {**ALL_READY, "till": RoleCount(0, 0)}
+    roles = {**ALL_READY, "till": _settled(0, 0)}
     status = _status(topics, roles, open=False)
     conditions = _conditions(status)
     assert _summary(status, "Ready") == ("True", "ShopClosed")
@@ -140,7 +147,7 @@ def test_a_closed_shop_is_ready_and_says_what_is_queued(queued: int | None, mess
 
 
 def test_a_closed_shop_still_waits_for_its_pods() -> None:
-    status = _status(roles={"preparer": RoleCount(2, 1)}, open=False)
+    status = _status(roles={"preparer": _settled(2, 1)}, open=False)
     assert _summary(status, "Ready") == ("False", "PodsNotReady")
 
 
@@ -257,11 +264,12 @@ def test_open_follows_the_spec(is_open: bool) -> None:
 
 
 def test_per_role_counts() -> None:
-    roles = {"till": RoleCount(3, 2), "preparer": RoleCount(2, 2), "cook": RoleCount(0, 0)}
+    roles = {"till": _settled(3, 2), "preparer": _settled(2, 2), "cook": _settled(0, 0)}
     status = _status(roles=roles)
     assert status["tills"] == {
         "replicas": 3,
         "readyReplicas": 2,
+        "updatedReplicas": 3,
         "selector": "fishshop.dev/shop=harbour,app.kubernetes.io/component=till",
     }
     assert (status["preparers"]["replicas"], status["preparers"]["readyReplicas"]) == (2, 2)
@@ -269,7 +277,7 @@ def test_per_role_counts() -> None:
 
 
 def test_roles_not_observed_are_left_out() -> None:
-    status = _status(TOPICS_DOWN, roles={"preparer": RoleCount(2, 2)})
+    status = _status(TOPICS_DOWN, roles={"preparer": _settled(2, 2)})
     assert "preparers" in status
     assert "tills" not in status
     assert "cooks" not in status
@@ -286,3 +294,129 @@ def test_role_selector_is_the_workloads_selector() -> None:
         selector = status[f"{role}s"]["selector"]
         parsed = dict(term.split("=", 1) for term in selector.split(","))
         assert parsed == manifest["spec"]["selector"]["matchLabels"]
+
+
+# -- a rollout counts as done only when every pod runs the current template ------------
+
+
+def _rolling(
+    replicas: int = 2,
+    ready: int = 2,
+    updated: int = 2,
+    running: int = 2,
+    generation: int = 5,
+    observed: int = 5,
+) -> dict[str, RoleCount]:
+    return {
+        **ALL_READY,
+        "preparer": RoleCount(replicas, ready, updated, running, generation, observed),
+    }
+
+
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        (
+            _rolling(observed=4),
+            "rolling out: the preparers' controller has not acted on generation 5 yet "
+            "(it has seen 4)",
+        ),
+        (_rolling(updated=1, running=3), "rolling out: 1/2 preparers updated"),
+        (_rolling(updated=2, running=3), "rolling out: 1 old preparer still running"),
+        (_rolling(updated=2, running=4), "rolling out: 2 old preparers still running"),
+        (_rolling(updated=0, running=2), "rolling out: 0/2 preparers updated"),
+    ],
+    ids=["generation-not-seen", "half-updated", "old-pod-left", "old-pods-left", "stuck"],
+)
+def test_a_rollout_in_progress_is_not_ready(roles: dict[str, RoleCount], message: str) -> None:
+    """Old pods stay ready while a stuck rollout's new pods never start: readyReplicas
+    alone would say all is well."""
+    status = _status(roles=roles)
+    conditions = _conditions(status)
+    assert _summary(status, "WorkersAvailable") == ("False", "RolloutInProgress")
+    assert conditions["WorkersAvailable"]["message"] == message
+    assert _summary(status, "Ready") == ("False", "RolloutInProgress")
+    assert conditions["Ready"]["message"] == message
+
+
+def test_a_new_workload_waits_for_its_controller() -> None:
+    status = _status(roles={**ALL_READY, "cook": RoleCount(1, 0, 0, 0, 1, 0)})
+    assert _summary(status, "WorkersAvailable") == ("False", "RolloutInProgress")
+
+
+def test_a_rollout_is_reported_before_pods_that_are_not_ready() -> None:
+    roles = {**_rolling(updated=1, running=3), "till": _settled(3, 1)}
+    status = _status(roles=roles)
+    assert _summary(status, "WorkersAvailable") == ("False", "RolloutInProgress")
+
+
+def test_a_finished_rollout_with_ready_pods_is_ready() -> None:
+    status = _status(roles=_rolling(generation=7, observed=7))
+    assert _summary(status, "Ready") == ("True", "ShopOpen")
+
+
+def test_updated_pods_that_are_not_ready_yet() -> None:
+    status = _status(roles=_rolling(ready=1))
+    assert _summary(status, "WorkersAvailable") == ("False", "PodsNotReady")
+    assert _conditions(status)["Ready"]["message"] == "waiting for pods: 1/2 preparers ready"
+
+
+def test_a_controller_ahead_of_the_applied_generation_is_fine() -> None:
+    """The controller may have seen a newer generation than the object the operator read."""
+    status = _status(roles=_rolling(generation=5, observed=6))
+    assert _summary(status, "Ready") == ("True", "ShopOpen")
+
+
+# -- plaice waiting for a cook ----------------------------------------------------------
+
+
+def _for_cook(waiting: int | None) -> TopicsOutcome:
+    return TopicsOutcome(
+        True, "TopicsCreated", "ok", partitions=3, queued_orders=0, queued_for_cook=waiting
+    )
+
+
+NO_COOK = {**ALL_READY, "cook": _settled(0, 0)}
+
+
+@pytest.mark.parametrize(
+    ("waiting", "message"),
+    [
+        (4, "4 orders wait for a cook; scale spec.cooks.replicas"),
+        (1, "1 order waits for a cook; scale spec.cooks.replicas"),
+    ],
+)
+def test_plaice_waiting_in_a_shop_without_a_cook_is_said_plainly(
+    waiting: int, message: str
+) -> None:
+    status = _status(_for_cook(waiting), NO_COOK, cooks={"replicas": 0})
+    conditions = _conditions(status)
+    assert _summary(status, "WorkersAvailable") == ("False", "NoCook")
+    assert conditions["WorkersAvailable"]["message"] == message
+    assert _summary(status, "Ready") == ("False", "NoCook")
+    assert conditions["Ready"]["message"] == message
+    assert status["queuedForCook"] == waiting
+
+
+@pytest.mark.parametrize("is_open", [True, False])
+def test_a_closed_shop_without_a_cook_cannot_finish_its_plaice(is_open: bool) -> None:
+    roles = {**NO_COOK, "till": _settled(0, 0)}
+    status = _status(_for_cook(2), roles, cooks={"replicas": 0}, open=is_open)
+    assert _summary(status, "Ready") == ("False", "NoCook")
+
+
+@pytest.mark.parametrize("waiting", [0, None])
+def test_a_shop_without_a_cook_and_nothing_for_one_is_ready(waiting: int | None) -> None:
+    status = _status(_for_cook(waiting), NO_COOK, cooks={"replicas": 0})
+    assert _summary(status, "Ready") == ("True", "ShopOpen")
+
+
+def test_orders_for_a_cook_that_is_there_are_just_counted() -> None:
+    status = _status(_for_cook(9))
+    assert _summary(status, "Ready") == ("True", "ShopOpen")
+    assert status["queuedForCook"] == 9
+
+
+def test_queued_for_cook_only_when_known() -> None:
+    assert "queuedForCook" not in _status(TOPICS_DOWN)
+    assert "queuedForCook" not in _status(_for_cook(None))

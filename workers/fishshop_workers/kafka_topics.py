@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.topics import (
@@ -16,7 +16,13 @@ from fishshop_workers.topics import (
     plan_topics,
 )
 
-__all__ = ["TopicCreationError", "delete_topics", "describe_partitions", "ensure_topics"]
+__all__ = [
+    "TopicCreationError",
+    "TopicDeletionError",
+    "delete_topics",
+    "describe_partitions",
+    "ensure_topics",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +108,46 @@ async def _wait_visible(
         await asyncio.sleep(0.2)
 
 
-async def delete_topics(settings: KafkaSettings, topics: ShopTopics) -> None:
+class TopicDeletionError(RuntimeError):
+    """Kafka refused to delete a topic; the message carries Kafka's reason."""
+
+
+ALREADY_GONE = UnknownTopicOrPartitionError.errno
+TOPIC_DELETION_DISABLED = 73
+"""aiokafka has no class for this code: the broker runs with delete.topic.enable=false."""
+
+
+def _deletion_refusal(code: int) -> str:
+    if code == TOPIC_DELETION_DISABLED:
+        return "TopicDeletionDisabled (the broker has delete.topic.enable=false)"
+    return f"{for_code(code).__name__} (error code {code})"
+
+
+def _raise_deletion_refusals(topic_errors: list[tuple[str, int]]) -> None:
+    """DeleteTopics answers each topic with its own error code, never as an exception."""
+    refused = [
+        f"{name}: {_deletion_refusal(code)}"
+        for name, code in topic_errors
+        if code not in (0, ALREADY_GONE)  # deleted by someone else meanwhile is fine
+    ]
+    if refused:
+        raise TopicDeletionError("Kafka refused to delete topics: " + "; ".join(refused))
+
+
+async def delete_topics(settings: KafkaSettings, topics: ShopTopics) -> list[str]:
+    """Delete the shop's topics that exist; returns their names.
+
+    Raises ``TopicDeletionError`` when Kafka refuses any of them (deletion disabled,
+    not authorised, timed out), so that a caller never takes a refusal for success.
+    """
     admin = AIOKafkaAdminClient(**settings.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         doomed = [name for name in topics if name in existing]
         if doomed:
-            await admin.delete_topics(doomed)
+            response = await admin.delete_topics(doomed)
+            _raise_deletion_refusals(response.topic_error_codes)
+        return doomed
     finally:
         await admin.close()

@@ -1,0 +1,33 @@
+"""What the operator remembers about one shop between reconciles.
+
+One record per shop, so that forgetting a deleted shop is one ``pop``: its lock, its
+caches and its TLS context go with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass, field
+
+from fishshop_operator.conditions import TopicsOutcome
+
+__all__ = ["ShopMemory"]
+
+
+@dataclass
+class ShopMemory:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Serialises reconciles and the deletion of this shop."""
+    watched: bool = False
+    """Seen by the watch, so the resync loop visits it."""
+    pending: bool = False
+    """A reconcile after an event on a workload is waiting; later events join it."""
+    deleting: str | None = None
+    """The uid of this shop once its deletion has begun: no reconcile may act after."""
+    applied: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    """(kind, name) of each applied object -> (uid, generation) last seen."""
+    topics: tuple[int, TopicsOutcome] | None = None
+    """The spec generation the topics were last checked for, and what was found."""
+    tls: tuple[tuple[str, str], ssl.SSLContext] | None = field(default=None, repr=False)
+    """The TLS Secret's (uid, resourceVersion) and the context built from it."""

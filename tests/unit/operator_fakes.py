@@ -1,0 +1,94 @@
+"""A fake of the operator's own Kubernetes client, and stand-ins for its Kafka calls,
+for fast tests of the Reconciler's orchestration (locks, caches, what it asks for).
+The real API server and broker prove the same paths in tests/integration."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from fishshop_operator.conditions import TopicsOutcome
+from fishshop_operator.kube import object_path
+from fishshop_operator.resource import ShopResource
+from fishshop_operator.shop_kafka import QueueState, ShopKafkaSettings
+
+
+class FakeKube:
+    """Objects by REST path; records what the Reconciler asked for and wrote."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.requests: list[str] = []
+        self.statuses: list[dict[str, Any]] = []
+        self.events: list[tuple[str, str, str]] = []
+        self.applied: list[dict[str, Any]] = []
+        for item in objects:
+            self.put(item)
+
+    def put(self, item: dict[str, Any]) -> None:
+        meta = item["metadata"]
+        self.objects[
+            object_path(item["apiVersion"], item["kind"], meta["namespace"], meta["name"])
+        ] = item
+
+    async def get(self, path: str) -> dict[str, Any] | None:
+        self.requests.append(path)
+        found = self.objects.get(path)
+        return copy.deepcopy(found) if found is not None else None
+
+    async def list_items(self, path: str) -> list[dict[str, Any]]:
+        self.requests.append(path)
+        return [copy.deepcopy(o) for o in self.objects.values() if o.get("kind") == "FishShop"]
+
+    async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        self.applied.append(manifest)
+        replicas = (manifest.get("spec") or {}).get("replicas", 0)
+        applied = copy.deepcopy(manifest)
+        applied["metadata"].update(uid=f"uid-{manifest['metadata']['name']}", generation=1)
+        applied["status"] = {
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "readyReplicas": replicas,
+            "updatedReplicas": replicas,
+        }
+        return applied
+
+    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.statuses.append(status)
+
+    async def event(self, about: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        self.events.append((kind, reason, message))
+
+    def reasons(self) -> list[str]:
+        return [reason for _, reason, _ in self.events]
+
+
+@dataclass
+class FakeKafka:
+    """Stands in for shop_kafka's calls; records each with the settings it was given."""
+
+    calls: list[tuple[str, str, ShopKafkaSettings]] = field(default_factory=list)
+    queues: QueueState = field(default_factory=lambda: QueueState(3, 0, 0))
+    deletion_error: Exception | None = None
+
+    async def reconcile_topics(
+        self, settings: ShopKafkaSettings, shop: ShopResource
+    ) -> TopicsOutcome:
+        self.calls.append(("topics", shop.topic_prefix, settings))
+        return TopicsOutcome(True, "TopicsCreated", "created", shop.spec.partitions)
+
+    async def queue_state(self, settings: ShopKafkaSettings, shop: ShopResource) -> QueueState:
+        self.calls.append(("count", shop.topic_prefix, settings))
+        return self.queues
+
+    async def delete_shop_topics(
+        self, settings: ShopKafkaSettings, shop: ShopResource
+    ) -> list[str]:
+        self.calls.append(("delete", shop.topic_prefix, settings))
+        if self.deletion_error is not None:
+            raise self.deletion_error
+        return list(shop.topics)
+
+    def made(self) -> list[str]:
+        return [what for what, _, _ in self.calls]

@@ -1,0 +1,344 @@
+"""The Reconciler's orchestration against a fake of the operator's Kubernetes client and
+stand-ins for its Kafka calls: which objects it reads, what it refuses before making
+anything, deletion that leaves other shops' topics and is never undone by a reconcile,
+and per-shop state (TLS contexts included) forgotten with the shop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from fishshop_operator import reconcile as reconcile_module
+from fishshop_operator import tls
+from fishshop_operator.kube import KubeApi
+from fishshop_operator.metrics import OperatorMetrics
+from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.shop_kafka import QueueState, TopicDeletionError
+from tests.support.certs import make_certificates
+from tests.unit.operator_bodies import shop_body
+from tests.unit.operator_fakes import FakeKafka, FakeKube
+
+NAMESPACE = "seaside"
+
+
+@pytest.fixture(scope="module")
+def client_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _, client = make_certificates(tmp_path_factory.mktemp("certs"))
+    return client
+
+
+def _secret(
+    name: str, namespace: str = NAMESPACE, version: str = "1", **files: bytes
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": f"s-{name}",
+            "resourceVersion": version,
+        },
+        "data": {key.replace("_", "."): base64.b64encode(v).decode() for key, v in files.items()},
+    }
+
+
+def _tls_secret(client: Path, name: str = "kafka-tls", **kwargs: Any) -> dict[str, Any]:
+    return _secret(
+        name,
+        ca_pem=(client / "ca.pem").read_bytes(),
+        service_cert=(client / "service.cert").read_bytes(),
+        service_key=(client / "service.key").read_bytes(),
+        **kwargs,
+    )
+
+
+def _tls_shop(secret: Any = "kafka-tls", name: str = "harbour", **spec: Any) -> dict[str, Any]:
+    return shop_body(
+        name, NAMESPACE, kafka={"bootstrapServers": "k:9093", "tlsSecret": secret}, **spec
+    )
+
+
+@pytest.fixture
+def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
+    fake = FakeKafka()
+    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
+        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    return fake
+
+
+def _reconciler(kube: FakeKube, certs_root: Path, patience: float = 0.0) -> Reconciler:
+    return Reconciler(cast(KubeApi, kube), "fishshop:test", OperatorMetrics(), certs_root, patience)
+
+
+def _files(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if not path.is_dir()]
+
+
+# -- names from a spec never take the operator outside the shop's namespace ------------
+
+
+async def test_a_tls_secret_path_is_refused_before_any_request(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    body = _tls_shop("../../other-ns/secrets/x")
+    kube = FakeKube(body, _secret("x", "other-ns", ca_pem=b"stolen"))
+    outcome = await _reconciler(kube, tmp_path).reconcile(body)
+    assert (outcome.result, outcome.reason) == ("error", "InvalidSpec")
+    assert not [path for path in kube.requests if "secrets" in path]
+    assert kafka.calls == []
+    assert kube.applied == []
+    [status] = kube.statuses
+    assert "spec.kafka.tlsSecret" in status["conditions"][0]["message"]
+    assert "stolen" not in str(kube.statuses) + str(kube.events)
+
+
+async def test_a_shop_reads_its_secret_from_its_own_namespace_only(
+    kafka: FakeKafka, tmp_path: Path, client_certs: Path
+) -> None:
+    body = _tls_shop("kafka-tls")
+    elsewhere = _tls_secret(client_certs)
+    elsewhere["metadata"]["namespace"] = "other-ns"
+    kube = FakeKube(body, elsewhere)
+    outcome = await _reconciler(kube, tmp_path).reconcile(body)
+    assert outcome.reason == "TLSSecretInvalid"
+    assert [p for p in kube.requests if "secrets" in p] == [
+        f"/api/v1/namespaces/{NAMESPACE}/secrets/kafka-tls"
+    ]
+    ready = kube.statuses[-1]["conditions"][0]
+    assert ready["message"] == (
+        f"Secret {NAMESPACE}/kafka-tls named by spec.kafka.tlsSecret does not exist in the "
+        "shop's namespace"
+    )
+    assert kafka.calls == []
+
+
+@pytest.mark.parametrize("name", ["harbour.pier", "h" * 48])
+async def test_a_name_that_breaks_workloads_makes_no_topics(
+    kafka: FakeKafka, tmp_path: Path, name: str
+) -> None:
+    body = shop_body(name, NAMESPACE)
+    kube = FakeKube(body)
+    outcome = await _reconciler(kube, tmp_path).reconcile(body)
+    assert outcome.reason == "InvalidSpec"
+    assert kafka.calls == []
+    assert kube.applied == []
+    assert kube.reasons() == ["InvalidSpec"]
+
+
+# -- TLS material: bounded, in memory, forgotten with the shop ---------------------------
+
+
+@pytest.mark.parametrize("name", ["ca_pem", "service_cert", "service_key"])
+async def test_an_oversized_secret_is_refused(
+    kafka: FakeKafka, tmp_path: Path, client_certs: Path, name: str
+) -> None:
+    secret = _tls_secret(client_certs)
+    secret["data"][name.replace("_", ".")] = base64.b64encode(b"x" * (64 * 1024 + 1)).decode()
+    body = _tls_shop()
+    kube = FakeKube(body, secret)
+    outcome = await _reconciler(kube, tmp_path).reconcile(body)
+    assert outcome.reason == "TLSSecretInvalid"
+    message = kube.statuses[-1]["conditions"][0]["message"]
+    assert (
+        f"Secret {NAMESPACE}/kafka-tls: {name.replace('_', '.')} is larger than 64 KiB" in message
+    )
+    assert kafka.calls == []
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["memfd", "scratch-files"])
+async def test_a_tls_shop_leaves_no_file_behind(
+    kafka: FakeKafka,
+    tmp_path: Path,
+    client_certs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_memory: bool,
+) -> None:
+    if in_memory and not tls.in_memory_files():
+        pytest.skip("this system has no memfd_create or /proc/self/fd")
+    monkeypatch.setattr(tls, "in_memory_files", lambda: in_memory)
+    certs_root = tmp_path / "certs"
+    body = _tls_shop()
+    kube = FakeKube(body, _tls_secret(client_certs))
+    reconciler = _reconciler(kube, certs_root)
+    reconciler.track(NAMESPACE, "harbour", gone=False)
+    outcome = await reconciler.reconcile(body)
+    assert outcome.result == "ready", kube.statuses
+    _, _, settings = kafka.calls[0]
+    assert settings.security_protocol == "SSL"
+    assert settings.ssl_context() is not None
+    assert settings.client_options()["ssl_context"] is settings.ssl_context()
+    assert _files(certs_root) == []
+
+    await reconciler.delete({**body, "metadata": {**body["metadata"], "deletionTimestamp": "x"}})
+    assert kafka.made() == ["topics", "count", "delete"]
+    reconciler.track(NAMESPACE, "harbour", gone=True)
+    assert reconciler.remembered() == set()
+    assert _files(certs_root) == []
+
+
+async def test_the_tls_context_is_built_once_per_version_of_the_secret(
+    kafka: FakeKafka, tmp_path: Path, client_certs: Path
+) -> None:
+    body = _tls_shop()
+    kube = FakeKube(body, _tls_secret(client_certs))
+    reconciler = _reconciler(kube, tmp_path)
+    await reconciler.reconcile(body)
+    await reconciler.reconcile(body)
+    first, second = (
+        settings.ssl_context() for what, _, settings in kafka.calls if what == "topics"
+    )
+    assert first is second
+    kube.put(_tls_secret(client_certs, version="2"))
+    await reconciler.reconcile(body)
+    third = kafka.calls[-2][2].ssl_context()
+    assert third is not None and third is not first
+
+
+async def test_a_broken_secret_is_reported_not_raised(
+    kafka: FakeKafka, tmp_path: Path, client_certs: Path
+) -> None:
+    secret = _tls_secret(client_certs)
+    secret["data"]["service.key"] = secret["data"]["ca.pem"]
+    body = _tls_shop()
+    kube = FakeKube(body, secret)
+    outcome = await _reconciler(kube, tmp_path).reconcile(body)
+    assert outcome.reason == "TLSSecretInvalid"
+    assert (
+        "does not hold a usable certificate or key" in kube.statuses[-1]["conditions"][0]["message"]
+    )
+    assert _files(tmp_path) == []
+
+
+async def test_a_forgotten_shop_leaves_no_state_and_no_series(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    kafka.queues = QueueState(3, 4, 2)
+    body = shop_body("harbour", NAMESPACE)
+    kube = FakeKube(body)
+    reconciler = _reconciler(kube, tmp_path)
+    reconciler.track(NAMESPACE, "harbour", gone=False)
+    await reconciler.reconcile(body)
+    registry = reconciler.metrics.registry
+    labels = {"namespace": NAMESPACE, "shop": "harbour"}
+    assert registry.get_sample_value("fishshop_operator_shop_queued_for_cook", labels) == 2
+    assert registry.get_sample_value("fishshop_operator_shop_queued_orders", labels) == 4
+    assert kube.statuses[-1]["queuedForCook"] == 2
+    assert reconciler.remembered() == {(NAMESPACE, "harbour")}
+    reconciler.track(NAMESPACE, "harbour", gone=True)
+    assert reconciler.remembered() == set()
+    assert registry.get_sample_value("fishshop_operator_shop_queued_for_cook", labels) is None
+
+
+async def test_an_event_for_a_shop_that_is_gone_leaves_no_state(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    reconciler = _reconciler(FakeKube(), tmp_path)
+    assert await reconciler.reconcile_by_name(NAMESPACE, "gone") is None
+    assert reconciler.remembered() == set()
+
+
+# -- deletion: only the shop's own topics, never undone ---------------------------------
+
+
+async def test_deleting_a_shop_refused_its_prefix_leaves_the_owners_topics(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
+    refused = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    kube = FakeKube(owner, refused)
+    reconciler = _reconciler(kube, tmp_path, patience=5)
+    outcome = await reconciler.reconcile(refused)
+    assert outcome.reason == "TopicsOwnedByAnotherShop"
+    refused["metadata"]["deletionTimestamp"] = "2024-03-01T00:00:00Z"
+    kube.put(refused)
+    await reconciler.delete(refused)
+    assert kafka.calls == []
+    [(kind, _, message)] = [e for e in kube.events if e[1] == "TopicsKept"]
+    assert kind == "Normal"
+    assert f"belong to shop {NAMESPACE}/first" in message
+
+
+async def test_deleting_the_owner_deletes_its_topics(kafka: FakeKafka, tmp_path: Path) -> None:
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
+    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    kube = FakeKube(owner, newer)
+    await _reconciler(kube, tmp_path).delete(owner)
+    assert [(what, prefix) for what, prefix, _ in kafka.calls] == [("delete", "shared")]
+
+
+async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
+    monkeypatch: pytest.MonkeyPatch, kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """A reconcile in flight finishes first; the deletion follows it; a reconcile that
+    started meanwhile finds the deletion begun and makes no topics behind it."""
+    gate = asyncio.Event()
+    making = kafka.reconcile_topics
+
+    async def slow_topics(settings: Any, shop: Any) -> Any:
+        kafka.calls.append(("waiting", shop.topic_prefix, settings))
+        await gate.wait()
+        return await making(settings, shop)
+
+    monkeypatch.setattr(reconcile_module, "reconcile_topics", slow_topics)
+    body = shop_body("harbour", NAMESPACE)
+    kube = FakeKube(body)
+    reconciler = _reconciler(kube, tmp_path)
+    in_flight = asyncio.create_task(reconciler.reconcile(body))
+    while not kafka.calls:
+        await asyncio.sleep(0)
+    deleting = asyncio.create_task(reconciler.delete(body))
+    late = asyncio.create_task(reconciler.reconcile(body))
+    by_name = asyncio.create_task(reconciler.reconcile_by_name(NAMESPACE, "harbour", True))
+    await asyncio.sleep(0.01)
+    gate.set()
+    first, _, second, third = await asyncio.gather(in_flight, deleting, late, by_name)
+    assert first.result == "ready"
+    assert second.reason == "Deleting"
+    assert third is None
+    assert kafka.made() == ["waiting", "topics", "count", "delete"]
+    # And later ones too, until the shop is forgotten.
+    assert (await reconciler.reconcile(body)).reason == "Deleting"
+    assert kafka.made()[-1] == "delete"
+
+
+async def test_a_shop_of_the_same_name_made_again_is_reconciled(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    body = shop_body("harbour", NAMESPACE)
+    kube = FakeKube(body)
+    reconciler = _reconciler(kube, tmp_path)
+    await reconciler.delete(body)
+    again = shop_body("harbour", NAMESPACE)
+    again["metadata"]["uid"] = "a-new-uid"
+    assert (await reconciler.reconcile(again)).result == "ready"
+
+
+async def test_kafka_refusing_a_deletion_is_reported(kafka: FakeKafka, tmp_path: Path) -> None:
+    kafka.deletion_error = TopicDeletionError(
+        "Kafka refused to delete topics: fishshop.seaside.harbour.orders: "
+        "TopicDeletionDisabledError"
+    )
+    body = shop_body("harbour", NAMESPACE)
+    kube = FakeKube(body)
+    await _reconciler(kube, tmp_path, patience=0).delete(body)
+    [(kind, _, message)] = [e for e in kube.events if e[1] == "TopicsNotDeleted"]
+    assert kind == "Warning"
+    assert "TopicDeletionDisabledError" in message
+    assert "Delete them by hand" in message
+
+
+async def test_a_shop_with_an_invalid_spec_is_let_go_without_touching_kafka(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    body = _tls_shop("../../other-ns/secrets/x")
+    kube = FakeKube(body)
+    await _reconciler(kube, tmp_path).delete(body)
+    assert kafka.calls == []
+    assert not [path for path in kube.requests if "secrets" in path]
+    assert kube.reasons() == ["TopicsNotDeleted"]
