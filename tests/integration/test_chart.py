@@ -68,6 +68,8 @@ def test_helm_lint_passes_with_default_and_monitoring_values(helm: Path) -> None
         (["--set", "colour=red"], "colour"),
         (["--set", "operator.watchNamespaces[0]=Bad_Name"], "watchNamespaces"),
         (["--set", "image.repository="], "repository"),
+        (["--set", "monitoring.podMonitor.shopNamespaces[0]=Bad_Name"], "shopNamespaces"),
+        (["--set", "monitoring.podMonitor.shopNamespaces[0]=shops-*"], "shopNamespaces"),
     ],
 )
 def test_values_schema_refuses_wrong_values(helm: Path, values: list[str], message: str) -> None:
@@ -133,6 +135,99 @@ def test_the_operator_deployment_is_locked_down(helm: Path) -> None:
         for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert env["FISHSHOP_WATCH_NAMESPACE"] == "shops-a,shops-b"
+
+
+def _pod_monitors(helm: Path, namespace: str, *args: str) -> dict[str, dict[str, Any]]:
+    docs = render(helm, namespace, "--set", "monitoring.podMonitor.enabled=true", *args)
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodMonitor"}
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a Kubernetes label selector (matchLabels, matchExpressions) picks ``labels``."""
+    for key, value in selector.get("matchLabels", {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+    return True
+
+
+def test_shop_pods_speak_only_for_their_own_namespace_and_shop(helm: Path) -> None:
+    """The shops' PodMonitor takes `shop` and `namespace` from the pod, not from what
+    the pod exports: no pod can write another shop's or another namespace's series."""
+    from fishshop_operator.resource import read_resource
+    from fishshop_operator.workloads import labels
+
+    monitors = _pod_monitors(helm, "fishshop-system")
+    assert set(monitors) == {"fishshop-shops", "fishshop-operator"}
+    shops = monitors["fishshop-shops"]["spec"]
+    assert shops["namespaceSelector"] == {"any": True}
+    (endpoint,) = shops["podMetricsEndpoints"]
+    assert endpoint["port"] == "metrics"
+    assert endpoint["honorLabels"] is False
+    relabel = {r["targetLabel"]: r for r in endpoint["relabelings"]}
+    assert relabel["shop"]["sourceLabels"] == ["__meta_kubernetes_pod_label_fishshop_dev_shop"]
+    assert relabel["namespace"]["sourceLabels"] == ["__meta_kubernetes_namespace"]
+    for rule in relabel.values():
+        assert rule["action"] == "replace"
+        assert "replacement" not in rule and "regex" not in rule  # the whole value, as is
+    # It picks every pod the operator creates and no other, the operator's included.
+    shop = read_resource(
+        {
+            "apiVersion": "fishshop.dev/v1alpha1",
+            "kind": "FishShop",
+            "metadata": {"name": "harbour", "namespace": "fs-a", "uid": "u", "generation": 1},
+            "spec": {"kafka": {"bootstrapServers": "kafka:9092"}},
+        }
+    )
+    for role in ("till", "preparer", "cook"):
+        pod_labels = labels(shop, role)
+        assert pod_labels["fishshop.dev/shop"] == "harbour"
+        assert _selects(shops["selector"], pod_labels), role
+        assert not _selects(monitors["fishshop-operator"]["spec"]["selector"], pod_labels), role
+    assert not _selects(shops["selector"], {"app.kubernetes.io/name": "fishshop"})
+    assert not _selects(
+        shops["selector"], {"app.kubernetes.io/managed-by": "fishshop-operator"}
+    )  # without the shop label there would be no `shop` to give its series
+    (deployment,) = [d for d in render(helm, "fishshop-system") if d["kind"] == "Deployment"]
+    operator_pod = deployment["spec"]["template"]["metadata"]["labels"]
+    assert not _selects(shops["selector"], operator_pod)
+
+    only = _pod_monitors(
+        helm, "fishshop-system", "--set", "monitoring.podMonitor.shopNamespaces={fs-a,fs-b}"
+    )
+    assert only["fishshop-shops"]["spec"]["namespaceSelector"] == {"matchNames": ["fs-a", "fs-b"]}
+
+
+def test_the_operator_is_scraped_with_its_labels_in_the_release_namespace_only(
+    helm: Path,
+) -> None:
+    """The operator's gauges carry each shop's namespace, so its labels are honoured,
+    which is safe only because no pod but the operator's own is scraped this way."""
+    for namespace in ("fishshop-system", "platform-tools"):
+        monitors = _pod_monitors(
+            helm, namespace, "--set", "monitoring.podMonitor.shopNamespaces={fs-a}"
+        )
+        operator = monitors["fishshop-operator"]
+        assert operator["metadata"]["namespace"] == namespace
+        spec = operator["spec"]
+        assert spec["namespaceSelector"] == {"matchNames": [namespace]}
+        (endpoint,) = spec["podMetricsEndpoints"]
+        assert endpoint["honorLabels"] is True
+        assert endpoint["port"] == "metrics"
+        (deployment,) = [d for d in render(helm, namespace) if d["kind"] == "Deployment"]
+        assert _selects(spec["selector"], deployment["spec"]["template"]["metadata"]["labels"])
+        assert spec["selector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+        assert spec["selector"]["matchLabels"]["app.kubernetes.io/instance"] == "fishshop"
 
 
 @pytest.fixture(scope="module")
