@@ -148,3 +148,111 @@ def test_each_malformed_kind_lands_in_dlq_counted_and_workers_stay_up(
     assert report["orders_served"] == 4
     assert report["duplicates"] == 0
     assert report["rejected"] == len(bad) + 1
+
+
+# -- the edges: any record, of any size the broker takes, from anyone -------------------
+
+HUGE_BYTES = 1_048_400
+"""About Kafka's default limit: too large to copy whole with dead-letter headers."""
+
+
+def _edge_orders() -> tuple[dict[str, list[tuple[bytes | None, bytes | None]]], list[str]]:
+    """Records per topic (value, key) and the dlq reasons they must end in, sorted."""
+    now = format_time(datetime.now(UTC))
+    cod = (("cod", "chips"),)
+    plain = json.loads(encode_order(Order("edge-plain", 1, 1, cod, now)))
+    near_limit = Order("edge-near-", 2, 1, cod, now)
+    room = MAX_ORDER_BYTES - len(encode_order(near_limit))
+    near_limit = near_limit._replace(id="edge-near-" + "n" * (room - 10))  # 10 bytes to spare
+    forged_twice = encode_order(Order("edge-forged-twice", 3, 1, (("plaice",),), now))
+    forged_twice = forged_twice[:-1] + b',"ready":true}'
+    orders: list[tuple[bytes | None, bytes | None]] = [
+        (b'{"pad":"' + b"x" * (HUGE_BYTES - 10) + b'"}', b"1"),  # oversized
+        (None, b"1"),  # a tombstone: missing_field
+        (encode_order(Order("edge-no-key", 4, 1, cod, now)), None),  # served
+        (forged_twice, b"1"),  # duplicate "ready": invalid_field
+        (json.dumps({**plain, "id": "edge-nan", "order": float("nan")}).encode(), b"1"),
+        (json.dumps({**plain, "id": "edge-\ud800"}).encode(), b"1"),  # invalid_field
+        (json.dumps({**plain, "id": "edge-absurd", "order": 2**64}).encode(), b"1"),
+        (json.dumps({**plain, "id": "edge-ready", "ready": True}).encode(), b"1"),
+        (encode_order(Order("edge-ünïcødé-🐟", 5, 1, cod, now)), b"1"),  # served
+        (encode_order(near_limit), b"1"),  # grows past the limit when served: oversized
+        (encode_order(Order("edge-plaice", 6, 1, (("plaice", "chips"),), now)), b"1"),
+    ]
+    outsider_cooked = encode_order(Order("edge-outsider", 7, 1, (("plaice",),), now))
+    outsider_served = encode_order(
+        Order("edge-never-taken", 8, 1, cod, now).served(now, "someone-else")
+    )
+    records = {
+        "orders": orders,
+        "cook": [(outsider_cooked, b"1"), (b"\x00\x01", b"1")],  # cooked; not_json
+        "served": [(outsider_served, b"1"), (b"scribble", b"1")],  # for the audit only
+    }
+    reasons = sorted(
+        [
+            "oversized",
+            "missing_field",
+            "invalid_field",
+            "not_json",
+            "invalid_field",
+            "invalid_field",
+            "invalid_field",
+            "oversized",
+            "not_json",
+        ]
+    )
+    return records, reasons
+
+
+async def _produce_keyed(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=1_100_000)
+    await producer.start()
+    try:
+        for value, key in records:
+            await producer.send(topic, value, key=key, partition=0)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def test_any_record_from_anyone_ends_in_dlq_or_is_served_and_workers_go_on(
+    kafka: KafkaSettings, shop_name: str, tmp_path: Path
+) -> None:
+    bootstrap = kafka.bootstrap_servers
+    topics = ShopTopics.from_prefix(default_prefix(shop_name))
+    asyncio.run(ensure_topics(kafka, topics, 1))
+    records, reasons = _edge_orders()
+    for name, batch in records.items():
+        asyncio.run(_produce_keyed(bootstrap, getattr(topics, name), batch))
+    common = {"shop": shop_name, "bootstrap_servers": bootstrap, "metrics_port": "0"}
+    workers = [
+        Worker("preparer", tmp_path, "preparer", prep_min="0", prep_max="0", **common),
+        Worker("cook", tmp_path, "cook", cook_min="0", cook_max="0", **common),
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        letters = asyncio.run(_read_dlq(bootstrap, topics.dlq, len(reasons)))
+        report = audit_json(bootstrap, shop_name, wait=60)
+        for worker in workers:
+            assert worker.alive, worker.log()
+    finally:
+        codes = [worker.terminate() for worker in workers]
+    assert codes == [0, 0], "".join(worker.log() for worker in workers)
+    assert sorted(letter["fishshop-reason"] for letter in letters) == reasons
+    huge = [letter for letter in letters if "fishshop-original-bytes" in letter]
+    assert [int(letter["fishshop-original-bytes"]) for letter in huge] == [HUGE_BYTES]
+    rebuilt = "".join(w.log() for w in workers).count("lost Kafka")
+    assert rebuilt == 0, "a record made a worker rebuild its session"
+    # Served: the order without a key, the non-ASCII one, the plaice through the cook.
+    assert report["orders_created"] == 4, report  # and the near-limit one, refused later
+    assert report["orders_served"] == 3, report
+    assert report["unserved"] == 0, report
+    assert report["duplicates"] == 0, report
+    assert report["served_uncooked"] == 0, report
+    # What outsiders wrote is reported, never mistaken for the shop's own orders.
+    assert report["served_unknown"] == 2, report  # cooked from outside; served from outside
+    # Not orders at all: the seven refused unread in orders, and the scribble in served.
+    assert report["unreadable"] == 8, report

@@ -232,3 +232,17 @@ def test_records_that_are_not_orders_are_counted_as_unreadable() -> None:
     ledger.add_served_record(b'{"v": 1}')
     assert ledger.summary().unreadable == 2
     assert ledger.summary().as_dict()["unreadable"] == 2
+
+
+def test_an_order_refused_to_dlq_after_it_was_taken_is_not_unserved() -> None:
+    from fishshop_workers.order import Order, encode_order
+
+    ledger = Ledger()
+    taken = Order("big", 1, 1, (("cod",),), "2026-11-25T12:00:00.000Z")
+    lost = Order("lost", 2, 1, (("cod",),), "2026-11-25T12:00:00.000Z")
+    ledger.add_order_record(encode_order(taken))
+    ledger.add_order_record(encode_order(lost))
+    ledger.add_dead_letter(encode_order(taken))
+    ledger.add_dead_letter(b"garbage")
+    summary = ledger.summary()
+    assert (summary.rejected, summary.unserved) == (2, 1)

@@ -119,7 +119,7 @@ class Auditor:
         elif topic == self.topics.served:
             self.ledger.add_served_record(value)
         else:
-            self.ledger.add_dead_letter()
+            self.ledger.add_dead_letter(value)
 
     async def settle(self, wait: float, poll: float = 1.0) -> Summary:
         """Read until no order is left unserved, or ``wait`` seconds pass."""

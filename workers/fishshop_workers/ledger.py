@@ -77,6 +77,7 @@ class Ledger:
     rejected: int = 0
     unreadable: int = 0
     uncooked: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
 
     def add_order_record(self, value: bytes | None) -> None:
         """A record of the orders topic: a new order, or one back from the cook."""
@@ -99,15 +100,21 @@ class Ledger:
             if wait is not None:
                 self.waits.append(wait)
 
-    def add_dead_letter(self) -> None:
+    def add_dead_letter(self, value: bytes | None = None) -> None:
+        """A record of the dead-letter topic. An order refused after it was taken (it
+        would have grown past the size limit once stamped) is accounted for there, not
+        lost: it no longer counts as unserved."""
         self.rejected += 1
+        order = parse_order(value)
+        if isinstance(order, Order):
+            self.refused.add(order.id)
 
     def summary(self) -> Summary:
         served_ids = set(self.served)
         return Summary(
             orders_created=len(self.created),
             orders_served=len(served_ids & self.created),
-            unserved=len(self.created - served_ids),
+            unserved=len(self.created - served_ids - self.refused),
             duplicates=sum(count - 1 for count in self.served.values()),
             served_unknown=len(served_ids - self.created),
             rejected=self.rejected,
