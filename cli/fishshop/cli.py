@@ -433,7 +433,8 @@ def _live_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -
         )
     if view_code:
         return view_code
-    return 0 if summary.duplicates == 0 and summary.served_unknown == 0 else 1
+    faults = summary.duplicates + summary.served_unknown + summary.served_uncooked
+    return 0 if faults == 0 else 1
 
 
 def _command_broker(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from fishshop_workers.kafka_topics import ensure_topics
 from fishshop_workers.metrics import ShopMetrics
-from fishshop_workers.service import run_worker
+from fishshop_workers.service import WorkerStartError, run_worker
 from fishshop_workers.worker_options import WorkerOptions
 
 __all__ = ["Worker", "WorkerStartError", "run_process", "wait_for_topics"]
@@ -28,10 +28,6 @@ class Worker(Protocol):
     async def run(self, stop: asyncio.Event) -> None: ...
 
     def ready(self) -> bool: ...
-
-
-class WorkerStartError(RuntimeError):
-    """The worker cannot begin; the message says what is missing."""
 
 
 WAIT_LOG_SECONDS = 30.0

@@ -12,9 +12,13 @@ from prometheus_client import CollectorRegistry
 
 from fishshop_workers.http_server import MetricsServer
 
-__all__ = ["run_worker"]
+__all__ = ["WorkerStartError", "run_worker"]
 
 log = logging.getLogger(__name__)
+
+
+class WorkerStartError(RuntimeError):
+    """The worker cannot begin; the message says what is missing."""
 
 
 async def run_worker(
@@ -45,7 +49,14 @@ async def run_worker(
     server = None
     if metrics_port is not None:
         server = MetricsServer(registry, metrics_port, metrics_host, ready=ready)
-        await server.start()
+        try:
+            await server.start()
+        except OSError as error:
+            raise WorkerStartError(
+                f"{name} cannot serve metrics on {metrics_host}:{metrics_port} "
+                f"({error.strerror or error}): pass another --metrics-port "
+                "(0 picks a free one)"
+            ) from error
         log.info(
             "%s serves /metrics, /healthz and /readyz on %s:%d", name, server.host, server.port
         )
