@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fishshop_workers.broker.cluster import EmbeddedCluster
 from fishshop_workers.broker.server import EmbeddedBroker
 from fishshop_workers.kafka_settings import KafkaSettings
 from tests.support.cluster import Cluster, build_binaries, free_port
@@ -42,6 +43,16 @@ def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def kafka_cluster(tmp_path: Path) -> Iterator[EmbeddedCluster]:
+    """Three Kafka nodes on loopback (replication 3, min ISR 2) for a test that
+    kills brokers; killed at the end, its data thrown away."""
+    nodes = EmbeddedCluster(tmp_path / "kafka-cluster", nodes=3)
+    nodes.start()
+    yield nodes
+    nodes.kill()
 
 
 # -- Kubernetes: a real control plane, the operator, and the process kubelet ----------
