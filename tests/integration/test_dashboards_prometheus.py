@@ -232,11 +232,12 @@ def test_every_panel_returns_data_from_a_real_prometheus_scraping_a_shop(
         process("cook", cook_min="0.1", cook_max="0.2"),
     ]
     jobs = [
-        # What a PodMonitor gives the pods' series: a job and the pod's namespace.
+        # What the shops' PodMonitor gives the pods' series: a job, the pod's
+        # namespace and the shop from the pod's label (never the pod's own claim).
         ScrapeJob(
             "fishshop",
             [f"127.0.0.1:{worker.variables['metrics_port']}" for worker in workers],
-            {"namespace": namespace},
+            {"namespace": namespace, "shop": SHOP},
         ),
         # The operator's gauges carry the shop's namespace; honor_labels keeps it
         # rather than renaming it exported_namespace.
