@@ -95,6 +95,7 @@ def exported_series() -> dict[str, frozenset[str]]:
     operator = OperatorMetrics(CollectorRegistry())
     operator.shop_ready.labels("fs-a", "harbour").set(1)
     operator.shop_queued.labels("fs-a", "harbour").set(0)
+    operator.shop_queued_for_cook.labels("fs-a", "harbour").set(0)
     found: dict[str, frozenset[str]] = {}
     for registry in (shop_registry, operator.registry):
         for family in registry.collect():
