@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,6 +27,13 @@ __all__ = ["EmbeddedCluster", "find_group_coordinator", "out_of_sync_partitions"
 GROUP = 0
 """FindCoordinator's key type for a consumer group."""
 
+CLUSTER_PROPERTIES = {
+    # Leaders (group and transaction coordinators among them) move back to a
+    # node seconds after it returns, not within Kafka's default 5 minutes: a
+    # restart then moves each coordinator twice, as it would in production.
+    "leader.imbalance.check.interval.seconds": "5",
+}
+
 
 class EmbeddedCluster:
     """``nodes`` Kafka nodes (ids 1..n) sharing one cluster id, each its own JVM
@@ -37,6 +45,7 @@ class EmbeddedCluster:
         nodes: int = 3,
         heap_mb: int = 384,
         progress: TextIO | None = sys.stderr,
+        extra_properties: Mapping[str, str] | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
@@ -49,6 +58,7 @@ class EmbeddedCluster:
                 data_dir / f"node-{node_id}",
                 heap_mb=heap_mb,
                 progress=progress,
+                extra_properties={**CLUSTER_PROPERTIES, **(extra_properties or {})},
                 seat=QuorumSeat(node_id, voters, cluster_id),
             )
             for node_id in voters
