@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -46,9 +46,13 @@ class EmbeddedCluster:
         heap_mb: int = 384,
         progress: TextIO | None = sys.stderr,
         extra_properties: Mapping[str, str] | None = None,
+        ports: Sequence[int] | None = None,
     ) -> None:
+        """``ports``: the nodes' client ports, in node order (default: free ones)."""
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
+        if ports is not None and len(ports) != nodes:
+            raise ValueError(f"{nodes} nodes need {nodes} ports, not {len(ports)}")
         self.data_dir = data_dir
         self.progress = progress
         voters = {node_id: free_port() for node_id in range(1, nodes + 1)}
@@ -56,6 +60,7 @@ class EmbeddedCluster:
         self.nodes = {
             node_id: EmbeddedBroker(
                 data_dir / f"node-{node_id}",
+                port=ports[node_id - 1] if ports else None,
                 heap_mb=heap_mb,
                 progress=progress,
                 extra_properties={**CLUSTER_PROPERTIES, **(extra_properties or {})},
@@ -97,6 +102,11 @@ class EmbeddedCluster:
         that the others took away."""
         with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
             list(pool.map(lambda node: node.stop(timeout), self.nodes.values()))
+
+    def wait(self) -> None:
+        """Block until a node exits (``fishshop broker`` runs until Ctrl-C)."""
+        while all(node.running for node in self.nodes.values()):
+            time.sleep(0.5)
 
     def kill(self) -> None:
         for node in self.nodes.values():
