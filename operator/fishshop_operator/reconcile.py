@@ -34,6 +34,7 @@ from fishshop_operator.tls import TLSSecretError, build_ssl_context, read_tls_se
 from fishshop_operator.workloads import shop_workloads
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.shop import ShopSpecError
+from fishshop_workers.topics import default_prefix
 
 __all__ = ["Reconciler", "prefix_owner"]
 
@@ -67,12 +68,13 @@ def prefix_owner(shop: ShopResource, shops: list[dict[str, Any]]) -> str | None:
             continue
         if meta.get("deletionTimestamp"):
             continue
-        try:
-            other = read_resource(body)
-        except ShopSpecError:
-            continue
-        if other.topic_prefix == shop.topic_prefix:
-            rivals.append((key(body), f"{other.namespace}/{other.name}"))
+        # Read leniently: a shop whose spec this operator no longer accepts (made under
+        # an older CRD, say) still owns its prefix, and its topics stay its own.
+        spec = body.get("spec") or {}
+        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        prefix = spec.get("topicPrefix") or default_prefix(name, namespace)
+        if prefix == shop.topic_prefix:
+            rivals.append((key(body), f"{namespace}/{name}"))
     if mine is None:
         return None
     older = sorted((k, name) for k, name in rivals if k < mine)
@@ -145,7 +147,7 @@ class Reconciler:
         spec are not asked about again (the resync loop does that).
         """
         memory = self._memory(namespace, name)
-        if memory.pending or memory.deleting:
+        if memory.pending:
             return None
         memory.pending = True
         try:

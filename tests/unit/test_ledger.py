@@ -242,7 +242,11 @@ def test_an_order_refused_to_dlq_after_it_was_taken_is_not_unserved() -> None:
     lost = Order("lost", 2, 1, (("cod",),), "2026-11-25T12:00:00.000Z")
     ledger.add_order_record(encode_order(taken))
     ledger.add_order_record(encode_order(lost))
-    ledger.add_dead_letter(encode_order(taken))
-    ledger.add_dead_letter(b"garbage")
+    ledger.add_dead_letter(encode_order(taken), "oversized")
+    ledger.add_dead_letter(b"garbage", "not_json")
     summary = ledger.summary()
     assert (summary.rejected, summary.unserved) == (2, 1)
+    # A readable order in dlq for any other reason (an outsider wrote it there, say)
+    # does not hide a loss.
+    ledger.add_dead_letter(encode_order(lost), "invalid_field")
+    assert ledger.summary().unserved == 1

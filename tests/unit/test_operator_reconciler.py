@@ -300,7 +300,8 @@ async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
     first, _, second, third = await asyncio.gather(in_flight, deleting, late, by_name)
     assert first.result == "ready"
     assert second.reason == "Deleting"
-    assert third is None
+    assert third is not None
+    assert third.reason == "Deleting"
     assert kafka.made() == ["waiting", "topics", "count", "delete"]
     # And later ones too, until the shop is forgotten.
     assert (await reconciler.reconcile(body)).reason == "Deleting"
@@ -317,6 +318,23 @@ async def test_a_shop_of_the_same_name_made_again_is_reconciled(
     again = shop_body("harbour", NAMESPACE)
     again["metadata"]["uid"] = "a-new-uid"
     assert (await reconciler.reconcile(again)).result == "ready"
+
+
+async def test_a_shop_made_again_is_reconciled_by_name_even_if_its_deletion_was_missed(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """After a relist the watch may never say DELETED: the resync loop and workload
+    events, which reconcile by name, must still look after the new shop."""
+    body = shop_body("harbour", NAMESPACE)
+    kube = FakeKube(body)
+    reconciler = _reconciler(kube, tmp_path)
+    await reconciler.delete(body)
+    again = shop_body("harbour", NAMESPACE)
+    again["metadata"]["uid"] = "a-new-uid"
+    kube.put(again)
+    outcome = await reconciler.reconcile_by_name(NAMESPACE, "harbour", check_kafka=True)
+    assert outcome is not None
+    assert outcome.result == "ready"
 
 
 async def test_kafka_refusing_a_deletion_is_reported(kafka: FakeKafka, tmp_path: Path) -> None:

@@ -219,10 +219,16 @@ def test_a_shop_being_deleted_is_ignored() -> None:
     assert prefix_owner(shop, [leaving, body]) is None
 
 
-def test_a_rival_with_an_unrunnable_spec_is_ignored() -> None:
+def test_an_older_rival_this_operator_cannot_run_still_keeps_its_prefix() -> None:
+    """A shop made under an older CRD (a long name, say) still owns its topics: a newer
+    shop with its prefix must not take them, nor delete them when it goes."""
     shop, body = _mine(topicPrefix="shared")
     broken = shop_body("pier", "docks", created=EARLY, topicPrefix="shared", partitions=0)
-    assert prefix_owner(shop, [broken, body]) is None
+    assert prefix_owner(shop, [broken, body]) == "docks/pier"
+    long_name = "p" * 60
+    by_default = shop_body(long_name, "seaside", created=EARLY)
+    mine, mine_body = _mine(topicPrefix=f"fishshop.seaside.{long_name}")
+    assert prefix_owner(mine, [by_default, mine_body]) == f"seaside/{long_name}"
 
 
 def test_same_creation_time_goes_to_the_first_by_namespace_and_name() -> None:

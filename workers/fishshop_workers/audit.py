@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -103,7 +104,7 @@ class Auditor:
             batches = await consumer.getmany(timeout_ms=200)
             for tp, records in batches.items():
                 for record in records:
-                    self._add(tp.topic, record.value)
+                    self._add(tp.topic, record.value, record.headers)
         return self.ledger.summary()
 
     async def _behind(self, ends: dict[TopicPartition, int]) -> bool:
@@ -113,13 +114,16 @@ class Auditor:
                 return True
         return False
 
-    def _add(self, topic: str, value: bytes | None) -> None:
+    def _add(
+        self, topic: str, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
         if topic == self.topics.orders:
             self.ledger.add_order_record(value)
         elif topic == self.topics.served:
             self.ledger.add_served_record(value)
         else:
-            self.ledger.add_dead_letter(value)
+            reason = dict(headers).get("fishshop-reason", b"").decode(errors="replace")
+            self.ledger.add_dead_letter(value, reason)
 
     async def settle(self, wait: float, poll: float = 1.0) -> Summary:
         """Read until no order is left unserved, or ``wait`` seconds pass."""

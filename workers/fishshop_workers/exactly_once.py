@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SETUP_TIMEOUT = 30.0
 """Seconds for starting a producer, fetching an offset or leaving the group."""
+TRANSACTION_TIMEOUT_MS = 60_000
 
 Record: TypeAlias = ConsumerRecord  # aiokafka ships no type hints
 BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
@@ -52,15 +53,16 @@ class LoopTimeouts(NamedTuple):
     def for_work(cls, work_seconds: float) -> LoopTimeouts:
         """Room for the slowest batch twice over, never below Kafka's defaults.
 
-        The transaction's timeout is capped at Kafka's default
-        ``transaction.max.timeout.ms`` (15 minutes); a transaction opens only once the
-        batch's work is done, so the work's length does not count against it.
+        The transaction's timeout stays at one minute whatever the work: a transaction
+        opens with its first record, once the batch's work is done, and a longer one
+        would hold back every ``read_committed`` reader for longer when a worker
+        pauses, and could exceed a broker's ``transaction.max.timeout.ms``.
         """
         room_ms = int((2 * max(0.0, work_seconds) + 30) * 1000)
         return cls(
             poll_interval_ms=max(300_000, room_ms),
             rebalance_ms=max(60_000, room_ms),
-            transaction_ms=min(900_000, max(60_000, room_ms)),
+            transaction_ms=TRANSACTION_TIMEOUT_MS,
         )
 
 

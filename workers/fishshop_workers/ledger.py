@@ -100,11 +100,14 @@ class Ledger:
             if wait is not None:
                 self.waits.append(wait)
 
-    def add_dead_letter(self, value: bytes | None = None) -> None:
+    def add_dead_letter(self, value: bytes | None = None, reason: str | None = None) -> None:
         """A record of the dead-letter topic. An order refused after it was taken (it
-        would have grown past the size limit once stamped) is accounted for there, not
-        lost: it no longer counts as unserved."""
+        would have grown past the size limit once stamped: reason ``oversized``, yet
+        readable) is accounted for there, not lost: it no longer counts as unserved.
+        Any other readable order in dlq still counts as unserved."""
         self.rejected += 1
+        if reason != "oversized":
+            return
         order = parse_order(value)
         if isinstance(order, Order):
             self.refused.add(order.id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -20,6 +20,7 @@ from fishshop_workers.worker_options import WorkerOptions
 __all__ = ["Worker", "WorkerStartError", "run_process", "wait_for_topics"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Worker(Protocol):
@@ -30,6 +31,8 @@ class Worker(Protocol):
     def ready(self) -> bool: ...
 
 
+ATTEMPT_SECONDS = 30.0
+"""One look for Kafka and the topics gives up after this long, and is tried again."""
 WAIT_LOG_SECONDS = 30.0
 """While it waits for Kafka or its topics, a worker says so at most this often."""
 
@@ -62,7 +65,9 @@ async def wait_for_topics(
     last_said = -WAIT_LOG_SECONDS
     while not stop.is_set():
         try:
-            missing = await asyncio.wait_for(_topics_ready(options, create_partitions), 60)
+            missing = await _unless_stopped(_topics_ready(options, create_partitions), stop)
+            if missing is None:
+                return False
             if not missing:
                 return True
             problem = (
@@ -83,6 +88,23 @@ async def wait_for_topics(
             await asyncio.wait_for(stop.wait(), backoff)
         backoff = min(backoff * 2, 15.0)
     return False
+
+
+async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``work``'s result, or None as soon as ``stop`` is set (a SIGTERM must not wait
+    for a Kafka that drops packets); bounded to ``ATTEMPT_SECONDS`` either way."""
+    attempt = asyncio.ensure_future(asyncio.wait_for(work, ATTEMPT_SECONDS))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not attempt.done():
+        attempt.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await attempt
+        return None
+    return attempt.result()
 
 
 def run_process(
