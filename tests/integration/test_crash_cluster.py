@@ -214,13 +214,13 @@ def test_three_brokers_dead_coordinators_zombies_and_killed_workers_lose_and_dou
             worker.terminate(timeout=30)
         print("crash test on three brokers:\n" + str(timeline))
 
-    assert report["orders_created"] > 100, timeline
-    assert report["unserved"] == 0, timeline
-    assert report["duplicates"] == 0, timeline
-    assert report["served_unknown"] == 0, timeline
-    assert report["rejected"] == 0, timeline
-    assert books.created == report["orders_created"], timeline
-    assert books.unserved == 0, timeline
-    assert books.duplicates == 0, timeline
-    assert books.served_unknown == 0, timeline
-    assert books.dlq == 0, timeline
+    assert report["orders_created"] > 100, str(timeline)
+    assert report["unserved"] == 0, str(timeline)
+    assert report["duplicates"] == 0, str(timeline)
+    assert report["served_unknown"] == 0, str(timeline)
+    assert report["rejected"] == 0, str(timeline)
+    assert books.created == report["orders_created"], str(timeline)
+    assert books.unserved == 0, str(timeline)
+    assert books.duplicates == 0, str(timeline)
+    assert books.served_unknown == 0, str(timeline)
+    assert books.dlq == 0, str(timeline)
