@@ -74,7 +74,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._loop.release(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._loop.take(assigned)
+        self._loop.claim(assigned)
 
 
 class ExactlyOnceLoop:
@@ -105,7 +105,7 @@ class ExactlyOnceLoop:
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._next_offset: dict[TopicPartition, int] = {}
         self._batch_lock = asyncio.Lock()
-        self._broken: BaseException | None = None
+        self._to_take: set[TopicPartition] = set()
         self.connected = False
         self.on_assigned: Callable[[list[TopicPartition]], None] | None = None
         """Optional: told the partitions owned after each rebalance step (the live
@@ -125,23 +125,45 @@ class ExactlyOnceLoop:
             return len(partitions)
         raise KafkaError(f"no producer to look up {topic}")
 
-    async def take(self, assigned: list[TopicPartition]) -> None:
-        """Start a producer per new partition, then read from its committed offset.
+    def claim(self, assigned: list[TopicPartition]) -> None:
+        """Note newly assigned partitions, paused until the main loop takes them.
+
+        aiokafka sends no heartbeat while a rebalance listener runs, so a take done
+        there that outlasts the session (a slow coordinator after a broker restart, a
+        worker woken from a pause) would get the member evicted, again and again.
+        """
+        consumer = self._consumer
+        new = [tp for tp in assigned if tp not in self._producers]
+        if consumer is not None and new:
+            consumer.pause(*new)
+        self._to_take.update(new)
+
+    async def take_claimed(self) -> None:
+        """Start a producer per claimed partition, then read from its committed offset.
 
         Starting the producer fences the partition's previous owner and settles
         its open transaction, so the committed offset read afterwards is final.
-        aiokafka only logs a listener's errors, so a failure here is kept and
-        raised by the main loop, which then rebuilds the session.
+        A failure raises, and the main loop rebuilds the session.
         """
-        new = [tp for tp in assigned if tp not in self._producers]
-        results = await asyncio.gather(*(self._take_one(tp) for tp in new), return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            self._broken = failures[0]
-            log.warning("%s could not take partitions: %r", self.group_id, failures[0])
-            return
-        log.info("%s took partitions %s", self.group_id, _names(assigned))
-        self._tell_assigned()
+        consumer = self._consumer
+        if consumer is None:
+            raise KafkaError("the consumer stopped while taking partitions")
+        async with self._batch_lock:
+            owned = set(consumer.assignment())
+            claimed, self._to_take = self._to_take & owned, set()
+            new = sorted(tp for tp in claimed if tp not in self._producers)
+            results = await asyncio.gather(
+                *(self._take_one(tp) for tp in new), return_exceptions=True
+            )
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                log.warning("%s could not take partitions: %r", self.group_id, failures[0])
+                raise KafkaError(f"taking partitions failed: {failures[0]!r}")
+            if new:
+                consumer.resume(*new)
+        if new:
+            log.info("%s took partitions %s", self.group_id, _names(new))
+            self._tell_assigned()
 
     async def _take_one(self, tp: TopicPartition) -> None:
         consumer = self._consumer
@@ -173,6 +195,7 @@ class ExactlyOnceLoop:
         """Let the batch in hand commit, then give the partitions back."""
         async with self._batch_lock:
             for tp in revoked:
+                self._to_take.discard(tp)
                 producer = self._producers.pop(tp, None)
                 self._next_offset.pop(tp, None)
                 if self.on_lag is not None:
@@ -225,9 +248,8 @@ class ExactlyOnceLoop:
             consumer.subscribe([self.topic], listener=_Listener(self))
             self.connected = True
             while not stop.is_set():
-                if self._broken is not None:
-                    broken, self._broken = self._broken, None
-                    raise KafkaError(f"taking partitions failed: {broken!r}")
+                if self._to_take:
+                    await self.take_claimed()
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if batches:
                     await self._handle(batches)
@@ -238,6 +260,7 @@ class ExactlyOnceLoop:
             async with self._batch_lock:
                 producers, self._producers = self._producers, {}
                 self._next_offset.clear()
+                self._to_take.clear()
             for producer in producers.values():
                 await _quietly(producer.stop())
             self._consumer = None
@@ -311,6 +334,13 @@ async def _quietly(step: Awaitable[Any]) -> None:
         await step
     except Exception as error:  # noqa: BLE001 - cleanup must go on
         log.debug("ignored during cleanup: %r", error)
+    except asyncio.CancelledError:
+        # aiokafka's stop() can let its own tasks' cancellation escape; only a
+        # cancellation of this task itself may end the worker.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.debug("ignored a cancellation from inside a client's stop()")
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
