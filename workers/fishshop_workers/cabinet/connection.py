@@ -1,0 +1,111 @@
+"""How a worker reaches the Redis that holds the hot cabinet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fishshop_workers.cabinet.decisions import CabinetSettingsError
+
+__all__ = ["SCHEMES", "CabinetConnection"]
+
+SCHEMES = ("redis", "rediss")
+"""``rediss://`` is Redis over TLS."""
+
+
+@dataclass(frozen=True, repr=False)
+class CabinetConnection:
+    """Connection settings for the cabinet's Redis.
+
+    The password comes from ``password``, from ``password_file`` (a mounted Secret,
+    read at each connect so a rotated one is picked up) or from the URL itself; it
+    never shows in ``repr`` or in ``where``.
+    """
+
+    url: str
+    """``redis://HOST:PORT/DB``, or ``rediss://...`` for TLS."""
+    password: str | None = field(default=None, repr=False)
+    password_file: Path | None = None
+    tls_ca_file: Path | None = None
+    """The CA that signed the server's certificate, when the system's do not."""
+    timeout_seconds: float = 5.0
+    """How long one connect or command may take before Redis counts as unavailable."""
+
+    def __post_init__(self) -> None:
+        try:
+            parts = urlsplit(self.url)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as error:
+            raise CabinetSettingsError(f"Redis URL {self.where!r} is not a URL: {error}") from None
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise CabinetSettingsError(
+                f"Redis URL {self.where!r} must look like redis://HOST:PORT "
+                "(or rediss://HOST:PORT for TLS)"
+            )
+        if self.password is not None and self.password_file is not None:
+            raise CabinetSettingsError("give the Redis password or a file that holds it, not both")
+        if self.tls_ca_file is not None and parts.scheme != "rediss":
+            raise CabinetSettingsError(
+                f"a CA file is for TLS: use rediss:// instead of {parts.scheme}:// "
+                f"to reach {self.where}"
+            )
+        if not self.timeout_seconds > 0:
+            raise CabinetSettingsError(
+                f"the Redis timeout must be above 0 seconds, not {self.timeout_seconds!r}"
+            )
+
+    @property
+    def where(self) -> str:
+        """The URL without its password, for messages and logs."""
+        try:
+            parts = urlsplit(self.url)
+            host = parts.netloc.rpartition("@")[2]
+            user = parts.username
+        except ValueError:
+            return "(an unreadable URL)"
+        netloc = f"{user}@{host}" if user else host
+        return parts._replace(netloc=netloc).geturl()
+
+    def __repr__(self) -> str:
+        secret = self.password is not None or self.password_file is not None
+        return (
+            f"CabinetConnection(url={self.where!r}, password={'***' if secret else None!r}, "
+            f"password_file={self.password_file!r}, tls_ca_file={self.tls_ca_file!r}, "
+            f"timeout_seconds={self.timeout_seconds!r})"
+        )
+
+    def read_password(self) -> str | None:
+        """The password to send, read from the file when one is given."""
+        if self.password_file is None:
+            return self.password
+        path = self.password_file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CabinetSettingsError(f"Redis password file {path} not found") from None
+        except UnicodeDecodeError:
+            raise CabinetSettingsError(f"Redis password file {path} is not UTF-8 text") from None
+        except OSError as error:
+            raise CabinetSettingsError(
+                f"Redis password file {path} cannot be read: {error.strerror or error}"
+            ) from None
+        # One trailing newline is an editor's or echo's, not the password's.
+        for ending in ("\r\n", "\n"):
+            if text.endswith(ending):
+                return text[: -len(ending)]
+        return text
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for the Redis client's ``from_url``, besides the URL."""
+        options: dict[str, Any] = {
+            "socket_timeout": self.timeout_seconds,
+            "socket_connect_timeout": self.timeout_seconds,
+        }
+        password = self.read_password()
+        if password is not None:
+            options["password"] = password
+        if self.tls_ca_file is not None:
+            options["ssl_ca_certs"] = str(self.tls_ca_file)
+        return options

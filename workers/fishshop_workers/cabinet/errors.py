@@ -1,0 +1,24 @@
+"""The cabinet's own errors: callers catch these, never the Redis client's."""
+
+from __future__ import annotations
+
+__all__ = ["CabinetConflict", "CabinetError", "CabinetUnavailable"]
+
+
+class CabinetError(Exception):
+    """Something about the hot cabinet; the message says what and what to check."""
+
+
+class CabinetUnavailable(CabinetError):
+    """Redis cannot be reached or refused the work.
+
+    Nothing was decided that the worker could see: it should stop taking orders and
+    ask again later with the same record, which is safe (a decision Redis made but
+    whose answer was lost is found again under the record's key).
+    """
+
+
+class CabinetConflict(CabinetError):
+    """A record's remembered decision belongs to another order: the same record key
+    was used twice, which happens only when topics are made again without a reset
+    of the cabinet."""

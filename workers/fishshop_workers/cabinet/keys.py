@@ -1,0 +1,87 @@
+"""Where one shop's cabinet lives in Redis, and the key of a consumed record.
+
+Every key starts with the shop's prefix in a hash tag, ``{fishshop.harbour}:...``,
+so a Redis Cluster keeps one shop's keys in one slot: a Lua script may only touch
+keys of one slot, and every decision is one script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final, Literal, NamedTuple, get_args
+
+__all__ = ["RECORD_TTL", "ROLES", "CabinetKeys", "RecordKey", "Role"]
+
+Role = Literal["preparer", "cook"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+
+RECORD_TTL: Final = timedelta(days=7)
+"""How long a decision is remembered for a replay. A record is replayed only when a
+worker restarts or loses its partition before its transaction commits, within
+minutes; a week also covers a shop closed over a long weekend and reopened."""
+
+
+class RecordKey(NamedTuple):
+    """The consumed Kafka record a decision is made for.
+
+    A decision belongs to a record, not to an order: an order passes a preparer
+    twice when it needs the cook (once to be sent, once ready), and each pass is
+    its own record with its own decision.
+    """
+
+    role: Role
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class CabinetKeys:
+    """The Redis keys of one shop's cabinet."""
+
+    prefix: str
+    """The shop's prefix, ``fishshop.<shop>`` locally (the topics' prefix)."""
+
+    def __post_init__(self) -> None:
+        if not self.prefix or any(c in "{} " for c in self.prefix) or not self.prefix.isprintable():
+            raise ValueError(
+                f"shop prefix {self.prefix!r} cannot be a Redis hash tag: give a non-empty "
+                "name without braces or spaces, such as fishshop.harbour"
+            )
+
+    @property
+    def tag(self) -> str:
+        return "{" + self.prefix + "}"
+
+    @property
+    def counts(self) -> str:
+        """A hash, ``<item>:<book>`` to a count (books: cabinet, fried, served, aside, batches)."""
+        return f"{self.tag}:cabinet:counts"
+
+    @property
+    def set_aside(self) -> str:
+        """A hash, order id to the JSON of the portions set aside for that order."""
+        return f"{self.tag}:cabinet:aside"
+
+    @property
+    def day(self) -> str:
+        """A counter raised by every reset. A remembered decision names its day, so
+        none is replayed into a later day (topics made again start at offset 0)."""
+        return f"{self.tag}:cabinet:day"
+
+    def record(self, key: RecordKey) -> str:
+        """A string, the decision made for the record, kept for ``RECORD_TTL``."""
+        role, topic, partition, offset = key
+        if role not in ROLES:
+            raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        if not topic or any(c.isspace() for c in topic):
+            raise ValueError(f"topic {topic!r} is not a Kafka topic name")
+        for name, number in (("partition", partition), ("offset", offset)):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise ValueError(f"{name} {number!r} is not a Kafka {name}")
+        return f"{self.tag}:cabinet:record:{role}:{topic}:{partition}:{offset}"
+
+    def all(self) -> tuple[str, str, str]:
+        """The keys every decision script reads and writes, besides its record's."""
+        return (self.counts, self.set_aside, self.day)
