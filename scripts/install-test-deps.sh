@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what fishshop's tests need on a Debian or Ubuntu machine:
-# Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), openssl
+# Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), redis-server
+# (holds the hot cabinet), openssl
 # (makes certificates for the TLS and Kubernetes tests), shellcheck (checks the
 # scripts), the Python package with its development tools, and the local Kubernetes
 # control plane (built with Go from the Go module proxy, cached in ~/.cache/fishshop).
@@ -10,6 +11,7 @@ set -euo pipefail
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)

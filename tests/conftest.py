@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from fishshop_workers.broker.cluster import EmbeddedCluster
 from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.cabinet.server import EmbeddedRedis
 from fishshop_workers.kafka_settings import KafkaSettings
 from tests.support.cluster import Cluster, build_binaries, free_port
 from tests.support.kubelet import ProcessKubelet
@@ -53,6 +55,18 @@ def kafka_cluster(tmp_path: Path) -> Iterator[EmbeddedCluster]:
     nodes.start()
     yield nodes
     nodes.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real redis-server (append-only file, synced at every write) for the
+    session's hot cabinet tests; each test uses a shop prefix of its own."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 # -- Kubernetes: a real control plane, the operator, and the process kubelet ----------
