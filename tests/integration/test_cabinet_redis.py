@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
+import subprocess
+import sys
+import textwrap
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -35,6 +38,7 @@ from fishshop_workers.cabinet.keys import RecordKey
 from fishshop_workers.cabinet.server import EmbeddedRedis, RedisStartError
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.menu import draw_parts
+from tests.support.processes import wait_gone
 
 COD_AND_CHIPS: dict[Item, int] = {"cod": 1, "chips": 1}
 PLAICE_AND_CHIPS: dict[Item, int] = {"plaice": 1, "chips": 1}
@@ -470,3 +474,38 @@ def test_a_missing_redis_server_says_how_to_get_one(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RedisStartError, match=r"apt-get install redis-server.*--redis-url"):
         EmbeddedRedis(tmp_path / "redis").start()
+
+
+OWNER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from fishshop_workers.cabinet.server import EmbeddedRedis
+
+    server = EmbeddedRedis(Path(sys.argv[1]))
+    server.start()
+    print(server.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the tie uses Linux's PR_SET_PDEATHSIG"
+)
+def test_the_embedded_redis_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(tmp_path / "redis")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        redis_pid = int(owner.stdout.readline())
+        assert not wait_gone(redis_pid, 0.3), "redis-server did not stay up"
+        owner.kill()
+        owner.wait()
+        assert wait_gone(redis_pid, 5.0), "redis-server outlived the process that started it"
+    finally:
+        owner.kill()
+        owner.wait()
