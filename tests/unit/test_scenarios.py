@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.scenarios import SCENARIOS, scenario
 from fishshop_workers.shop import ShopSpec
 
@@ -22,16 +23,32 @@ def test_each_scenario_is_a_valid_shop(name: str) -> None:
 
 
 def test_the_talks_scenarios() -> None:
-    assert list(SCENARIOS) == ["one-till", "three-tills", "two-preparers", "cook"]
+    assert list(SCENARIOS) == ["one-till", "three-tills", "two-preparers", "cook", "hot-cabinet"]
     assert scenario("one-till").partitions == 1
     assert scenario("three-tills").tills.replicas == 3
     assert scenario("three-tills").preparers.replicas == 1
     assert scenario("two-preparers").preparers.replicas == 2
 
 
-def test_only_the_cook_scenario_has_plaice() -> None:
-    assert [name for name in SCENARIOS if scenario(name).plaice] == ["cook"]
+def test_only_the_scenarios_with_a_cook_have_plaice() -> None:
+    assert [name for name in SCENARIOS if scenario(name).plaice] == ["cook", "hot-cabinet"]
     assert scenario("cook").cooks.replicas >= 1
+
+
+def test_only_the_hot_cabinet_scenario_has_a_cabinet() -> None:
+    assert [name for name in SCENARIOS if scenario(name).hot_cabinet] == ["hot-cabinet"]
+
+
+def test_the_hot_cabinet_is_the_cook_scenario_with_the_cabinet_on() -> None:
+    cabinet, cook = scenario("hot-cabinet"), scenario("cook")
+    assert cabinet.hot_cabinet == CabinetSettings()
+    assert (cabinet.partitions, cabinet.tills, cabinet.preparers, cabinet.cooks) == (
+        cook.partitions,
+        cook.tills,
+        cook.preparers,
+        cook.cooks,
+    )
+    assert "Redis" in SCENARIOS["hot-cabinet"][0]
 
 
 def test_unknown_scenario_lists_the_choices() -> None:

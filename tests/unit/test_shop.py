@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.shop import (
     CookSpec,
     PreparerSpec,
@@ -195,3 +196,15 @@ def test_check_catches_specs_built_in_code() -> None:
     with pytest.raises(ShopSpecError, match=r"spec\.cooks\.cookSeconds\.min"):
         ShopSpec(name="x", cooks=CookSpec(cook_min=4.0, cook_max=3.0)).check()
     ShopSpec(name="x").check()
+
+
+def test_a_shop_has_no_hot_cabinet_unless_asked() -> None:
+    assert read_manifest(FULL).hot_cabinet is None
+    assert ShopSpec(name="harbour").hot_cabinet is None
+
+
+def test_a_hot_cabinet_needs_a_cook() -> None:
+    cabinet = CabinetSettings()
+    ShopSpec(name="harbour", hot_cabinet=cabinet).check()
+    with pytest.raises(ShopSpecError, match=r"spec.hotCabinet needs at least one cook"):
+        ShopSpec(name="harbour", cooks=CookSpec(replicas=0), hot_cabinet=cabinet).check()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.shop import CookSpec, PreparerSpec, ShopSpec, TillSpec
 
 __all__ = ["SCENARIOS", "scenario"]
@@ -45,6 +46,18 @@ SCENARIOS: dict[str, tuple[str, ShopSpec]] = {
             tills=TillSpec(replicas=3, orders_per_minute=40),
             preparers=PreparerSpec(replicas=2),
             cooks=CookSpec(replicas=1),
+        ),
+    ),
+    "hot-cabinet": (
+        "Preparers serve cod and chips from a hot cabinet in Redis; the cook fries to "
+        "order and in batches: a second store kept exactly once with Kafka.",
+        ShopSpec(
+            name="hot-cabinet",
+            partitions=3,
+            tills=TillSpec(replicas=3, orders_per_minute=40),
+            preparers=PreparerSpec(replicas=2),
+            cooks=CookSpec(replicas=1),
+            hot_cabinet=CabinetSettings(),
         ),
     ),
 }

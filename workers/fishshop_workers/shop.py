@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fishshop_workers.cabinet.decisions import CabinetSettings
+
 __all__ = [
     "MAX_WORK_SECONDS",
     "CookSpec",
@@ -60,6 +62,9 @@ class ShopSpec:
     preparers: PreparerSpec = field(default_factory=PreparerSpec)
     cooks: CookSpec = field(default_factory=CookSpec)
     topic_prefix: str | None = None
+    hot_cabinet: CabinetSettings | None = None
+    """The hot cabinet is on, stocked by the cook by these rules; None: no cabinet
+    (preparers serve as if the food appeared from nowhere, as before)."""
 
     @property
     def plaice(self) -> bool:
@@ -90,6 +95,11 @@ class ShopSpec:
                 )
             if low > high:
                 raise ShopSpecError(f"{path}.min ({low}) is above {path}.max ({high})")
+        if self.hot_cabinet is not None and self.cooks.replicas < 1:
+            raise ShopSpecError(
+                "spec.hotCabinet needs at least one cook (spec.cooks.replicas): an order "
+                "the cabinet cannot serve goes to the cook"
+            )
 
 
 def _at_least(value: int, low: int, path: str) -> None:
