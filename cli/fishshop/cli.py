@@ -23,6 +23,10 @@ from aiokafka.errors import KafkaError
 from fishshop_operator.settings import DEFAULT_IMAGE
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
+from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.cabinet.decisions import CabinetSettings, CabinetSettingsError
+from fishshop_workers.cabinet.errors import CabinetError
+from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka_settings import (
     SASL_MECHANISMS,
     KafkaSettings,
@@ -117,6 +121,35 @@ def _kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:
         type=Path,
         metavar="PATH",
         help="file holding the SASL password (one trailing newline is ignored)",
+    )
+
+
+def _cabinet_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    group = parser.add_argument_group(
+        "hot cabinet (Redis)",
+        "With --redis-url, preparers serve from a hot cabinet in Redis and the cook keeps "
+        "it stocked; the password may also come from FISHSHOP_REDIS_PASSWORD.",
+    )
+    _option(
+        group,
+        "--redis-url",
+        metavar="URL",
+        help="redis://HOST:PORT[/DB], or rediss:// for TLS (default: no cabinet)",
+    )
+    _option(group, "--redis-password-file", type=Path, metavar="FILE", help="Redis password")
+    _option(group, "--redis-ca-file", type=Path, metavar="FILE", help="CA of a rediss:// server")
+    return group
+
+
+def _cabinet_connection(args: argparse.Namespace) -> CabinetConnection | None:
+    """How to reach the hot cabinet's Redis, or None when the shop has no cabinet."""
+    if not getattr(args, "redis_url", None):
+        return None
+    return CabinetConnection(
+        str(args.redis_url),
+        password=os.environ.get("FISHSHOP_REDIS_PASSWORD") or None,
+        password_file=args.redis_password_file,
+        tls_ca_file=args.redis_ca_file,
     )
 
 
@@ -230,11 +263,28 @@ def build_parser() -> argparse.ArgumentParser:
     _worker_options(preparer)
     _option(preparer, "--prep-min", type=float, default=0.5, help="seconds")
     _option(preparer, "--prep-max", type=float, default=1.0, help="seconds")
+    _cabinet_options(preparer)
 
     cook = commands.add_parser("cook", help="run one cook")
     _worker_options(cook)
     _option(cook, "--cook-min", type=float, default=3.0, help="seconds")
     _option(cook, "--cook-max", type=float, default=3.2, help="seconds")
+    fryer = _cabinet_options(cook)
+    for item, batch, threshold in (("cod", 10, 4), ("chips", 20, 8)):
+        _option(
+            fryer,
+            f"--{item}-batch",
+            type=int,
+            default=batch,
+            help=f"portions of {item} in one batch fried into the cabinet",
+        )
+        _option(
+            fryer,
+            f"--{item}-threshold",
+            type=int,
+            default=threshold,
+            help=f"fry a batch of {item} when the cabinet holds fewer portions than this",
+        )
 
     audit = commands.add_parser("audit", help="count created, served, lost, doubled")
     _shop_options(audit)
@@ -247,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for unserved orders to be served",
     )
     _option(audit, "--json", action="store_true", help="print JSON")
+    _cabinet_options(audit)
 
     operator = commands.add_parser("operator", help="run the Kubernetes operator")
     _option(
@@ -464,6 +515,7 @@ def _command_worker(args: argparse.Namespace) -> int:
     from fishshop_workers.worker_options import WorkerOptions
 
     options = WorkerOptions(args.shop, _prefix(args), _kafka(args), str(args.worker_name))
+    connection = _cabinet_connection(args) if args.command != "till" else None
 
     def build(metrics: ShopMetrics) -> Worker:
         if args.command == "till":
@@ -480,10 +532,20 @@ def _command_worker(args: argparse.Namespace) -> int:
                 int(args.max_orders),
             )
             return Till(options, till, metrics)
+        cabinet = (
+            None if connection is None else HotCabinet.connect(connection, options.topic_prefix)
+        )
         if args.command == "preparer":
             prep = PreparerSettings(float(args.prep_min), float(args.prep_max))
-            return Preparer(options, prep, metrics)
-        return Cook(options, CookSettings(float(args.cook_min), float(args.cook_max)), metrics)
+            return Preparer(options, prep, metrics, cabinet=cabinet)
+        fryer = CabinetSettings(
+            cod_batch=int(args.cod_batch),
+            chips_batch=int(args.chips_batch),
+            cod_threshold=int(args.cod_threshold),
+            chips_threshold=int(args.chips_threshold),
+        )
+        cook = CookSettings(float(args.cook_min), float(args.cook_max))
+        return Cook(options, cook, metrics, cabinet=cabinet, cabinet_settings=fryer)
 
     create = int(args.partitions) if args.create_topics else None
     return run_process(
@@ -495,11 +557,18 @@ def _command_audit(args: argparse.Namespace) -> int:
     from fishshop_workers.audit import audit
     from fishshop_workers.topics import ShopTopics
 
-    summary = asyncio.run(
-        _until_signalled(
-            audit(_kafka(args), ShopTopics.from_prefix(_prefix(args)), float(args.wait))
-        )
-    )
+    connection = _cabinet_connection(args)
+    prefix = _prefix(args)
+
+    async def books() -> Summary:
+        if connection is None:
+            return await audit(_kafka(args), ShopTopics.from_prefix(prefix), float(args.wait))
+        async with HotCabinet.connect(connection, prefix) as cabinet:
+            return await audit(
+                _kafka(args), ShopTopics.from_prefix(prefix), float(args.wait), cabinet
+            )
+
+    summary = asyncio.run(_until_signalled(books()))
     _print_summary(summary, args.json, print)
     return 0 if summary.clean else 1
 
@@ -588,9 +657,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         KafkaSettingsError,
         PartitionDecreaseError,
         LookupError,
+        CabinetSettingsError,
     ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 2
+    except CabinetError as error:
+        print(f"fishshop: {error}", file=sys.stderr)
+        return 3
     except (BrokerStartError, BrokerFetchError, WorkerStartError, TopicCreationError) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 3

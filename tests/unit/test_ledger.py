@@ -250,3 +250,29 @@ def test_an_order_refused_to_dlq_after_it_was_taken_is_not_unserved() -> None:
     # does not hide a loss.
     ledger.add_dead_letter(encode_order(lost), "invalid_field")
     assert ledger.summary().unserved == 1
+
+
+def test_the_cabinet_books_join_the_summary_and_any_gap_makes_it_unclean() -> None:
+    from fishshop_workers.ledger import with_cabinet
+    from fishshop_workers.order import Order, encode_order
+
+    ledger = Ledger()
+    order = Order("c1", 1, 1, (("cod", "chips"), ("chips", "chips")), "2026-11-25T12:00:00.000Z")
+    ledger.add_order_record(encode_order(order))
+    ledger.add_served_record(encode_order(order.served("2026-11-25T12:00:01.000Z", "p")))
+    assert dict(ledger.served_portions) == {"cod": 1, "chips": 3}
+    books = {
+        "cod": {"fried": 10, "served": 1, "left": 9},
+        "chips": {"fried": 20, "served": 3, "left": 17},
+        "plaice": {"fried": 0, "served": 0, "left": 0},
+    }
+    balanced = with_cabinet(ledger.summary(), books, {}, ledger)
+    assert balanced.clean
+    assert balanced.as_dict()["cabinet"] == books
+    assert balanced.as_dict()["cabinet_kafka_gaps"] == {}
+    redis_ahead = {**books, "chips": {"fried": 20, "served": 4, "left": 16}}
+    disagreeing = with_cabinet(ledger.summary(), redis_ahead, {}, ledger)
+    assert disagreeing.cabinet_kafka_gaps == {"chips": 1}
+    assert not disagreeing.clean
+    assert not with_cabinet(ledger.summary(), books, {"cod": 2}, ledger).clean
+    assert "cabinet" not in ledger.summary().as_dict()

@@ -9,9 +9,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from fishshop_workers.cabinet.decisions import conservation_gaps
+from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import describe_partitions
-from fishshop_workers.ledger import Ledger, Summary
+from fishshop_workers.ledger import Ledger, Summary, with_cabinet
 from fishshop_workers.topics import ShopTopics
 
 __all__ = ["Auditor", "audit"]
@@ -136,10 +138,21 @@ class Auditor:
         return summary
 
 
-async def audit(settings: KafkaSettings, topics: ShopTopics, wait: float = 0.0) -> Summary:
+async def audit(
+    settings: KafkaSettings,
+    topics: ShopTopics,
+    wait: float = 0.0,
+    cabinet: HotCabinet | None = None,
+) -> Summary:
+    """Every order's fate from the topics; with ``cabinet``, its books too."""
     auditor = Auditor(settings, topics)
     await auditor.start()
     try:
-        return await auditor.settle(wait)
+        summary = await auditor.settle(wait)
     finally:
         await auditor.stop()
+    if cabinet is None:
+        return summary
+    counts = await cabinet.counts()
+    gaps = {str(item): gap for item, gap in conservation_gaps(counts).items()}
+    return with_cabinet(summary, counts.summary(), gaps, auditor.ledger)

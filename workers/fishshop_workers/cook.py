@@ -9,9 +9,15 @@ from dataclasses import dataclass
 
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
+from fishshop_workers.cabinet.decisions import CabinetSettings, portions
+from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
+from fishshop_workers.cabinet.keys import RecordKey
+from fishshop_workers.cabinet.metrics import CabinetMetrics
+from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.exactly_once import ExactlyOnceLoop, Record, StoreUnavailable
 from fishshop_workers.kitchen import Incoming, cook_order, read_incoming, readable
 from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.order import Order
 from fishshop_workers.outgoing import Outgoing
 from fishshop_workers.routing import draw_seconds
 from fishshop_workers.worker_options import WorkerOptions
@@ -37,8 +43,17 @@ class Cook:
         settings: CookSettings,
         metrics: ShopMetrics,
         rng: random.Random | None = None,
+        *,
+        cabinet: HotCabinet | None = None,
+        cabinet_settings: CabinetSettings | None = None,
     ) -> None:
         draw_seconds(random.Random(), settings.cook_min, settings.cook_max)
+        self.cabinet = cabinet
+        """The hot cabinet the cook keeps stocked; None: the cook only cooks plaice."""
+        self.cabinet_settings = cabinet_settings or CabinetSettings()
+        self.cabinet_metrics = (
+            CabinetMetrics(metrics.shop, metrics.registry) if cabinet is not None else None
+        )
         self.options = options
         self.settings = settings
         self.metrics = metrics
@@ -81,6 +96,7 @@ class Cook:
                 outputs.append(order)
             else:
                 cooking = True
+                await self._fry(tp, record.offset, order)
                 cooked = cook_order(order, topics, self.options.worker_name, partitions)
                 outputs.append(readable(cooked, incoming, topics))
         if cooking and self.settings.cook_max > 0:
@@ -88,4 +104,23 @@ class Cook:
             await asyncio.sleep(
                 draw_seconds(self.rng, self.settings.cook_min, self.settings.cook_max)
             )
+        if self.cabinet is not None and self.cabinet_metrics is not None:
+            try:
+                self.cabinet_metrics.show(await self.cabinet.counts())
+            except CabinetUnavailable as error:
+                raise StoreUnavailable(str(error)) from error
         return outputs
+
+    async def _fry(self, tp: TopicPartition, offset: int, order: Order) -> None:
+        """With a cabinet: fry what the order needs, set it aside for it, and fry a
+        batch of cod or chips that runs low; once per consumed record."""
+        if self.cabinet is None or self.cabinet_metrics is None:
+            return
+        record = RecordKey("cook", tp.topic, tp.partition, offset)
+        try:
+            fried = await self.cabinet.fry(
+                record, order.id, portions(order.parts), self.cabinet_settings
+            )
+        except (CabinetUnavailable, CabinetConflict) as error:
+            raise StoreUnavailable(str(error)) from error
+        self.cabinet_metrics.count_fried(fried)

@@ -26,7 +26,7 @@ from fishshop_workers.committed import committed_offset
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.outgoing import Outgoing
 
-__all__ = ["BatchHandler", "ExactlyOnceLoop", "LoopTimeouts"]
+__all__ = ["BatchHandler", "ExactlyOnceLoop", "LoopTimeouts", "StoreUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,14 @@ TRANSACTION_TIMEOUT_MS = 60_000
 Record: TypeAlias = ConsumerRecord  # aiokafka ships no type hints
 BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
 """Turns one partition's records into what to produce, in order."""
+
+
+class StoreUnavailable(RuntimeError):
+    """A store the handler needs besides Kafka (the hot cabinet's Redis) is away.
+
+    The transaction in hand is aborted, the worker leaves the group and takes no
+    orders until the store answers again; nothing is lost, since nothing committed.
+    """
 
 
 class LoopTimeouts(NamedTuple):
@@ -216,11 +224,13 @@ class ExactlyOnceLoop:
             try:
                 await self._run_session(stop)
                 backoff = 0.5
-            except KafkaError as error:
+            except (KafkaError, StoreUnavailable) as error:
                 self.connected = False
+                lost = "Kafka" if isinstance(error, KafkaError) else "a store it needs"
                 log.warning(
-                    "%s lost Kafka (%s); rejoining in %.1fs",
+                    "%s lost %s (%s); rejoining in %.1fs",
                     self.group_id,
+                    lost,
                     error,
                     backoff,
                 )

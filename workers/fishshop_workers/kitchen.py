@@ -18,7 +18,15 @@ from fishshop_workers.outgoing import Outgoing, dead_letter
 from fishshop_workers.routing import Route, partition_for_till, route_order
 from fishshop_workers.topics import ShopTopics
 
-__all__ = ["Incoming", "cook_order", "read_incoming", "readable", "serve_order", "to_cook"]
+__all__ = [
+    "Incoming",
+    "cook_order",
+    "hand_to_cook",
+    "read_incoming",
+    "readable",
+    "serve_order",
+    "to_cook",
+]
 
 
 class Incoming(NamedTuple):
@@ -80,6 +88,12 @@ def to_cook(order: Order, topics: ShopTopics) -> Outgoing | None:
     """The record handing an order to the cook, or None if it can be served."""
     if route_order(order) is Route.SERVE:
         return None
+    return hand_to_cook(order, topics)
+
+
+def hand_to_cook(order: Order, topics: ShopTopics) -> Outgoing:
+    """The record handing an order to the cook, whatever it holds (with a hot
+    cabinet, an order goes to the cook whenever the cabinet is short)."""
     return Outgoing(topics.cook, encode_order(order), _till_key(order), "to_cook")
 
 

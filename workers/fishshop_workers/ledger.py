@@ -5,15 +5,17 @@ Pure: fed with records by ``audit``; it never talks to Kafka.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fishshop_workers.cabinet.decisions import portions
 from fishshop_workers.menu import needs_cooking
 from fishshop_workers.order import Order, Rejection, parse_order, parse_time
 
-__all__ = ["Ledger", "Summary", "percentile"]
+__all__ = ["Ledger", "Summary", "percentile", "with_cabinet"]
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -39,6 +41,15 @@ class Summary:
     """Served orders with plaice that no cook made ready: the cook was skipped."""
     unreadable: int = 0
     """Records in orders or served that are not orders (someone else wrote them)."""
+    cabinet: dict[str, dict[str, int]] | None = None
+    """With a hot cabinet: per item, portions fried, served and left (in the cabinet
+    or set aside for an order)."""
+    cabinet_gaps: dict[str, int] = field(default_factory=dict)
+    """Per item, fried minus (served + in the cabinet + set aside): empty when the
+    cabinet's books balance."""
+    cabinet_kafka_gaps: dict[str, int] = field(default_factory=dict)
+    """Per item, portions Redis counts as served minus portions of the orders Kafka
+    has in served: empty when the two stores agree (once the shop has drained)."""
 
     @property
     def clean(self) -> bool:
@@ -48,6 +59,8 @@ class Summary:
             and self.duplicates == 0
             and self.served_unknown == 0
             and self.served_uncooked == 0
+            and not self.cabinet_gaps
+            and not self.cabinet_kafka_gaps
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,6 +75,15 @@ class Summary:
             "wait_p99_s": _round(self.wait_p99_s),
             "served_uncooked": self.served_uncooked,
             "unreadable": self.unreadable,
+            **(
+                {
+                    "cabinet": self.cabinet,
+                    "cabinet_gaps": self.cabinet_gaps,
+                    "cabinet_kafka_gaps": self.cabinet_kafka_gaps,
+                }
+                if self.cabinet is not None
+                else {}
+            ),
         }
 
 
@@ -78,6 +100,8 @@ class Ledger:
     unreadable: int = 0
     uncooked: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
+    served_portions: Counter[str] = field(default_factory=Counter)
+    """Portions per item of the orders served (each order once)."""
 
     def add_order_record(self, value: bytes | None) -> None:
         """A record of the orders topic: a new order, or one back from the cook."""
@@ -96,6 +120,7 @@ class Ledger:
         if needs_cooking(order.parts) and order.cooked_by is None:
             self.uncooked.add(order.id)
         if self.served[order.id] == 1:
+            self.served_portions.update(portions(order.parts))
             wait = _wait(order)
             if wait is not None:
                 self.waits.append(wait)
@@ -126,6 +151,21 @@ class Ledger:
             served_uncooked=len(self.uncooked),
             unreadable=self.unreadable,
         )
+
+
+def with_cabinet(
+    summary: Summary, books: dict[str, dict[str, int]], gaps: dict[str, int], ledger: Ledger
+) -> Summary:
+    """``summary`` with the cabinet's books, its own gaps, and where Redis and Kafka
+    disagree on what was served."""
+    kafka_gaps = {
+        item: served - ledger.served_portions.get(item, 0)
+        for item, counts in books.items()
+        if (served := counts["served"]) != ledger.served_portions.get(item, 0)
+    }
+    return dataclasses.replace(
+        summary, cabinet=books, cabinet_gaps=dict(gaps), cabinet_kafka_gaps=kafka_gaps
+    )
 
 
 def _wait(order: Order) -> float | None:

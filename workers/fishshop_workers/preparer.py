@@ -11,9 +11,23 @@ from datetime import UTC, datetime
 
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
-from fishshop_workers.kitchen import Incoming, read_incoming, readable, serve_order, to_cook
+from fishshop_workers.cabinet.decisions import Outcome, portions
+from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
+from fishshop_workers.cabinet.keys import RecordKey
+from fishshop_workers.cabinet.metrics import CabinetMetrics
+from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.exactly_once import ExactlyOnceLoop, Record, StoreUnavailable
+from fishshop_workers.kitchen import (
+    Incoming,
+    hand_to_cook,
+    read_incoming,
+    readable,
+    serve_order,
+    to_cook,
+)
+from fishshop_workers.menu import needs_cooking
 from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.order import Order
 from fishshop_workers.outgoing import Outgoing
 from fishshop_workers.routing import draw_seconds
 from fishshop_workers.worker_options import WorkerOptions
@@ -49,8 +63,15 @@ class Preparer:
         settings: PreparerSettings,
         metrics: ShopMetrics,
         rng: random.Random | None = None,
+        *,
+        cabinet: HotCabinet | None = None,
     ) -> None:
         draw_seconds(random.Random(), settings.prep_min, settings.prep_max)
+        self.cabinet = cabinet
+        """The hot cabinet the preparer serves from; None: food appears as needed."""
+        self.cabinet_metrics = (
+            CabinetMetrics(metrics.shop, metrics.registry) if cabinet is not None else None
+        )
         self.options = options
         self.settings = settings
         self.metrics = metrics
@@ -92,10 +113,15 @@ class Preparer:
             if isinstance(order, Outgoing):
                 outputs.append(order)
                 continue
-            handed_over = to_cook(order, topics)
-            if handed_over is not None:
-                outputs.append(readable(handed_over, incoming, topics))
-                continue
+            if self.cabinet is not None:
+                if not await self._from_cabinet(tp, record.offset, order):
+                    outputs.append(readable(hand_to_cook(order, topics), incoming, topics))
+                    continue
+            else:
+                handed_over = to_cook(order, topics)
+                if handed_over is not None:
+                    outputs.append(readable(handed_over, incoming, topics))
+                    continue
             if self.settings.prep_max > 0:
                 async with self._hands:
                     await asyncio.sleep(
@@ -103,4 +129,38 @@ class Preparer:
                     )
             served = serve_order(order, topics, self.options.worker_name, datetime.now(UTC))
             outputs.append(readable(served, incoming, topics))
+        await self._show_cabinet()
         return outputs
+
+    async def _from_cabinet(self, tp: TopicPartition, offset: int, order: Order) -> bool:
+        """Ask the cabinet for an order's portions: True to serve, False for the cook.
+
+        One atomic decision per consumed record, remembered in Redis, so a record
+        read again after a crash gets the same answer and moves nothing twice.
+        """
+        cabinet, metrics = self.cabinet, self.cabinet_metrics
+        if cabinet is None or metrics is None:
+            raise RuntimeError("this preparer has no hot cabinet")
+        record = RecordKey("preparer", tp.topic, tp.partition, offset)
+        try:
+            if order.ready:
+                await cabinet.serve_set_aside(record, order.id)
+                return True
+            decision = await cabinet.take(record, order.id, portions(order.parts))
+        except (CabinetUnavailable, CabinetConflict) as error:
+            raise StoreUnavailable(str(error)) from error
+        serve = decision.outcome is Outcome.SERVE
+        if not decision.replayed:
+            if serve:
+                metrics.served_from_cabinet.labels(metrics.shop).inc()
+            elif not needs_cooking(order.parts):
+                metrics.short.labels(metrics.shop).inc()
+        return serve
+
+    async def _show_cabinet(self) -> None:
+        if self.cabinet is None or self.cabinet_metrics is None:
+            return
+        try:
+            self.cabinet_metrics.show(await self.cabinet.counts())
+        except CabinetUnavailable as error:
+            raise StoreUnavailable(str(error)) from error

@@ -1,0 +1,191 @@
+"""A shop with a hot cabinet, on the real broker and a real redis-server: preparers
+serve from the cabinet, the cook keeps it stocked, and Redis and Kafka agree even when
+preparers, the cook and Redis itself are killed or paused."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fishshop_workers.broker.server import free_port
+from fishshop_workers.cabinet.server import EmbeddedRedis
+from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka_topics import ensure_topics
+from fishshop_workers.topics import ShopTopics, default_prefix
+from tests.support.processes import Worker, run_fishshop, scrape
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis for a test that kills it."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.kill()
+
+
+def _shop(
+    tmp_path: Path, kafka: KafkaSettings, shop: str, redis_url: str
+) -> tuple[list[Worker], list[Worker]]:
+    asyncio.run(ensure_topics(kafka, ShopTopics.from_prefix(default_prefix(shop)), 2))
+    common = {"shop": shop, "bootstrap_servers": kafka.bootstrap_servers}
+    cabinet = {"redis_url": redis_url}
+    tills = [
+        Worker(
+            "till",
+            tmp_path,
+            f"till-{n}",
+            till=str(n),
+            orders_per_minute="300",
+            plaice="true",
+            metrics_port="0",
+            **common,
+        )
+        for n in (1, 2)
+    ]
+    kitchen = [
+        Worker(
+            "preparer",
+            tmp_path,
+            f"preparer-{n}",
+            prep_min="0.01",
+            prep_max="0.03",
+            metrics_port=str(free_port()),
+            **common,
+            **cabinet,
+        )
+        for n in (1, 2)
+    ] + [
+        Worker(
+            "cook",
+            tmp_path,
+            "cook-1",
+            cook_min="0.1",
+            cook_max="0.2",
+            cod_batch="6",
+            cod_threshold="3",
+            chips_batch="10",
+            chips_threshold="5",
+            metrics_port=str(free_port()),
+            **common,
+            **cabinet,
+        )
+    ]
+    return tills, kitchen
+
+
+def _audit(kafka: KafkaSettings, shop: str, redis_url: str) -> dict[str, object]:
+    import json
+
+    result = run_fishshop(
+        "audit",
+        "--shop",
+        shop,
+        "--bootstrap-servers",
+        kafka.bootstrap_servers,
+        "--redis-url",
+        redis_url,
+        "--wait",
+        "120",
+        "--json",
+    )
+    assert result.returncode in (0, 1), result.stderr
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def _assert_exact(report: dict[str, object]) -> None:
+    assert isinstance(report["orders_created"], int)
+    assert report["orders_created"] > 30, report
+    assert report["unserved"] == 0, report
+    assert report["duplicates"] == 0, report
+    assert report["served_unknown"] == 0, report
+    assert report["served_uncooked"] == 0, report
+    assert report["cabinet_gaps"] == {}, report  # fried == served + in cabinet + set aside
+    assert report["cabinet_kafka_gaps"] == {}, report  # Redis served what Kafka served
+    cabinet = report["cabinet"]
+    assert isinstance(cabinet, dict)
+    for item, books in cabinet.items():
+        assert books["fried"] == books["served"] + books["left"], (item, books)
+
+
+def test_preparers_serve_from_the_cabinet_and_the_books_balance(
+    kafka: KafkaSettings, shop_name: str, tmp_path: Path, redis_server: EmbeddedRedis
+) -> None:
+    tills, kitchen = _shop(tmp_path, kafka, shop_name, redis_server.url)
+    try:
+        for worker in kitchen + tills:
+            worker.start()
+        time.sleep(20)
+        for till in tills:
+            assert till.terminate() == 0, till.log()
+        report = _audit(kafka, shop_name, redis_server.url)
+        metrics = {w.name: scrape(int(w.variables["metrics_port"]))[1] for w in kitchen}
+        for worker in kitchen:
+            assert worker.alive, worker.log()
+    finally:
+        for worker in tills + kitchen:
+            worker.terminate(timeout=30)
+    print("hot cabinet:", report)
+    _assert_exact(report)
+    cabinet = report["cabinet"]
+    assert isinstance(cabinet, dict)
+    # Cod and chips came out of the cabinet, plaice only ever to order.
+    assert cabinet["cod"]["served"] > 0, cabinet
+    assert cabinet["chips"]["served"] > 0, cabinet
+    served_from_cabinet = sum(
+        float(line.rsplit(" ", 1)[1])
+        for name, text in metrics.items()
+        if name.startswith("preparer")
+        for line in text.splitlines()
+        if line.startswith("fishshop_orders_served_from_cabinet_total{")
+    )
+    assert served_from_cabinet > 0
+    assert 'fishshop_cabinet_batches_fried_total{item="chips"' in metrics["cook-1"]
+
+
+def test_killed_workers_a_killed_redis_and_a_paused_preparer_keep_the_books_exact(
+    kafka: KafkaSettings, shop_name: str, tmp_path: Path, own_redis: EmbeddedRedis
+) -> None:
+    """Redis changes sit outside Kafka's transaction: each decision is remembered per
+    consumed record, so a record read again after any of these moves nothing twice."""
+    tills, kitchen = _shop(tmp_path, kafka, shop_name, own_redis.url)
+    preparers, cook = kitchen[:2], kitchen[2]
+    rng = random.Random(20261129)
+    try:
+        for worker in kitchen + tills:
+            worker.start()
+        time.sleep(6)
+        for _ in range(3):  # SIGKILL a preparer or the cook mid-batch, then bring it back
+            victim = rng.choice(kitchen)
+            victim.kill()
+            time.sleep(rng.uniform(0.2, 1.0))
+            victim.start()
+            time.sleep(rng.uniform(2.0, 3.0))
+        own_redis.kill()  # Redis dies: workers stop taking orders, lose nothing
+        time.sleep(3)
+        own_redis.restart()
+        time.sleep(4)
+        preparers[0].pause()  # past its 10 s session: a zombie when it wakes
+        time.sleep(13)
+        preparers[0].resume()
+        time.sleep(4)
+        for till in tills:
+            assert till.terminate() == 0, till.log()
+        report = _audit(kafka, shop_name, own_redis.url)
+        for worker in kitchen:
+            assert worker.alive, worker.log()
+    finally:
+        for worker in tills + kitchen:
+            worker.terminate(timeout=30)
+    assert "lost a store it needs" in "".join(w.log() for w in kitchen), "Redis was not missed"
+    assert cook.starts + sum(p.starts for p in preparers) >= 6
+    print("hot cabinet:", report)
+    _assert_exact(report)
