@@ -12,7 +12,7 @@ from typing import Any
 from fishshop_operator.resource import ShopResource
 from fishshop_operator.workloads import selector_string
 
-__all__ = ["Observed", "RoleCount", "TopicsOutcome", "shop_status"]
+__all__ = ["CabinetOutcome", "Observed", "RoleCount", "TopicsOutcome", "shop_status"]
 
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
@@ -29,6 +29,16 @@ class TopicsOutcome:
     """Orders taken but not yet picked up by a preparer."""
     queued_for_cook: int | None = None
     """Plaice orders in the cook topic not yet picked up by a cook."""
+
+
+@dataclass(frozen=True)
+class CabinetOutcome:
+    """Whether the hot cabinet's Redis answered the operator."""
+
+    ready: bool
+    reason: str
+    """CabinetReady, RedisUnreachable, RedisAuthenticationFailed or CredentialsSecretInvalid."""
+    message: str
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class Observed:
     topics: TopicsOutcome
     roles: dict[str, RoleCount]
     workloads_error: str | None = None
+    cabinet: CabinetOutcome | None = None
+    """What Redis said, for a shop with a hot cabinet; None for a shop without."""
 
 
 def _condition(
@@ -146,8 +158,27 @@ def shop_status(
         previous,
         now,
     )
+    conditions = [topics_condition, workers_condition]
+    cabinet = observed.cabinet if shop.hot_cabinet is not None else None
+    if shop.hot_cabinet is not None:
+        if cabinet is None:  # not asked yet: say so rather than guess
+            cabinet = CabinetOutcome(False, "CabinetNotChecked", "Redis has not been asked yet")
+        conditions.append(
+            _condition(
+                "CabinetReady",
+                TRUE if cabinet.ready else FALSE,
+                cabinet.reason,
+                cabinet.message,
+                generation,
+                previous,
+                now,
+            )
+        )
     if not topics.ready:
         ready = (FALSE, topics.reason, topics.message)
+    elif cabinet is not None and not cabinet.ready:
+        # Before the workers: pods that wait for Redis are a symptom, this is the cause.
+        ready = (FALSE, cabinet.reason, cabinet.message)
     elif workers_status != TRUE:
         ready = (FALSE, workers_reason, workers_message)
     elif not shop.spec.open:
@@ -163,7 +194,7 @@ def shop_status(
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "open": shop.spec.open,
-        "conditions": [ready_condition, topics_condition, workers_condition],
+        "conditions": [ready_condition, *conditions],
         "topics": {
             "orders": shop.topics.orders,
             "cook": shop.topics.cook,

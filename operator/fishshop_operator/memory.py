@@ -1,7 +1,7 @@
 """What the operator remembers about one shop between reconciles.
 
 One record per shop, so that forgetting a deleted shop is one ``pop``: its lock, its
-caches and its TLS context go with it.
+caches, its TLS context and its Redis credentials go with it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import asyncio
 import ssl
 from dataclasses import dataclass, field
 
-from fishshop_operator.conditions import TopicsOutcome
+from fishshop_operator.cabinet_credentials import RedisCredentials
+from fishshop_operator.conditions import CabinetOutcome, TopicsOutcome
 
 __all__ = ["ShopMemory"]
 
@@ -31,3 +32,9 @@ class ShopMemory:
     """The spec generation the topics were last checked for, and what was found."""
     tls: tuple[tuple[str, str], ssl.SSLContext] | None = field(default=None, repr=False)
     """The TLS Secret's (uid, resourceVersion) and the context built from it."""
+    cabinet: tuple[int, CabinetOutcome] | None = None
+    """The spec generation Redis was last asked for, and what it said."""
+    redis_credentials: tuple[tuple[str, str], RedisCredentials] | None = field(
+        default=None, repr=False
+    )
+    """The credentials Secret's (uid, resourceVersion) and what it holds, in memory."""

@@ -15,7 +15,9 @@ from fishshop_workers.shop import ShopSpecError
 __all__ = [
     "MAX_SHOP_NAME",
     "check_bootstrap_servers",
+    "check_credentials_secret",
     "check_namespace",
+    "check_redis_url",
     "check_secret_name",
     "check_shop_name",
     "check_topic_prefix",
@@ -34,6 +36,8 @@ _HOST = r"([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])"
 """A name or IPv4 address, or an IPv6 address in brackets."""
 _SERVER = rf"{_HOST}:{_PORT}"
 BOOTSTRAP_SERVERS = re.compile(rf"{_SERVER}(,{_SERVER})*")
+REDIS_URL = re.compile(rf"rediss?://{_SERVER}(/[0-9]{{1,5}})?")
+"""No user or password in it: a password belongs in a Secret, not in the shop's spec."""
 TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,200}")
 
 SHOP_NAME_MESSAGE = (
@@ -49,6 +53,16 @@ TLS_NAME_MESSAGE = (
     "tlsSecret must be the name of a Secret in the shop's own namespace: lowercase "
     "letters, digits, '-' and '.', starting and ending with a letter or digit, at most "
     "253 characters"
+)
+CREDENTIALS_NAME_MESSAGE = (
+    "credentialsSecret must be the name of a Secret in the shop's own namespace: lowercase "
+    "letters, digits, '-' and '.', starting and ending with a letter or digit, at most "
+    "253 characters"
+)
+REDIS_URL_MESSAGE = (
+    "redisUrl must be redis://HOST:PORT, or rediss://HOST:PORT for TLS, with a port from 1 "
+    "to 65535 and optionally /DB (a number), for example redis://redis.redis.svc:6379/0; "
+    "no password in it: put that in credentialsSecret"
 )
 BOOTSTRAP_MESSAGE = (
     "bootstrapServers must be host:port with a port from 1 to 65535, or several separated "
@@ -73,6 +87,20 @@ def check_secret_name(name: str) -> None:
     """Empty means no TLS; anything else is one object name, never a path."""
     if name and (len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name)):
         raise ShopSpecError(f"spec.kafka.tlsSecret {name!r}: {TLS_NAME_MESSAGE}")
+
+
+def check_credentials_secret(name: str) -> None:
+    """Empty means no Redis credentials; anything else is one object name, never a path."""
+    if name and (len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name)):
+        raise ShopSpecError(
+            f"spec.hotCabinet.credentialsSecret {name!r}: {CREDENTIALS_NAME_MESSAGE}"
+        )
+
+
+def check_redis_url(url: str) -> None:
+    """The URL is never quoted back: a refused one may hold a password."""
+    if len(url) > 1024 or not REDIS_URL.fullmatch(url):
+        raise ShopSpecError(f"spec.hotCabinet.redisUrl: {REDIS_URL_MESSAGE}")
 
 
 def check_bootstrap_servers(servers: str) -> None:

@@ -1,4 +1,5 @@
-"""Reconcile one FishShop: topics in Kafka, workloads in Kubernetes, then the status.
+"""Reconcile one FishShop: topics in Kafka, its hot cabinet's Redis (when it has one),
+workloads in Kubernetes, then the status.
 
 Level-based and idempotent: every call looks at the whole shop, so a missed event,
 a deleted workload, a hand edit or a restarted operator all converge the same way.
@@ -17,11 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fishshop_operator.conditions import Observed, RoleCount, TopicsOutcome, shop_status
+from fishshop_operator.cabinet_credentials import (
+    CredentialsSecretError,
+    RedisCredentials,
+    read_credentials_secret,
+)
+from fishshop_operator.cabinet_spec import HotCabinetSpec
+from fishshop_operator.conditions import (
+    CabinetOutcome,
+    Observed,
+    RoleCount,
+    TopicsOutcome,
+    shop_status,
+)
 from fishshop_operator.kube import KubeApi, KubeApiError, object_path
 from fishshop_operator.memory import ShopMemory
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.resource import GROUP, PLURAL, VERSION, ShopResource, read_resource
+from fishshop_operator.shop_cabinet import check_cabinet
 from fishshop_operator.shop_kafka import (
     KafkaUnreachable,
     TopicDeletionError,
@@ -201,11 +215,12 @@ class Reconciler:
             topics = seen[1]
         else:
             topics, settings = await self._topics(shop, memory)
+        cabinet = await self._cabinet(shop, memory, check_kafka)
         roles: dict[str, RoleCount] = {}
         workloads_error = None
         if topics.ready:
             try:
-                roles = await self._apply_workloads(shop, memory)
+                roles = await self._apply_workloads(shop, memory, redis_ca=_redis_ca(memory))
             except KubeApiError as error:
                 workloads_error = str(error)
             if settings is not None:  # Kafka was asked this time: count the queues too
@@ -213,7 +228,7 @@ class Reconciler:
         else:
             roles = await self._read_workloads(shop)
         memory.topics = (shop.generation, topics)
-        observed = Observed(topics, roles, workloads_error)
+        observed = Observed(topics, roles, workloads_error, cabinet)
         status = shop_status(shop, observed, previous, _now())
         await self.api.patch_status(shop.namespace, shop.name, status)
         ready = status["conditions"][0]
@@ -227,7 +242,7 @@ class Reconciler:
         await self._announce(body, shop, previous, ready)
         if ready["status"] == "True":
             result = "ready"
-        elif topics.ready and not workloads_error:
+        elif topics.ready and not workloads_error and (cabinet is None or cabinet.ready):
             result = "waiting"
         else:
             result = "error"
@@ -298,6 +313,61 @@ class Reconciler:
         memory.tls = (version, context)
         return context
 
+    async def _cabinet(
+        self, shop: ShopResource, memory: ShopMemory, check: bool
+    ) -> CabinetOutcome | None:
+        """Whether the hot cabinet's Redis answers; None for a shop without a cabinet.
+
+        Like the topics, a Redis found answering for this generation of the spec is
+        not asked again after each event on a workload; the resync loop asks.
+        """
+        spec = shop.hot_cabinet
+        if spec is None:
+            memory.cabinet = None
+            memory.redis_credentials = None
+            return None
+        seen = memory.cabinet
+        if not check and seen is not None and seen[0] == shop.generation and seen[1].ready:
+            return seen[1]
+        try:
+            credentials = await self._redis_credentials(shop, spec, memory)
+        except CredentialsSecretError as error:
+            outcome = CabinetOutcome(False, "CredentialsSecretInvalid", str(error))
+        else:
+            outcome = await check_cabinet(spec, shop.topic_prefix, credentials)
+        if outcome.ready != (seen is not None and seen[1].ready):
+            log.info(
+                "action=cabinet shop=%s/%s ready=%s reason=%s",
+                *_ids(shop),
+                outcome.ready,
+                outcome.reason,
+            )
+        memory.cabinet = (shop.generation, outcome)
+        return outcome
+
+    async def _redis_credentials(
+        self, shop: ShopResource, spec: HotCabinetSpec, memory: ShopMemory
+    ) -> RedisCredentials | None:
+        """The credentials Secret's content, read once per version of the Secret.
+
+        Only a Secret of the shop's own namespace is read (the name was checked when
+        the shop was read, and the path quotes it); it is held in memory only.
+        """
+        if not spec.credentials_secret:
+            memory.redis_credentials = None
+            return None
+        name = spec.credentials_secret
+        secret = await self.api.get(object_path("v1", "Secret", shop.namespace, name))
+        meta = (secret or {}).get("metadata") or {}
+        version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+        known = memory.redis_credentials
+        if secret is not None and known is not None and known[0] == version:
+            return known[1]
+        memory.redis_credentials = None
+        credentials = read_credentials_secret(secret, f"{shop.namespace}/{name}")
+        memory.redis_credentials = (version, credentials)
+        return credentials
+
     async def _topics(
         self, shop: ShopResource, memory: ShopMemory
     ) -> tuple[TopicsOutcome, KafkaSettings | None]:
@@ -341,10 +411,10 @@ class Reconciler:
         )
 
     async def _apply_workloads(
-        self, shop: ShopResource, memory: ShopMemory
+        self, shop: ShopResource, memory: ShopMemory, *, redis_ca: bool
     ) -> dict[str, RoleCount]:
         roles: dict[str, RoleCount] = {}
-        for manifest in shop_workloads(shop, self.image):
+        for manifest in shop_workloads(shop, self.image, redis_ca=redis_ca):
             applied = await self.api.apply(manifest)
             self._log_change(shop, memory, applied)
             role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
@@ -449,6 +519,12 @@ class Reconciler:
                 ",".join(deleted) or "none",
             )
             return
+
+
+def _redis_ca(memory: ShopMemory) -> bool:
+    """The credentials Secret last read holds a CA, which the workers then get."""
+    known = memory.redis_credentials
+    return known is not None and known[1].ca is not None
 
 
 def _ids(shop: ShopResource) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fishshop_operator.cabinet_spec import HotCabinetSpec, read_hot_cabinet
 from fishshop_operator.names import (
     check_bootstrap_servers,
     check_namespace,
@@ -35,6 +36,8 @@ class ShopResource:
     spec: ShopSpec
     tls_secret: str
     topic_deletion_policy: str
+    hot_cabinet: HotCabinetSpec | None = None
+    """The hot cabinet, when ``spec.hotCabinet`` turns it on."""
 
     @property
     def topic_prefix(self) -> str:
@@ -88,6 +91,7 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
     check_secret_name(tls_secret)
     check_bootstrap_servers(shop_spec.bootstrap_servers)
     check_topic_prefix(shop_spec.topic_prefix)
+    hot_cabinet = read_hot_cabinet(spec)
     return ShopResource(
         name=name,
         namespace=namespace,
@@ -96,4 +100,5 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         spec=shop_spec,
         tls_secret=tls_secret,
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
+        hot_cabinet=hot_cabinet,
     )

@@ -5,17 +5,23 @@ cooks are Deployments. Every pod runs ``fishshop till|preparer|cook`` configured
 ``FISHSHOP_*`` variables, with probes, requests, a metrics port and a locked-down
 security context. The operator applies these with server-side apply, so a hand edit
 to any field set here is put back.
+
+With a hot cabinet, preparers and cooks also get the Redis URL (and cooks the batch
+rules); its credentials Secret is mounted read-only and the variables point into it,
+so a password never sits in the pod spec. Tills never touch the cabinet.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fishshop_operator.cabinet_credentials import CA_KEY, PASSWORD_KEY
 from fishshop_operator.resource import ShopResource
 
 __all__ = [
     "CERTS_DIR",
     "METRICS_PORT",
+    "REDIS_DIR",
     "ROLES",
     "labels",
     "selector",
@@ -25,6 +31,8 @@ __all__ = [
 
 METRICS_PORT = 8000
 CERTS_DIR = "/etc/fishshop/kafka"
+REDIS_DIR = "/etc/fishshop/redis"
+CABINET_ROLES = ("preparer", "cook")
 ROLES = ("till", "preparer", "cook")
 MANAGED_BY = "fishshop-operator"
 SHOP_LABEL = "fishshop.dev/shop"
@@ -61,7 +69,43 @@ def _field(path: str) -> dict[str, Any]:
     return {"valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}
 
 
-def _env(shop: ShopResource, role: str) -> list[dict[str, Any]]:
+def _cabinet_env(shop: ShopResource, role: str, redis_ca: bool) -> list[dict[str, Any]]:
+    cabinet = shop.hot_cabinet
+    if cabinet is None or role not in CABINET_ROLES:
+        return []
+    env: list[dict[str, Any]] = [{"name": "FISHSHOP_REDIS_URL", "value": cabinet.redis_url}]
+    if cabinet.credentials_secret:
+        env.append({"name": "FISHSHOP_REDIS_PASSWORD_FILE", "value": f"{REDIS_DIR}/{PASSWORD_KEY}"})
+        if redis_ca and cabinet.tls:
+            env.append({"name": "FISHSHOP_REDIS_CA_FILE", "value": f"{REDIS_DIR}/{CA_KEY}"})
+    if role == "cook":
+        settings = cabinet.settings
+        env += [
+            {"name": "FISHSHOP_COD_BATCH", "value": str(settings.cod_batch)},
+            {"name": "FISHSHOP_CHIPS_BATCH", "value": str(settings.chips_batch)},
+            {"name": "FISHSHOP_COD_THRESHOLD", "value": str(settings.cod_threshold)},
+            {"name": "FISHSHOP_CHIPS_THRESHOLD", "value": str(settings.chips_threshold)},
+        ]
+    return env
+
+
+def _cabinet_volume(shop: ShopResource, role: str, redis_ca: bool) -> dict[str, Any] | None:
+    """The credentials Secret, only its Redis keys, for the roles that use the cabinet."""
+    cabinet = shop.hot_cabinet
+    if cabinet is None or not cabinet.credentials_secret or role not in CABINET_ROLES:
+        return None
+    keys = [PASSWORD_KEY, *([CA_KEY] if redis_ca and cabinet.tls else [])]
+    return {
+        "name": "redis-credentials",
+        "secret": {
+            "secretName": cabinet.credentials_secret,
+            "defaultMode": 0o440,
+            "items": [{"key": key, "path": key} for key in keys],
+        },
+    }
+
+
+def _env(shop: ShopResource, role: str, redis_ca: bool = False) -> list[dict[str, Any]]:
     spec = shop.spec
     env: list[dict[str, Any]] = [
         {"name": "FISHSHOP_SHOP", "value": shop.name},
@@ -89,7 +133,7 @@ def _env(shop: ShopResource, role: str) -> list[dict[str, Any]]:
             {"name": "FISHSHOP_COOK_MIN", "value": _number(spec.cooks.cook_min)},
             {"name": "FISHSHOP_COOK_MAX", "value": _number(spec.cooks.cook_max)},
         ]
-    return env
+    return env + _cabinet_env(shop, role, redis_ca)
 
 
 def _number(value: float) -> str:
@@ -106,7 +150,8 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def pod_template(shop: ShopResource, role: str, image: str) -> Manifest:
+def pod_template(shop: ShopResource, role: str, image: str, redis_ca: bool = False) -> Manifest:
+    """``redis_ca``: the cabinet's credentials Secret holds a CA, which the pods then get."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
     if shop.tls_secret:
@@ -114,6 +159,10 @@ def pod_template(shop: ShopResource, role: str, image: str) -> Manifest:
             {"name": "kafka-certs", "secret": {"secretName": shop.tls_secret, "defaultMode": 0o440}}
         )
         mounts.append({"name": "kafka-certs", "mountPath": CERTS_DIR, "readOnly": True})
+    credentials = _cabinet_volume(shop, role, redis_ca)
+    if credentials is not None:
+        volumes.append(credentials)
+        mounts.append({"name": credentials["name"], "mountPath": REDIS_DIR, "readOnly": True})
     return {
         "metadata": {
             "labels": labels(shop, role),
@@ -140,7 +189,7 @@ def pod_template(shop: ShopResource, role: str, image: str) -> Manifest:
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["fishshop", role],
-                    "env": _env(shop, role),
+                    "env": _env(shop, role, redis_ca),
                     "ports": [
                         {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}
                     ],
@@ -204,7 +253,7 @@ def tills_service(shop: ShopResource) -> Manifest:
     }
 
 
-def deployment(shop: ShopResource, role: str, image: str) -> Manifest:
+def deployment(shop: ShopResource, role: str, image: str, redis_ca: bool = False) -> Manifest:
     replicas = shop.spec.preparers.replicas if role == "preparer" else shop.spec.cooks.replicas
     return {
         "apiVersion": "apps/v1",
@@ -217,16 +266,20 @@ def deployment(shop: ShopResource, role: str, image: str) -> Manifest:
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
             },
-            "template": pod_template(shop, role, image),
+            "template": pod_template(shop, role, image, redis_ca),
         },
     }
 
 
-def shop_workloads(shop: ShopResource, image: str) -> list[Manifest]:
-    """Every object the shop's workers need, in the order to apply them."""
+def shop_workloads(shop: ShopResource, image: str, *, redis_ca: bool = False) -> list[Manifest]:
+    """Every object the shop's workers need, in the order to apply them.
+
+    ``redis_ca``: the hot cabinet's credentials Secret holds ``ca.pem`` (read by the
+    operator), so the preparers and cooks get it for ``rediss://``.
+    """
     return [
         tills_service(shop),
         tills(shop, image),
-        deployment(shop, "preparer", image),
-        deployment(shop, "cook", image),
+        deployment(shop, "preparer", image, redis_ca),
+        deployment(shop, "cook", image, redis_ca),
     ]

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.conditions import Observed, RoleCount, TopicsOutcome, shop_status
+from fishshop_operator.conditions import (
+    CabinetOutcome,
+    Observed,
+    RoleCount,
+    TopicsOutcome,
+    shop_status,
+)
 from fishshop_operator.workloads import shop_workloads
 from tests.unit.operator_bodies import shop_resource
 
@@ -420,3 +426,91 @@ def test_orders_for_a_cook_that_is_there_are_just_counted() -> None:
 def test_queued_for_cook_only_when_known() -> None:
     assert "queuedForCook" not in _status(TOPICS_DOWN)
     assert "queuedForCook" not in _status(_for_cook(None))
+
+
+# -- the hot cabinet: a condition of its own while it is on, part of Ready -------------
+
+CABINET = {"hotCabinet": {"redisUrl": "redis://redis:6379"}}
+REDIS_UP = CabinetOutcome(True, "CabinetReady", "Redis at redis://redis:6379 answers")
+REDIS_DOWN = CabinetOutcome(
+    False, "RedisUnreachable", "the hot cabinet's Redis at redis://redis:6379 cannot be used"
+)
+
+
+def _cabinet_status(
+    cabinet: CabinetOutcome | None,
+    topics: TopicsOutcome = TOPICS_OK,
+    roles: dict[str, RoleCount] | None = None,
+    previous: list[dict[str, Any]] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    observed = Observed(topics, ALL_READY if roles is None else roles, None, cabinet)
+    shop = shop_resource(generation=4, **{**CABINET, **spec})
+    return shop_status(shop, observed, previous or [], NOW)
+
+
+def test_no_cabinet_condition_while_the_cabinet_is_off() -> None:
+    assert "CabinetReady" not in _conditions(_status())
+    # Even if something was observed: the spec decides whether the cabinet is on.
+    observed = Observed(TOPICS_OK, ALL_READY, None, REDIS_DOWN)
+    status = shop_status(shop_resource(generation=4), observed, [], NOW)
+    assert "CabinetReady" not in _conditions(status)
+    assert _summary(status, "Ready") == ("True", "ShopOpen")
+
+
+def test_a_shop_with_a_cabinet_that_answers_is_ready() -> None:
+    status = _cabinet_status(REDIS_UP)
+    assert [c["type"] for c in status["conditions"]] == [
+        "Ready",
+        "TopicsReady",
+        "WorkersAvailable",
+        "CabinetReady",
+    ]
+    cabinet = _conditions(status)["CabinetReady"]
+    assert (cabinet["status"], cabinet["reason"]) == ("True", "CabinetReady")
+    assert cabinet["message"] == REDIS_UP.message
+    assert cabinet["observedGeneration"] == 4
+    assert cabinet["lastTransitionTime"] == NOW
+    assert _summary(status, "Ready") == ("True", "ShopOpen")
+
+
+@pytest.mark.parametrize(
+    "reason", ["RedisUnreachable", "RedisAuthenticationFailed", "CredentialsSecretInvalid"]
+)
+def test_a_cabinet_that_does_not_answer_makes_the_shop_not_ready(reason: str) -> None:
+    status = _cabinet_status(CabinetOutcome(False, reason, "what to fix"))
+    assert _summary(status, "CabinetReady") == ("False", reason)
+    assert _summary(status, "Ready") == ("False", reason)
+    assert _conditions(status)["Ready"]["message"] == "what to fix"
+
+
+def test_redis_is_reported_after_kafka_and_before_the_pods() -> None:
+    """Pods that wait for Redis are a symptom; Redis is the cause. Kafka comes first."""
+    waiting = {"preparer": _settled(2, 0)}
+    status = _cabinet_status(REDIS_DOWN, roles=waiting)
+    assert _summary(status, "WorkersAvailable") == ("False", "PodsNotReady")
+    assert _summary(status, "Ready") == ("False", "RedisUnreachable")
+    status = _cabinet_status(REDIS_DOWN, topics=TOPICS_DOWN, roles=waiting)
+    assert _summary(status, "Ready") == ("False", "KafkaUnreachable")
+    assert _summary(status, "CabinetReady") == ("False", "RedisUnreachable")
+
+
+def test_a_cabinet_not_asked_yet_is_not_ready() -> None:
+    status = _cabinet_status(None)
+    assert _summary(status, "CabinetReady") == ("False", "CabinetNotChecked")
+    assert _summary(status, "Ready") == ("False", "CabinetNotChecked")
+
+
+def test_a_closed_shop_with_its_cabinet_up_is_ready_and_closed() -> None:
+    assert _summary(_cabinet_status(REDIS_UP, open=False), "Ready") == ("True", "ShopClosed")
+
+
+def test_the_cabinet_transition_time_moves_only_with_its_status() -> None:
+    before = [
+        {"type": "CabinetReady", "status": "False", "reason": "RedisUnreachable",
+         "lastTransitionTime": EARLIER},
+    ]  # fmt: skip
+    down = _conditions(_cabinet_status(REDIS_DOWN, previous=before))["CabinetReady"]
+    assert down["lastTransitionTime"] == EARLIER
+    up = _conditions(_cabinet_status(REDIS_UP, previous=before))["CabinetReady"]
+    assert up["lastTransitionTime"] == NOW

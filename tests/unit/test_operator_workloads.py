@@ -9,7 +9,7 @@ import pytest
 
 from fishshop.cli import build_parser
 from fishshop_operator.resource import ShopResource
-from fishshop_operator.workloads import CERTS_DIR, METRICS_PORT, ROLES, shop_workloads
+from fishshop_operator.workloads import CERTS_DIR, METRICS_PORT, REDIS_DIR, ROLES, shop_workloads
 from tests.unit.operator_bodies import shop_resource
 
 IMAGE = "registry.example/fishshop:1.2.3"
@@ -355,3 +355,147 @@ def test_preparer_and_cook_read_their_timings(
     assert (preparer.prep_min, preparer.prep_max) == (low, high)
     cook = _parsed("cook", monkeypatch, **spec)
     assert (cook.cook_min, cook.cook_max) == (low, high)
+
+
+# -- the hot cabinet: preparers and cooks reach Redis, tills never ----------------------
+
+REDIS = "redis://redis.redis.svc:6379/0"
+CABINET = {"hotCabinet": {"redisUrl": REDIS}}
+WITH_SECRET = {"hotCabinet": {"redisUrl": "rediss://redis:6380", "credentialsSecret": "redis-auth"}}
+CABINET_VARIABLES = {
+    "FISHSHOP_REDIS_URL",
+    "FISHSHOP_REDIS_PASSWORD_FILE",
+    "FISHSHOP_REDIS_CA_FILE",
+    "FISHSHOP_COD_BATCH",
+    "FISHSHOP_CHIPS_BATCH",
+    "FISHSHOP_COD_THRESHOLD",
+    "FISHSHOP_CHIPS_THRESHOLD",
+}
+
+
+def _pod(role: str, spec: dict[str, Any], redis_ca: bool = False) -> dict[str, Any]:
+    kind = "StatefulSet" if role == "till" else "Deployment"
+    for manifest in shop_workloads(shop_resource(**spec), IMAGE, redis_ca=redis_ca):
+        if manifest["kind"] == kind and manifest["metadata"]["labels"][ROLE_LABEL] == role:
+            pod: dict[str, Any] = manifest["spec"]["template"]["spec"]
+            return pod
+    raise AssertionError(role)
+
+
+def _pod_env(pod: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in pod["containers"][0]["env"] if "value" in e}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_cabinet_no_redis(role: str) -> None:
+    pod = _pod(role, {})
+    assert not CABINET_VARIABLES & set(_pod_env(pod))
+    assert [v["name"] for v in pod["volumes"]] == ["tmp"]
+
+
+def test_tills_get_nothing_of_the_cabinet() -> None:
+    plain, cabinet = _pod("till", {}), _pod("till", WITH_SECRET, redis_ca=True)
+    assert plain == cabinet
+
+
+@pytest.mark.parametrize("role", ["preparer", "cook"])
+def test_preparers_and_cooks_get_the_redis_url(role: str) -> None:
+    env = _pod_env(_pod(role, CABINET))
+    assert env["FISHSHOP_REDIS_URL"] == REDIS
+    assert "FISHSHOP_REDIS_PASSWORD_FILE" not in env
+    assert "FISHSHOP_REDIS_CA_FILE" not in env
+    assert [v["name"] for v in _pod(role, CABINET)["volumes"]] == ["tmp"]
+
+
+def test_only_the_cook_gets_the_batch_rules() -> None:
+    spec = {
+        "hotCabinet": {
+            "redisUrl": REDIS,
+            "codBatch": 12,
+            "chipsBatch": 30,
+            "codThreshold": 0,
+            "chipsThreshold": 30,
+        }
+    }
+    cook = _pod_env(_pod("cook", spec))
+    assert {k: v for k, v in cook.items() if "BATCH" in k or "THRESHOLD" in k} == {
+        "FISHSHOP_COD_BATCH": "12",
+        "FISHSHOP_CHIPS_BATCH": "30",
+        "FISHSHOP_COD_THRESHOLD": "0",
+        "FISHSHOP_CHIPS_THRESHOLD": "30",
+    }
+    preparer = _pod_env(_pod("preparer", spec))
+    assert not [k for k in preparer if "BATCH" in k or "THRESHOLD" in k]
+
+
+def test_the_cook_gets_the_default_batch_rules() -> None:
+    cook = _pod_env(_pod("cook", CABINET))
+    assert (cook["FISHSHOP_COD_BATCH"], cook["FISHSHOP_COD_THRESHOLD"]) == ("10", "4")
+    assert (cook["FISHSHOP_CHIPS_BATCH"], cook["FISHSHOP_CHIPS_THRESHOLD"]) == ("20", "8")
+
+
+@pytest.mark.parametrize("role", ["preparer", "cook"])
+def test_the_credentials_secret_is_mounted_read_only_and_named_to_the_worker(role: str) -> None:
+    pod = _pod(role, WITH_SECRET)
+    volume = next(v for v in pod["volumes"] if v["name"] == "redis-credentials")
+    assert volume["secret"] == {
+        "secretName": "redis-auth",
+        "defaultMode": 0o440,
+        "items": [{"key": "password", "path": "password"}],  # only what Redis needs
+    }
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount == {"name": "redis-credentials", "mountPath": REDIS_DIR, "readOnly": True}
+    env = _pod_env(pod)
+    assert env["FISHSHOP_REDIS_PASSWORD_FILE"] == f"{REDIS_DIR}/password"
+    assert "FISHSHOP_REDIS_CA_FILE" not in env  # the Secret was not seen holding one
+    assert "redis-auth" not in str(pod["containers"][0]["env"])  # never the Secret's value
+
+
+@pytest.mark.parametrize("role", ["preparer", "cook"])
+def test_a_ca_in_the_secret_reaches_the_workers_of_a_tls_redis(role: str) -> None:
+    pod = _pod(role, WITH_SECRET, redis_ca=True)
+    volume = next(v for v in pod["volumes"] if v["name"] == "redis-credentials")
+    assert volume["secret"]["items"] == [
+        {"key": "password", "path": "password"},
+        {"key": "ca.pem", "path": "ca.pem"},
+    ]
+    assert _pod_env(pod)["FISHSHOP_REDIS_CA_FILE"] == f"{REDIS_DIR}/ca.pem"
+
+
+def test_a_ca_is_never_given_to_a_redis_without_tls() -> None:
+    """A worker refuses a CA file for redis://, so the CA stays out of such pods."""
+    spec = {"hotCabinet": {"redisUrl": REDIS, "credentialsSecret": "redis-auth"}}
+    pod = _pod("cook", spec, redis_ca=True)
+    assert "FISHSHOP_REDIS_CA_FILE" not in _pod_env(pod)
+    volume = next(v for v in pod["volumes"] if v["name"] == "redis-credentials")
+    assert volume["secret"]["items"] == [{"key": "password", "path": "password"}]
+
+
+@pytest.mark.parametrize("role", ["preparer", "cook"])
+def test_cabinet_and_kafka_secrets_sit_side_by_side(role: str) -> None:
+    pod = _pod(role, {**TLS, **WITH_SECRET}, redis_ca=True)
+    mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts == {"tmp": "/tmp", "kafka-certs": CERTS_DIR, "redis-credentials": REDIS_DIR}
+    names = [e["name"] for e in pod["containers"][0]["env"]]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("role", ["preparer", "cook"])
+def test_every_cabinet_variable_is_an_option_of_the_role(
+    role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FISHSHOP_"):
+            monkeypatch.delenv(name)
+    container = _pod(role, WITH_SECRET, redis_ca=True)["containers"][0]
+    for item in container["env"]:
+        monkeypatch.setenv(item["name"], item.get("value", "from-the-pod"))
+    args = build_parser().parse_args(container["command"][1:])
+    assert args.redis_url == "rediss://redis:6380"
+    assert str(args.redis_password_file) == f"{REDIS_DIR}/password"
+    assert str(args.redis_ca_file) == f"{REDIS_DIR}/ca.pem"
+    for item in container["env"]:
+        assert hasattr(args, item["name"].removeprefix("FISHSHOP_").lower()), item["name"]
+    if role == "cook":
+        assert (args.cod_batch, args.chips_batch) == (10, 20)
+        assert (args.cod_threshold, args.chips_threshold) == (4, 8)

@@ -1,0 +1,98 @@
+"""The hot cabinet's Redis credentials, read from the shop's Secret into memory. Pure.
+
+The Secret named by ``spec.hotCabinet.credentialsSecret`` holds ``password`` and,
+for ``rediss://`` with a private CA, ``ca.pem``. The workers get it mounted; the
+operator, which only pings Redis, reads it with a size bound and keeps it in memory
+(like the Kafka TLS Secret), never on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CA_KEY",
+    "MAX_CA_BYTES",
+    "MAX_PASSWORD_BYTES",
+    "PASSWORD_KEY",
+    "CredentialsSecretError",
+    "RedisCredentials",
+    "read_credentials_secret",
+]
+
+PASSWORD_KEY = "password"  # noqa: S105 - the key's name in the Secret, not a password
+CA_KEY = "ca.pem"
+MAX_PASSWORD_BYTES = 4 * 1024
+"""Redis passwords are short; more than this is the wrong file."""
+MAX_CA_BYTES = 64 * 1024
+"""A CA chain is a few KiB, as for the Kafka TLS Secret."""
+
+
+class CredentialsSecretError(RuntimeError):
+    """The Redis credentials Secret is missing or unusable; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class RedisCredentials:
+    """A password and, optionally, the CA that signed Redis's certificate (PEM)."""
+
+    source: str
+    """namespace/name of the Secret, for messages."""
+    password: str = field(repr=False)
+    ca: bytes | None = field(default=None, repr=False)
+
+
+def _decode(where: str, key: str, value: object, limit: int) -> bytes:
+    if not isinstance(value, str):
+        raise CredentialsSecretError(f"Secret {where}: {key} is not base64 text")
+    too_large = CredentialsSecretError(
+        f"Secret {where}: {key} is larger than {limit // 1024} KiB, which is not a "
+        + ("Redis password" if key == PASSWORD_KEY else "CA certificate")
+    )
+    if len(value) > (limit + 2) // 3 * 4:  # before decoding: a Secret may hold 1 MiB
+        raise too_large
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise CredentialsSecretError(f"Secret {where}: {key} is not valid base64") from error
+    if len(raw) > limit:
+        raise too_large
+    return raw
+
+
+def _password(where: str, raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CredentialsSecretError(f"Secret {where}: {PASSWORD_KEY} is not UTF-8 text") from None
+    # The same rule as the workers' password file: one trailing newline is an
+    # editor's or echo's, not the password's.
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            text = text[: -len(ending)]
+            break
+    if not text:
+        raise CredentialsSecretError(f"Secret {where}: {PASSWORD_KEY} is empty")
+    return text
+
+
+def read_credentials_secret(secret: dict[str, Any] | None, where: str) -> RedisCredentials:
+    """The credentials in a Secret (as the API returns it); ``where`` is namespace/name."""
+    if secret is None:
+        raise CredentialsSecretError(
+            f"Secret {where} named by spec.hotCabinet.credentialsSecret does not exist in "
+            "the shop's namespace"
+        )
+    data = secret.get("data") or {}
+    if not isinstance(data, dict) or PASSWORD_KEY not in data:
+        raise CredentialsSecretError(
+            f"Secret {where} has no {PASSWORD_KEY}; it needs {PASSWORD_KEY} (Redis's "
+            f"password), and {CA_KEY} when Redis's certificate is signed by a private CA"
+        )
+    raw = _decode(where, PASSWORD_KEY, data[PASSWORD_KEY], MAX_PASSWORD_BYTES)
+    password = _password(where, raw)
+    ca = _decode(where, CA_KEY, data[CA_KEY], MAX_CA_BYTES) if CA_KEY in data else None
+    return RedisCredentials(where, password, ca)
