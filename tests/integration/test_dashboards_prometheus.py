@@ -21,7 +21,8 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
+from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.cabinet.server import EmbeddedRedis, free_port
 from fishshop_workers.topics import ShopTopics, default_prefix
 from tests.support.cluster import Cluster
 from tests.support.processes import Worker
@@ -82,6 +83,7 @@ EXPECTED: dict[tuple[str, str], Callable[[Result], bool]] = {
         sorted(sample["metric"]["role"] for sample in r) == ["cook", "preparer", "till"]
     ),
     ("fishshop.json", "Records sent to dlq, by reason"): _where("reason", "not_json", _positive),
+    ("fishshop.json", "Portions fried per minute, by item"): _where("item", "chips", _positive),
     ("operator.json", "Shops ready"): lambda r: _values(r) == [1.0],
     ("operator.json", "Shops not ready"): lambda r: _values(r) == [0.0],
     ("operator.json", "Reconciles per minute, by result"): _where("result", "ready", _positive),
@@ -202,6 +204,7 @@ def test_every_panel_returns_data_from_a_real_prometheus_scraping_a_shop(
     broker: EmbeddedBroker,
     namespace: str,
     tmp_path: Path,
+    redis_server: EmbeddedRedis,
 ) -> None:
     titles = {(name, panel["title"]) for name, d in _dashboards().items() for panel in panels(d)}
     assert set(EXPECTED) <= titles, set(EXPECTED) - titles
@@ -228,8 +231,9 @@ def test_every_panel_returns_data_from_a_real_prometheus_scraping_a_shop(
 
     workers = [
         process("till", till="1", orders_per_minute="240", plaice="true"),
-        process("preparer", prep_min="0.01", prep_max="0.02"),
-        process("cook", cook_min="0.1", cook_max="0.2"),
+        # With a hot cabinet, so that its row has data too.
+        process("preparer", prep_min="0.01", prep_max="0.02", redis_url=redis_server.url),
+        process("cook", cook_min="0.1", cook_max="0.2", redis_url=redis_server.url),
     ]
     jobs = [
         # What the shops' PodMonitor gives the pods' series: a job, the pod's

@@ -25,6 +25,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from fishshop_operator.metrics import OperatorMetrics
+from fishshop_workers.cabinet.metrics import CabinetMetrics
 from fishshop_workers.metrics import ShopMetrics
 from tests.support.cluster import free_port
 
@@ -92,6 +93,7 @@ def exported_series() -> dict[str, frozenset[str]]:
     shop = ShopMetrics("harbour", "preparer", "preparer-0", shop_registry)
     shop.orders_created.labels("harbour", "1").inc()
     shop.set_lag("fishshop.harbour.orders", 0, 0)
+    CabinetMetrics("harbour", shop_registry)
     operator = OperatorMetrics(CollectorRegistry())
     operator.shop_ready.labels("fs-a", "harbour").set(1)
     operator.shop_queued.labels("fs-a", "harbour").set(0)
