@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
 
 import pytest
 
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, ClusterError
 from tests.support.shops import sample_shop
 
 BOOTSTRAP = "kafka.kafka.svc:9092"
@@ -209,3 +211,109 @@ def test_names_and_references_at_their_limits_are_accepted(
     shop["spec"]["kafka"]["tlsSecret"] = "kafka.tls-certs"
     out = _apply(cluster, namespace, shop)
     assert "created" in out, out
+
+
+# -- spec.hotCabinet -------------------------------------------------------------------
+
+REDIS_URL = "redisUrl must be redis://HOST:PORT, or rediss://HOST:PORT for TLS"
+CREDENTIALS = "credentialsSecret must be the name of a Secret in the shop's own namespace"
+THRESHOLD = "must not be above {}Batch: one batch must bring the cabinet back up to the threshold"
+
+
+def _cabinet(**fields: Any) -> dict[str, Any]:
+    shop = sample_shop(BOOTSTRAP)
+    shop["spec"]["hotCabinet"] = {"redisUrl": "redis://redis.redis.svc:6379", **fields}
+    return shop
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"redisUrl": KeyError}, "spec.hotCabinet.redisUrl: Required value"),
+        ({"redisUrl": ""}, "should be at least 1 chars long"),
+        ({"redisUrl": "redis.redis.svc:6379"}, REDIS_URL),
+        ({"redisUrl": "redis://redis"}, REDIS_URL),
+        ({"redisUrl": "redis://redis:0"}, REDIS_URL),
+        ({"redisUrl": "redis://redis:65536"}, REDIS_URL),
+        ({"redisUrl": "http://redis:6379"}, REDIS_URL),
+        ({"redisUrl": "redis://:s3cret@redis:6379"}, REDIS_URL),
+        ({"redisUrl": "redis://redis:6379/zero"}, REDIS_URL),
+        ({"credentialsSecret": "../../other-ns/secrets/x"}, CREDENTIALS),
+        ({"credentialsSecret": "Redis-Auth"}, CREDENTIALS),
+        ({"credentialsSecret": "a" * 254}, "may not be more than 253"),
+        ({"codBatch": 0}, "spec.hotCabinet.codBatch in body should be greater than or equal to 1"),
+        ({"chipsBatch": 1001}, "spec.hotCabinet.chipsBatch in body should be less than or equal to 1000"),
+        ({"codThreshold": -1}, "spec.hotCabinet.codThreshold in body should be greater than or equal to 0"),
+        ({"codBatch": "ten"}, "spec.hotCabinet.codBatch in body must be of type integer"),
+        ({"codBatch": 5, "codThreshold": 6}, "hotCabinet.codThreshold " + THRESHOLD.format("cod")),
+        ({"chipsBatch": 5}, "hotCabinet.chipsThreshold " + THRESHOLD.format("chips")),  # default 8
+        ({"colour": "red"}, 'unknown field "spec.hotCabinet.colour"'),
+    ],
+)  # fmt: skip
+def test_invalid_hot_cabinets_are_refused_with_a_readable_message(
+    cluster: Cluster, namespace: str, fields: dict[str, Any], message: str
+) -> None:
+    shop = _cabinet(**{k: v for k, v in fields.items() if v is not KeyError})
+    for key in [k for k, v in fields.items() if v is KeyError]:
+        del shop["spec"]["hotCabinet"][key]
+    out = _apply(cluster, namespace, shop)
+    assert message in out, out
+    assert "created" not in out
+
+
+def test_a_hot_cabinet_gets_the_workers_defaults(cluster: Cluster, namespace: str) -> None:
+    assert "created" in _apply(cluster, namespace, _cabinet())
+    stored = json.loads(cluster.kubectl("get", "shop", "harbour", "-n", namespace, "-o", "json"))
+    assert stored["spec"]["hotCabinet"] == {
+        "redisUrl": "redis://redis.redis.svc:6379",
+        "codBatch": 10,
+        "chipsBatch": 20,
+        "codThreshold": 4,
+        "chipsThreshold": 8,
+    }
+
+
+def test_a_hot_cabinet_at_its_limits_is_accepted(cluster: Cluster, namespace: str) -> None:
+    shop = _cabinet(
+        redisUrl="rediss://[fe80::1]:65535/15",
+        credentialsSecret="redis.auth-" + "a" * 242,
+        codBatch=1000,
+        chipsBatch=1,
+        codThreshold=1000,
+        chipsThreshold=0,
+    )
+    out = _apply(cluster, namespace, shop)
+    assert "created" in out, out
+    # And it can be switched off again.
+    del shop["spec"]["hotCabinet"]
+    assert "configured" in _apply(cluster, namespace, shop)
+
+
+def _explain(cluster: Cluster, path: str) -> str:
+    """``kubectl explain``, once the API server publishes the CRD's schema (a moment
+    after the CRD is established, when this test runs first)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return cluster.kubectl("explain", path)
+        except ClusterError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_kubectl_explain_documents_the_hot_cabinet(cluster: Cluster) -> None:
+    out = _explain(cluster, "fishshop.spec.hotCabinet")
+    assert "Redis" in out.split("FIELDS:")[0]
+    for field in (
+        "redisUrl",
+        "credentialsSecret",
+        "codBatch",
+        "chipsBatch",
+        "codThreshold",
+        "chipsThreshold",
+    ):
+        assert field in out, field
+        described = _explain(cluster, f"fishshop.spec.hotCabinet.{field}")
+        assert len(described.split("DESCRIPTION:")[1].strip()) > 20, field
+    assert re.search(r"redisUrl\s+<string>\s+-required-", out), out

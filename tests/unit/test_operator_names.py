@@ -12,7 +12,9 @@ import yaml
 
 from fishshop_operator.names import (
     BOOTSTRAP_MESSAGE,
+    CREDENTIALS_NAME_MESSAGE,
     MAX_SHOP_NAME,
+    REDIS_URL_MESSAGE,
     SHOP_NAME_LENGTH_MESSAGE,
     SHOP_NAME_MESSAGE,
     TLS_NAME_MESSAGE,
@@ -189,7 +191,14 @@ def _crd_rules() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "message",
-    [SHOP_NAME_MESSAGE, SHOP_NAME_LENGTH_MESSAGE, TLS_NAME_MESSAGE, BOOTSTRAP_MESSAGE],
+    [
+        SHOP_NAME_MESSAGE,
+        SHOP_NAME_LENGTH_MESSAGE,
+        TLS_NAME_MESSAGE,
+        BOOTSTRAP_MESSAGE,
+        CREDENTIALS_NAME_MESSAGE,
+        REDIS_URL_MESSAGE,
+    ],
 )
 def test_the_crd_and_the_operator_refuse_with_the_same_words(message: str) -> None:
     assert message in [rule["message"] for rule in _crd_rules()]
@@ -202,4 +211,5 @@ def test_the_crd_checks_with_the_operators_patterns() -> None:
     assert f"^{names._SERVER}(,{names._SERVER})*$" in rules
     assert f"^{names.DNS1123_SUBDOMAIN.pattern}$" in rules
     assert f"^{names.DNS1035_LABEL.pattern}$" in rules
+    assert f"^{names.REDIS_URL.pattern}$" in rules
     assert f"self.metadata.name.size() <= {MAX_SHOP_NAME}" in rules
