@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings, CabinetSettingsError
 from fishshop_workers.cabinet.errors import CabinetError
 from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.cabinet_board import FromCabinet, summary_lines
 from fishshop_workers.kafka_settings import (
     SASL_MECHANISMS,
     KafkaSettings,
@@ -234,6 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(demo, "--json", action="store_true", help="print the summary as JSON")
     _option(demo, "--seed", type=int, help="seed for the customers' choices")
+    redis = demo.add_argument_group(
+        "hot cabinet (Redis)",
+        "For a shop with a hot cabinet (--scenario hot-cabinet): where the cabinet lives. "
+        "The password may also come from FISHSHOP_REDIS_PASSWORD.",
+    )
+    _option(
+        redis,
+        "--redis-url",
+        metavar="URL",
+        help="redis://HOST:PORT[/DB], or rediss:// for TLS "
+        "(default: start a local redis-server for the demo's lifetime)",
+    )
+    _option(redis, "--redis-password-file", type=Path, metavar="FILE", help="Redis password")
+    _option(redis, "--redis-ca-file", type=Path, metavar="FILE", help="CA of a rediss:// server")
 
     broker = commands.add_parser("broker", help="run the embedded Kafka broker")
     _option(broker, "--port", type=int, default=9092, help="port on 127.0.0.1")
@@ -405,13 +421,31 @@ def _wants_live_view(args: argparse.Namespace) -> bool:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
+    from fishshop_workers.cabinet.server import EmbeddedRedis, RedisStartError
+
     spec = _demo_spec(args)
+    connection = _cabinet_connection(args)
+    if spec.hot_cabinet is None and connection is not None:
+        print(
+            f"fishshop: shop {spec.name!r} has no hot cabinet: Redis is not used", file=sys.stderr
+        )
+        connection = None
     broker = None
-    data_dir = None
+    redis = None
     bootstrap = args.bootstrap_servers
+    local_redis = spec.hot_cabinet is not None and connection is None
+    data_dir = (
+        Path(tempfile.mkdtemp(prefix="fishshop-demo-")) if local_redis or not bootstrap else None
+    )
     try:
-        if not bootstrap:
-            data_dir = Path(tempfile.mkdtemp(prefix="fishshop-demo-"))
+        if local_redis and data_dir is not None:
+            # Before the broker: a missing redis-server is said at once, not after Kafka.
+            redis = EmbeddedRedis(data_dir / "redis")
+            print("fishshop: starting a local Redis for the hot cabinet...", file=sys.stderr)
+            redis.start()
+            connection = CabinetConnection(redis.url)
+            print(f"fishshop: Redis ready on {redis.url}", file=sys.stderr)
+        if not bootstrap and data_dir is not None:
             broker = EmbeddedBroker(data_dir)
             print("fishshop: starting the embedded Kafka broker...", file=sys.stderr)
             broker.start()
@@ -419,45 +453,97 @@ def _command_demo(args: argparse.Namespace) -> int:
             print(f"fishshop: broker ready on {bootstrap}", file=sys.stderr)
         kafka = _kafka(args, bootstrap)
         if _wants_live_view(args):
-            return _live_demo(spec, kafka, args)
-        return _headless_demo(spec, kafka, args)
+            return _live_demo(spec, kafka, args, connection)
+        return _headless_demo(spec, kafka, args, connection)
+    except RedisStartError as error:
+        print(f"fishshop: {error}", file=sys.stderr)
+        return 3
     finally:
         signal.signal(signal.SIGTERM, _interrupt)  # asyncio.run reset it
         signal.signal(signal.SIGHUP, _interrupt)
         if broker is not None:
             broker.stop()
+        if redis is not None:
+            redis.stop()
         if data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _headless_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -> int:
+def _headless_demo(
+    spec: ShopSpec,
+    kafka: KafkaSettings,
+    args: argparse.Namespace,
+    connection: CabinetConnection | None = None,
+) -> int:
+    from fishshop_workers.board import counted
+    from fishshop_workers.day import open_cabinet
     from fishshop_workers.demo import run_shop
 
     print(
         f"fishshop: shop {spec.name!r} open for {args.duration:.0f}s: "
-        f"{spec.tills.replicas} tills, {spec.preparers.replicas} preparers, "
-        f"{spec.cooks.replicas} cooks, {spec.partitions} partitions",
+        f"{counted(spec.tills.replicas, 'till')}, {counted(spec.preparers.replicas, 'preparer')}, "
+        f"{counted(spec.cooks.replicas, 'cook')}, {counted(spec.partitions, 'partition')}"
+        + (", a hot cabinet" if spec.hot_cabinet is not None else ""),
         file=sys.stderr,
     )
+    from_cabinet = FromCabinet() if spec.hot_cabinet is not None else None
 
     def tick(elapsed: float, summary: Summary) -> None:
         print(
             f"  {elapsed:5.0f}s  taken {summary.orders_created:5d}  served "
-            f"{summary.orders_served:5d}  waiting {summary.unserved:4d}",
+            f"{summary.orders_served:5d}  waiting {summary.unserved:4d}"
+            + ("" if from_cabinet is None else f"  from the cabinet {from_cabinet.orders:5d}"),
             file=sys.stderr,
         )
 
-    shop = run_shop(spec, kafka, args.duration, args.drain_timeout, on_tick=tick, seed=args.seed)
-    summary = asyncio.run(_until_signalled(shop))
+    async def day() -> Summary:
+        async with open_cabinet(spec, connection) as cabinet:
+            return await run_shop(
+                spec,
+                kafka,
+                args.duration,
+                args.drain_timeout,
+                on_tick=tick,
+                seed=args.seed,
+                cabinet=cabinet,
+                from_cabinet=from_cabinet,
+            )
+
+    summary = asyncio.run(_until_signalled(day()))
     print("fishshop: shop closed and drained", file=sys.stderr)
-    _print_summary(summary, args.json, print)
+    _print_demo_summary(summary, from_cabinet, args.json)
     return 0 if summary.clean else 1
 
 
-def _live_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -> int:
+def _print_demo_summary(summary: Summary, from_cabinet: FromCabinet | None, as_json: bool) -> None:
+    """The audit's summary; with a hot cabinet, its books and what was served from it."""
+    if summary.cabinet is None:
+        _print_summary(summary, as_json, print)
+        return
+    if as_json:
+        data = summary.as_dict()
+        if from_cabinet is not None:
+            data["served_from_cabinet"] = from_cabinet.as_dict()
+        print(json.dumps(data))
+        return
+    orders = dataclasses.replace(summary, cabinet=None, cabinet_gaps={}, cabinet_kafka_gaps={})
+    _print_summary(orders, False, print)
+    if from_cabinet is not None:
+        print(from_cabinet.line())
+    for line in summary_lines(summary.cabinet, summary.cabinet_gaps, summary.cabinet_kafka_gaps):
+        print(line)
+
+
+def _live_demo(
+    spec: ShopSpec,
+    kafka: KafkaSettings,
+    args: argparse.Namespace,
+    connection: CabinetConnection | None = None,
+) -> int:
     """The live view until the person quits; queued orders stay safe in Kafka."""
     from fishshop.live_view import run_live_view
     from fishshop_workers.board import counted
+    from fishshop_workers.day import open_cabinet
     from fishshop_workers.live import LiveShop
 
     crew = [
@@ -466,12 +552,15 @@ def _live_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -
         counted(spec.cooks.replicas, "cook"),
         counted(spec.partitions, "partition"),
     ]
+    if spec.hot_cabinet is not None:
+        crew.append("a hot cabinet")
     print(f"fishshop: opening shop {spec.name!r}: {', '.join(crew)}...", file=sys.stderr)
 
     async def run() -> tuple[Summary, int]:
-        shop = LiveShop(spec, kafka, seed=args.seed)
-        await shop.start()
-        return await run_live_view(shop)
+        async with open_cabinet(spec, connection) as cabinet:
+            shop = LiveShop(spec, kafka, seed=args.seed, cabinet=cabinet)
+            await shop.start()
+            return await run_live_view(shop)
 
     summary, view_code = asyncio.run(run())
     waiting = summary.unserved
@@ -482,10 +571,13 @@ def _live_demo(spec: ShopSpec, kafka: KafkaSettings, args: argparse.Namespace) -
             + (f", {waiting} still queued in Kafka" if waiting else "")
             + f", {summary.duplicates} served twice"
         )
+        if summary.cabinet is not None:
+            for line in summary_lines(summary.cabinet, summary.cabinet_gaps):
+                print(f"fishshop: {line}")
     if view_code:
         return view_code
     faults = summary.duplicates + summary.served_unknown + summary.served_uncooked
-    return 0 if faults == 0 else 1
+    return 0 if faults == 0 and not summary.cabinet_gaps else 1
 
 
 def _command_broker(args: argparse.Namespace) -> int:

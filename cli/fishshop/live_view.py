@@ -26,10 +26,12 @@ from textual.drivers._writer_thread import WriterThread
 from textual.widgets import Footer, Static
 
 from fishshop_workers.board import headline, station_title
+from fishshop_workers.cabinet.decisions import CabinetCounts, conservation_gaps
+from fishshop_workers.cabinet_board import balance_line, books_lines, stock_lines
 from fishshop_workers.ledger import Summary
 from fishshop_workers.live import LiveShop, Role, Station
 
-__all__ = ["ShopView", "StationPanel", "run_live_view", "shop_notices"]
+__all__ = ["CabinetPanel", "ShopView", "StationPanel", "run_live_view", "shop_notices"]
 
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -121,6 +123,47 @@ def _line_style(line: str) -> str:
     return ""
 
 
+class CabinetPanel(Static):
+    """The hot cabinet: portions in it now, the books of the day, and the latest
+    batches fried and orders served from it, newest last."""
+
+    DEFAULT_CSS = """
+    CabinetPanel {
+        width: 46;
+        height: 1fr;
+        padding: 0 1;
+        border: round $error;
+        border-title-style: bold;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, shop: LiveShop) -> None:
+        super().__init__(id="cabinet")
+        self.shop = shop
+
+    def show(self) -> None:
+        shop = self.shop
+        self.border_title = "Hot cabinet"
+        if shop.cabinet is not None:
+            self.border_subtitle = shop.cabinet.where
+        counts = shop.cabinet_counts or CabinetCounts()
+        text = Text("in the cabinet now", style="bold")
+        for line in stock_lines(counts, shop.cabinet_settings):
+            text.append("\n" + line)
+        text.append("\n\nsince the start of the day", style="bold")
+        for line in books_lines(counts):
+            text.append("\n" + line)
+        gaps = {str(item): gap for item, gap in conservation_gaps(counts).items()}
+        text.append("\n" + balance_line(gaps), style="bold red" if gaps else "green")
+        text.append("\n\nlatest", style="bold")
+        room = max(0, self.size.height - len(text.plain.splitlines()))
+        for line in list(shop.cabinet_news)[-room:] if room else []:
+            text.append("\n" + line, style=_line_style(line))
+        self.update(text)
+
+
 class ShopView(App[Summary | None]):
     """Watch and change a running shop. The app's result is the closing summary."""
 
@@ -133,6 +176,7 @@ class ShopView(App[Summary | None]):
         background: $boost;
     }
     #notice { height: 1; padding: 0 1; color: $text-muted; }
+    #floor { height: 1fr; }
     .row { height: 1fr; }
     .row.vacant { height: 5; }
     .empty { width: 1fr; height: 1fr; padding: 1 2; color: $text-muted;
@@ -166,9 +210,12 @@ class ShopView(App[Summary | None]):
     def compose(self) -> ComposeResult:
         yield Static(id="numbers")
         yield Static(id="notice")
-        with Vertical(id="shop"):
-            for role, _ in ROWS:
-                yield Horizontal(id=f"{role}s", classes="row")
+        with Horizontal(id="floor"):
+            with Vertical(id="shop"):
+                for role, _ in ROWS:
+                    yield Horizontal(id=f"{role}s", classes="row")
+            if self.shop.cabinet is not None:
+                yield CabinetPanel(self.shop)
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -198,6 +245,8 @@ class ShopView(App[Summary | None]):
         self.query_one("#notice", Static).update(notices[-1] if notices else "")
         for role, empty in ROWS:
             await self._show_row(role, empty)
+        for cabinet in self.query(CabinetPanel):
+            cabinet.show()
 
     async def _show_row(self, role: Role, empty: str) -> None:
         row = self.query_one(f"#{role}s", Horizontal)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.cabinet.decisions import CabinetSettings
+from fishshop_workers.cabinet.keys import RecordKey
+from fishshop_workers.cabinet.server import EmbeddedRedis
+from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka_settings import KafkaSettings
 from tests.support.processes import run_fishshop
 
@@ -45,6 +53,95 @@ def test_two_preparers_on_the_embedded_broker_serve_every_order_once() -> None:
     assert summary["duplicates"] == 0
     assert 0 < summary["wait_p50_s"] <= summary["wait_p99_s"]
     assert "fetching Apache Kafka" in result.stderr or "broker ready" in result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="redis-server is needed for the hot cabinet (apt-get install redis-server)",
+)
+def test_the_hot_cabinet_serves_cod_and_chips_from_redis_and_its_books_balance() -> None:
+    result = run_fishshop(
+        "demo",
+        "--scenario",
+        "hot-cabinet",
+        "--headless",
+        "--duration",
+        "30",
+        "--json",
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Redis ready on redis://127.0.0.1:" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["orders_created"] > 0
+    assert summary["orders_served"] == summary["orders_created"]
+    assert summary["unserved"] == 0
+    assert summary["duplicates"] == 0
+    assert summary["served_uncooked"] == 0
+    cabinet = summary["cabinet"]
+    assert set(cabinet) == {"cod", "chips", "plaice"}
+    for item, books in cabinet.items():
+        assert books["fried"] == books["served"] + books["left"], item
+        assert books["fried"] > 0, item
+    assert summary["cabinet_gaps"] == {}
+    assert summary["cabinet_kafka_gaps"] == {}, "Redis and Kafka disagree on what was served"
+    served = summary["served_from_cabinet"]
+    assert 0 < served["orders"] < summary["orders_served"], "some go to the cook, some not"
+    assert 0 < served["cod"] <= cabinet["cod"]["served"]
+    assert 0 < served["chips"] <= cabinet["chips"]["served"]
+    assert served["plaice"] == 0, "plaice is fried to order, never kept in the cabinet"
+
+
+async def test_the_hot_cabinet_on_a_redis_of_ones_own_starts_each_day_empty(
+    kafka: KafkaSettings, redis_server: EmbeddedRedis
+) -> None:
+    """--redis-url: the demo starts no Redis of its own and empties the shop's cabinet
+    each morning. Run twice on the same broker, the second day finds yesterday's
+    orders in the topics: it checks the cabinet's books on their own and is clean."""
+    run = ["demo", "--scenario", "hot-cabinet", "--headless", "--json"]
+    run += ["--bootstrap-servers", kafka.bootstrap_servers, "--redis-url", redis_server.url]
+    first = await asyncio.to_thread(run_fishshop, *run, "--duration", "8", timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "starting a local Redis" not in first.stderr
+    day_one = json.loads(first.stdout)
+    assert day_one["cabinet_gaps"] == {} and day_one["cabinet_kafka_gaps"] == {}
+    async with HotCabinet.connect(
+        CabinetConnection(redis_server.url), "fishshop.hot-cabinet"
+    ) as cab:
+        assert (await cab.counts()).summary() == day_one["cabinet"]
+        # Left overnight: 500 plaice fried for an order nobody will ever serve.
+        record = RecordKey("cook", "fishshop.hot-cabinet.cook", 0, 10**9)
+        await cab.fry(record, "left-overnight", {"plaice": 500}, CabinetSettings())
+    second = await asyncio.to_thread(run_fishshop, *run, "--duration", "4", timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "orders of earlier days" in second.stderr
+    day_two = json.loads(second.stdout)
+    assert day_two["orders_created"] > day_one["orders_created"], "Kafka keeps every day"
+    assert day_two["cabinet"]["plaice"]["fried"] < 500, "the cabinet was not emptied"
+    assert day_two["cabinet_gaps"] == {} and day_two["cabinet_kafka_gaps"] == {}
+    assert day_two["served_from_cabinet"]["orders"] > 0
+
+
+def test_the_hot_cabinet_without_redis_server_says_how_to_get_it(tmp_path: Path) -> None:
+    """No redis-server on the PATH: one clear line saying what to install, before
+    any broker is started."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
+    env["PATH"] = str(bare)
+    result = subprocess.run(
+        [sys.executable, "-m", "fishshop", "demo", "--scenario", "hot-cabinet", "--headless"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "apt-get install redis-server" in result.stderr
+    assert "--redis-url" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "starting the embedded Kafka broker" not in result.stderr
 
 
 def test_a_fishshop_manifest_runs_with_plaice_through_the_cook(

@@ -118,6 +118,36 @@ def test_the_demo_runs_live_in_a_terminal_and_quits_cleanly(terminal: Terminal) 
     assert not _port_open(bootstrap), "the demo's broker is still running"
 
 
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="redis-server is needed for the hot cabinet (apt-get install redis-server)",
+)
+def test_the_hot_cabinet_shows_beside_the_shop_and_its_redis_stops_with_it(
+    terminal: Terminal,
+) -> None:
+    terminal.start(f"{shlex.quote(sys.executable)} -m fishshop demo --scenario hot-cabinet")
+    screen = terminal.wait_for(
+        "the cabinet panel with a batch fried and an order served from the cabinet",
+        lambda s: "Hot cabinet" in s and "▲ the cook fried" in s and "from the cabinet: " in s,
+    )
+    assert "hot-cabinet · OPEN · 3 tills · 2 preparers · 1 cook · 3 partitions" in screen
+    assert "in the cabinet now" in screen and "fried to order" in screen
+    assert "✓ fried = served + cabinet + set aside" in screen
+    assert "Cook 1 · " in screen and "Preparer 2 · " in screen
+    terminal.keys("q")
+    screen = terminal.wait_for("the demo to exit", lambda s: EXITED in s, timeout=90)
+    assert f"{EXITED}0" in screen, screen
+    assert "Traceback" not in screen, screen
+    assert "fishshop: cabinet cod " in screen and "fishshop: ✓ fried = served" in screen
+    redis_url = next(
+        line.split("Redis ready on ")[1].strip()
+        for line in screen.splitlines()
+        if "Redis ready on " in line
+    )
+    redis_port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    assert not _port_open(f"127.0.0.1:{redis_port}"), "the demo's Redis is still running"
+
+
 def _children(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     return [int(child) for child in found.stdout.split()]

@@ -4,6 +4,7 @@ appear, orders scroll, keys change the crew and the panels follow, quit is clean
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -11,12 +12,17 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from fishshop.live_view import ShopView, StationPanel
+from fishshop.live_view import CabinetPanel, ShopView, StationPanel
+from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.cabinet.decisions import CabinetSettings
+from fishshop_workers.cabinet.server import EmbeddedRedis
+from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.ledger import Summary
 from fishshop_workers.live import LiveShop, Role
 from fishshop_workers.shop import CookSpec, PreparerSpec, ShopSpec, TillSpec
 from fishshop_workers.till import Till
+from fishshop_workers.topics import default_prefix
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -104,6 +110,7 @@ async def test_panels_appear_orders_scroll_and_quit_is_clean(shop: LiveShop) -> 
         text = header(app)
         assert f"{shop.spec.name} · OPEN · 1 till · 1 preparer · 0 cooks · 2 partitions" in text
         assert "/min" in text and "wait p50 " in text and "queue p0 " in text and "p1 " in text
+        assert not app.query(CabinetPanel), "a shop without a cabinet shows none"
         summary = await quit_cleanly(app, pilot)
     assert app.return_code == 0
     assert summary.orders_served > 0
@@ -218,5 +225,50 @@ async def test_a_second_preparer_gets_no_partition_of_one_and_ctrl_q_quits(
             await pilot.press("ctrl+q")
             await asyncio.wait_for(app.closed.wait(), 60)
         assert app.return_code == 0
+    finally:
+        await shop.stop()
+
+
+@pytest.fixture
+async def cabinet(redis_server: EmbeddedRedis, shop_name: str) -> AsyncIterator[HotCabinet]:
+    connection = CabinetConnection(redis_server.url)
+    async with HotCabinet.connect(connection, default_prefix(shop_name)) as opened:
+        yield opened
+
+
+async def test_the_hot_cabinet_panel_shows_its_portions_batches_and_orders_served_from_it(
+    kafka: KafkaSettings, shop_name: str, cabinet: HotCabinet
+) -> None:
+    fryer = CabinetSettings(cod_batch=6, chips_batch=12, cod_threshold=3, chips_threshold=6)
+    spec = dataclasses.replace(quick_shop(shop_name, cooks=1), hot_cabinet=fryer)
+    shop = LiveShop(spec, kafka, seed=5, cabinet=cabinet)
+    await shop.start()
+    try:
+        app = ShopView(shop, refresh_seconds=0.2, look_seconds=0.5)
+        async with app.run_test(size=SIZE) as pilot:
+            panel = app.query_one(CabinetPanel)
+
+            def says(words: str) -> Callable[[], bool]:
+                return lambda: words in str(panel.content)
+
+            await until(pilot, "the morning's empty cabinet", says("the cabinet is empty"))
+            await until(pilot, "a batch of cod", says("▲ the cook fried a batch: 6 cod"))
+            await until(pilot, "a batch of chips", says("▲ the cook fried a batch: 12 chips"))
+            await until(pilot, "an order served from the cabinet", says("✓ Order "))
+            assert panel.border_title == "Hot cabinet"
+            assert str(panel.border_subtitle) == cabinet.where
+            text = str(panel.content)
+            assert "in the cabinet now" in text and "fried to order" in text
+            assert "✓ fried = served + cabinet + set aside" in text
+            books = next(line for line in text.splitlines() if line.startswith("cod "))
+            assert "█" in books or "░" in books
+            # The preparers' own panels go on as in any shop.
+            assert "✓ Order" in "".join(str(p.content) for p in app.panels("preparer"))
+            summary = await quit_cleanly(app, pilot)
+        assert app.return_code == 0
+        assert summary.duplicates == 0
+        assert summary.cabinet is not None and summary.cabinet_gaps == {}
+        assert summary.cabinet_kafka_gaps == {}
+        assert summary.cabinet["cod"]["served"] > 0
     finally:
         await shop.stop()

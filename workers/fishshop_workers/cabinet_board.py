@@ -6,20 +6,25 @@ it never talks to Redis or Kafka.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from fishshop_workers.cabinet.decisions import (
     CABINET_ITEMS,
     ITEMS,
     CabinetCounts,
     CabinetSettings,
+    portions,
 )
 from fishshop_workers.menu import describe_parts
-from fishshop_workers.order import Rejection, parse_order
+from fishshop_workers.order import Order, Rejection, parse_order
 from fishshop_workers.outgoing import Outgoing
+from fishshop_workers.routing import partition_for_till
 
 __all__ = [
     "BAR_WIDTH",
+    "FromCabinet",
     "balance_line",
     "batch_lines",
     "books_lines",
@@ -32,9 +37,8 @@ BAR_WIDTH = 20
 """Characters of a full bar of portions in the panel."""
 
 
-def served_from_cabinet(out: Outgoing) -> str | None:
-    """``✓ Order 271 from the cabinet: cod and chips`` for an order a preparer served
-    with portions taken from the cabinet; None for anything else.
+def _from_cabinet(out: Outgoing) -> Order | None:
+    """The order, if ``out`` serves it with portions taken from the cabinet.
 
     With a cabinet, an order is either served from it or sent to the cook and comes
     back ready, stamped by the cook; so a served order without ``cookedBy`` came
@@ -45,7 +49,44 @@ def served_from_cabinet(out: Outgoing) -> str | None:
     order = parse_order(out.value)
     if isinstance(order, Rejection) or order.cooked_by is not None:
         return None
-    return f"✓ Order {order.number} from the cabinet: {describe_parts(list(order.parts))}"
+    return order
+
+
+def served_from_cabinet(out: Outgoing, partitions: int) -> str | None:
+    """``p2 ✓ Order 271 from the cabinet: cod and chips`` for an order a preparer
+    served with portions taken from the cabinet; None for anything else. The
+    partition is its till's, as in the preparers' panels (each till counts its own)."""
+    order = _from_cabinet(out)
+    if order is None:
+        return None
+    where = f"p{partition_for_till(order.till, partitions)} " if partitions > 0 else ""
+    items = describe_parts(list(order.parts))
+    return f"{where}✓ Order {order.number} from the cabinet: {items}"
+
+
+@dataclass
+class FromCabinet:
+    """Orders served from the cabinet, and their portions, counted from what
+    preparers committed (a transaction that aborted is never counted)."""
+
+    orders: int = 0
+    portions: Counter[str] = field(default_factory=Counter)
+
+    def add(self, outputs: Iterable[Outgoing]) -> None:
+        for out in outputs:
+            order = _from_cabinet(out)
+            if order is not None:
+                self.orders += 1
+                self.portions.update(portions(order.parts))
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"orders": N, "cod": N, "chips": N, "plaice": 0}``, for the demo's summary."""
+        return {"orders": self.orders, **{item: self.portions[item] for item in ITEMS}}
+
+    def line(self) -> str:
+        """``served from the cabinet: 41 orders (cod 38, chips 73)``."""
+        items = ", ".join(f"{item} {self.portions[item]}" for item in CABINET_ITEMS)
+        return f"served from the cabinet: {self.orders} orders ({items})"
 
 
 def batch_lines(
@@ -102,15 +143,20 @@ def books_lines(counts: CabinetCounts) -> list[str]:
 def balance_line(gaps: Mapping[str, int]) -> str:
     """Whether every portion fried is accounted for: served, in the cabinet, or set aside."""
     if not gaps:
-        return "✓ fried = served + in the cabinet + set aside"
+        return "✓ fried = served + cabinet + set aside"
     wrong = ", ".join(f"{item} {gap:+d}" for item, gap in sorted(gaps.items()))
     return f"✗ BOOKS DO NOT BALANCE (fried minus accounted for): {wrong}"
 
 
-def summary_lines(books: Mapping[str, Mapping[str, int]], gaps: Mapping[str, int]) -> list[str]:
+def summary_lines(
+    books: Mapping[str, Mapping[str, int]],
+    gaps: Mapping[str, int],
+    kafka_gaps: Mapping[str, int] | None = None,
+) -> list[str]:
     """The hot cabinet's part of ``fishshop demo``'s summary, in words:
 
-    ``cabinet cod     fried 52  served 45  left 7``, an item a line, then the balance.
+    ``cabinet cod     fried 52  served 45  left 7``, an item a line, then the balance,
+    and where Redis and Kafka disagree on portions served, if they do.
     """
     lines = []
     for item, counts in books.items():
@@ -119,4 +165,7 @@ def summary_lines(books: Mapping[str, Mapping[str, int]], gaps: Mapping[str, int
             f"served {counts.get('served', 0):>5}  left {counts.get('left', 0):>5}"
         )
     lines.append(balance_line(gaps))
+    if kafka_gaps:
+        wrong = ", ".join(f"{item} {gap:+d}" for item, gap in sorted(kafka_gaps.items()))
+        lines.append(f"✗ Redis and Kafka disagree on portions served (Redis minus Kafka): {wrong}")
     return lines

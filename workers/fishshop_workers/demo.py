@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry
 
 from fishshop_workers.audit import Auditor
+from fishshop_workers.cabinet.errors import CabinetUnavailable
+from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.cabinet_board import FromCabinet
 from fishshop_workers.cook import Cook, CookSettings
+from fishshop_workers.day import cabinet_books, start_of_day
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import ensure_topics
 from fishshop_workers.ledger import Summary
@@ -58,6 +62,8 @@ class Staffing:
     spec: ShopSpec
     prefix: str
     kafka: KafkaSettings
+    cabinet: HotCabinet | None = None
+    """The shop's hot cabinet, shared by its preparers and cooks; None: no cabinet."""
 
     def _parts(self, role: str, number: int) -> tuple[WorkerOptions, ShopMetrics]:
         name = f"{role}-{number}"
@@ -75,20 +81,32 @@ class Staffing:
         preparers = self.spec.preparers
         settings = PreparerSettings(preparers.prep_min, preparers.prep_max)
         options, metrics = self._parts("preparer", number)
-        return Preparer(options, settings, metrics, rng)
+        return Preparer(options, settings, metrics, rng, cabinet=self.cabinet)
 
     def cook(self, number: int, rng: random.Random) -> Cook:
         cooks = self.spec.cooks
         options, metrics = self._parts("cook", number)
-        return Cook(options, CookSettings(cooks.cook_min, cooks.cook_max), metrics, rng)
+        return Cook(
+            options,
+            CookSettings(cooks.cook_min, cooks.cook_max),
+            metrics,
+            rng,
+            cabinet=self.cabinet,
+            cabinet_settings=self.spec.hot_cabinet,
+        )
 
 
-def build_shop(spec: ShopSpec, kafka: KafkaSettings, seed: int | None = None) -> RunningShop:
+def build_shop(
+    spec: ShopSpec,
+    kafka: KafkaSettings,
+    seed: int | None = None,
+    cabinet: HotCabinet | None = None,
+) -> RunningShop:
     """The shop's workers, each with its own metrics registry, as pods would have."""
     prefix = spec.topic_prefix or default_prefix(spec.name)
     rng = random.Random(seed)
     shop = RunningShop(spec, prefix)
-    staffing = Staffing(spec, prefix, kafka)
+    staffing = Staffing(spec, prefix, kafka, cabinet)
     for n in range(1, spec.tills.replicas + 1):
         shop.tills.append(staffing.till(n, random.Random(rng.random())))
     for n in range(1, spec.preparers.replicas + 1):
@@ -106,41 +124,59 @@ async def run_shop(
     on_tick: Callable[[float, Summary], None] | None = None,
     tick_seconds: float = 5.0,
     seed: int | None = None,
+    cabinet: HotCabinet | None = None,
+    from_cabinet: FromCabinet | None = None,
 ) -> Summary:
-    """Open the shop for ``duration`` seconds, close it, drain it, audit it."""
-    shop = build_shop(spec, kafka, seed)
+    """Open the shop for ``duration`` seconds, close it, drain it, audit it.
+
+    A shop with a hot cabinet needs ``cabinet`` (see ``open_cabinet``): it is emptied
+    first, as every day starts, and the summary carries its books. ``from_cabinet``,
+    if given, counts the orders preparers serve from it.
+    """
+    if (spec.hot_cabinet is None) != (cabinet is None):
+        raise ValueError(
+            f"shop {spec.name!r} "
+            + ("has no hot cabinet to give" if cabinet else "needs its hot cabinet")
+        )
+    shop = build_shop(spec, kafka, seed, cabinet)
+    if from_cabinet is not None:
+        for preparer in shop.preparers:
+            preparer.on_committed = from_cabinet.add
     topics = _options(spec, shop.prefix, kafka, "demo").topics
     await ensure_topics(kafka, topics, spec.partitions)
     kitchen_stop = asyncio.Event()
     tills_stop = asyncio.Event()
-    workers: list[Cook | Preparer] = [*shop.cooks, *shop.preparers]
-    kitchen = [
-        asyncio.create_task(worker.run(kitchen_stop), name=f"kitchen-{i}")
-        for i, worker in enumerate(workers)
-    ]
-    tills = (
-        [
-            asyncio.create_task(t.run(tills_stop), name=f"till-{t.settings.number}")
-            for t in shop.tills
-        ]
-        if spec.open
-        else []
-    )
+    kitchen: list[asyncio.Task[None]] = []
+    tills: list[asyncio.Task[None]] = []
     auditor = Auditor(kafka, topics)
     await auditor.start()
     try:
+        compare = not await start_of_day(cabinet, auditor)
+        workers: list[Cook | Preparer] = [*shop.cooks, *shop.preparers]
+        kitchen = [
+            asyncio.create_task(worker.run(kitchen_stop), name=f"kitchen-{i}")
+            for i, worker in enumerate(workers)
+        ]
+        if spec.open:
+            tills = [
+                asyncio.create_task(t.run(tills_stop), name=f"till-{t.settings.number}")
+                for t in shop.tills
+            ]
         loop = asyncio.get_running_loop()
         started = loop.time()
         while loop.time() - started < duration:
             await _watch(kitchen + tills, min(tick_seconds, duration - (loop.time() - started)))
             if on_tick is not None:
-                on_tick(loop.time() - started, await auditor.catch_up())
+                summary = await auditor.catch_up()
+                with contextlib.suppress(CabinetUnavailable):  # the workers say so
+                    summary = await cabinet_books(summary, cabinet, auditor.ledger, compare)
+                on_tick(loop.time() - started, summary)
         tills_stop.set()
         await _watch_until_done(tills, kitchen)
         await auditor.settle(drain_timeout)
         kitchen_stop.set()
         await asyncio.gather(*kitchen)
-        return await auditor.catch_up()
+        return await cabinet_books(await auditor.catch_up(), cabinet, auditor.ledger, compare)
     finally:
         tills_stop.set()
         kitchen_stop.set()

@@ -31,7 +31,12 @@ from fishshop_workers.board import (
     partitions_text,
     per_minute,
 )
+from fishshop_workers.cabinet.decisions import CabinetCounts, CabinetSettings
+from fishshop_workers.cabinet.errors import CabinetUnavailable
+from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.cabinet_board import batch_lines, served_from_cabinet
 from fishshop_workers.cook import Cook
+from fishshop_workers.day import cabinet_books, start_of_day
 from fishshop_workers.demo import Staffing
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import ensure_topics
@@ -104,12 +109,26 @@ class LiveShop:
         kafka: KafkaSettings,
         seed: int | None = None,
         tally_seconds: float = RATE_WINDOW,
+        *,
+        cabinet: HotCabinet | None = None,
     ) -> None:
+        if (spec.hot_cabinet is None) != (cabinet is None):
+            raise ValueError(
+                f"shop {spec.name!r} "
+                + ("has no hot cabinet to give" if cabinet else "needs its hot cabinet")
+            )
         self.spec = spec
         self.kafka = kafka
         self.prefix = spec.topic_prefix or default_prefix(spec.name)
         self.topics = ShopTopics.from_prefix(self.prefix)
-        self.staffing = Staffing(spec, self.prefix, kafka)
+        self.cabinet = cabinet
+        """The shop's hot cabinet (see ``demo.open_cabinet``), or None."""
+        self.cabinet_settings = spec.hot_cabinet or CabinetSettings()
+        self.cabinet_counts: CabinetCounts | None = None
+        """The cabinet's books as last read; None until read (or without a cabinet)."""
+        self.cabinet_news: deque[str] = deque(maxlen=LINES_KEPT)
+        """Batches the cook fried and orders served from the cabinet, newest last."""
+        self.staffing = Staffing(spec, self.prefix, kafka, cabinet)
         self.stations: list[Station] = []
         self.is_open = spec.open
         self.partitions = spec.partitions
@@ -129,6 +148,7 @@ class LiveShop:
         self._stopped = False
         self._summary = Summary(0, 0, 0, 0, 0, 0, None, None)
         self._queued: dict[str, dict[int, int]] = {}
+        self._compare_cabinet = True
 
     @property
     def numbers(self) -> ShopNumbers:
@@ -144,10 +164,14 @@ class LiveShop:
             self.notice(f"created the shop's topics ({self.prefix}.*)")
         await self._auditor.start()
         try:
+            self._compare_cabinet = not await start_of_day(self.cabinet, self._auditor)
             await self._queues.start()
         except BaseException:
             await self._auditor.stop()
             raise
+        if self.cabinet is not None:
+            self.cabinet_counts = CabinetCounts()
+            self.cabinet_news.append("· start of the day: the cabinet is empty")
         self._started = True
         for _ in range(self.spec.cooks.replicas):
             self.hire("cook")
@@ -187,7 +211,9 @@ class LiveShop:
         async with self._looking:
             try:
                 if self._started:
-                    return await self._auditor.catch_up(patience=10.0)
+                    summary = await self._auditor.catch_up(patience=10.0)
+                    ledger = self._auditor.ledger
+                    return await cabinet_books(summary, self.cabinet, ledger, self._compare_cabinet)
                 return self._auditor.ledger.summary()
             except Exception as error:  # noqa: BLE001 - the books are shut regardless
                 log.warning("could not read the books at closing: %s", error)
@@ -322,6 +348,10 @@ class LiveShop:
                     line = kitchen_line(out, self.partitions)
                     if line is not None:
                         station.say(line)
+                    if self.cabinet is not None:
+                        news = served_from_cabinet(out, self.partitions)
+                        if news is not None:
+                            self.cabinet_news.append(news)
 
             worker.on_committed = committed
             worker.loop.on_assigned = lambda owned: self._owns(station, owned)
@@ -351,7 +381,20 @@ class LiveShop:
             if orders:
                 self.partitions = len(orders)
             self._summary, self._queued = summary, queues
+            await self._look_in_cabinet()
             return self.numbers
+
+    async def _look_in_cabinet(self) -> None:
+        """Read the cabinet's counts; a batch fried since the last look is news."""
+        if self.cabinet is None:
+            return
+        try:
+            counts = await self.cabinet.counts()
+        except CabinetUnavailable as error:
+            self.notice(str(error))
+            return
+        self.cabinet_news.extend(batch_lines(self.cabinet_counts, counts, self.cabinet_settings))
+        self.cabinet_counts = counts
 
     def _count(self, summary: Summary, queues: dict[str, dict[int, int]]) -> ShopNumbers:
         tallies = list(self._tallies)
