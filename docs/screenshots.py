@@ -2,8 +2,8 @@
 
 Runs every scenario on the embedded broker (or on ``--bootstrap-servers``) for
 some seconds, with the same Textual app that ``fishshop demo`` opens, then saves
-what the screen shows to ``docs/screenshots/<scenario>.svg``. ``make
-screenshots`` runs it.
+what the screen shows to ``docs/screenshots/<scenario>.svg``. The hot cabinet
+gets a local redis-server (or ``--redis-url``). ``make screenshots`` runs it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from pathlib import Path
 
 from fishshop.live_view import ShopView
 from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.cabinet.server import EmbeddedRedis
+from fishshop_workers.day import open_cabinet
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.live import LiveShop
 from fishshop_workers.scenarios import SCENARIOS, scenario
@@ -29,27 +32,41 @@ KEYS = {"two-preparers": "p"}
 preparer joins and the group rebalances."""
 
 
-async def shoot(name: str, kafka: KafkaSettings, seconds: float, out: Path) -> Path:
-    shop = LiveShop(scenario(name), kafka, seed=1)
-    await shop.start()
-    app = ShopView(shop)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(seconds / 2)
-            await pilot.press(*KEYS.get(name, ""))
-            await pilot.pause(seconds / 2)
-            path = Path(app.save_screenshot(f"{name}.svg", str(out)))
-            await pilot.press("q")
-            await asyncio.wait_for(app.closed.wait(), 60)
-    finally:
-        await shop.stop()
+async def shoot(
+    name: str,
+    kafka: KafkaSettings,
+    seconds: float,
+    out: Path,
+    redis: CabinetConnection | None = None,
+) -> Path:
+    spec = scenario(name)
+    async with open_cabinet(spec, redis) as cabinet:
+        shop = LiveShop(spec, kafka, seed=1, cabinet=cabinet)
+        await shop.start()
+        app = ShopView(shop)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause(seconds / 2)
+                await pilot.press(*KEYS.get(name, ""))
+                await pilot.pause(seconds / 2)
+                path = Path(app.save_screenshot(f"{name}.svg", str(out)))
+                await pilot.press("q")
+                await asyncio.wait_for(app.closed.wait(), 60)
+        finally:
+            await shop.stop()
     return path
 
 
-async def shoot_all(kafka: KafkaSettings, names: list[str], seconds: float, out: Path) -> None:
+async def shoot_all(
+    kafka: KafkaSettings,
+    names: list[str],
+    seconds: float,
+    out: Path,
+    redis: CabinetConnection | None = None,
+) -> None:
     for name in names:
         print(f"screenshots: {name} for {seconds:.0f}s...", file=sys.stderr)
-        path = await shoot(name, kafka, seconds, out)
+        path = await shoot(name, kafka, seconds, out, redis)
         print(f"screenshots: {path}", file=sys.stderr)
 
 
@@ -58,6 +75,7 @@ def main() -> int:
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="default: all")
     parser.add_argument("--seconds", type=float, default=25.0, help="how long each shop runs")
     parser.add_argument("--bootstrap-servers", help="a Kafka to use instead of the embedded one")
+    parser.add_argument("--redis-url", help="a Redis for the hot cabinet instead of a local one")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the SVG files")
     args = parser.parse_args()
     unknown = sorted(set(args.scenarios) - set(SCENARIOS))
@@ -70,9 +88,14 @@ def main() -> int:
         if not bootstrap:
             data = stack.enter_context(tempfile.TemporaryDirectory(prefix="fishshop-shots-"))
             bootstrap = stack.enter_context(EmbeddedBroker(Path(data))).bootstrap_servers
-        args.out.mkdir(parents=True, exist_ok=True)
         names = args.scenarios or list(SCENARIOS)
-        asyncio.run(shoot_all(KafkaSettings(bootstrap), names, args.seconds, args.out))
+        redis_url = args.redis_url
+        if not redis_url and any(scenario(name).hot_cabinet for name in names):
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="fishshop-shots-"))
+            redis_url = stack.enter_context(EmbeddedRedis(Path(folder))).url
+        redis = CabinetConnection(redis_url) if redis_url else None
+        args.out.mkdir(parents=True, exist_ok=True)
+        asyncio.run(shoot_all(KafkaSettings(bootstrap), names, args.seconds, args.out, redis))
     return 0
 
 
