@@ -6,6 +6,7 @@ PYTEST_ARGS ?=
 	chart-crd kind-up kind-e2e kind-down screenshots
 
 demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
+	bash scripts/install-demo-deps.sh
 	$(PYTHON) -m pip install -q -e .
 	fishshop demo
 
