@@ -2,12 +2,22 @@
 # A fish shop on a kind cluster: the cluster from kind-config.yaml, the fishshop image,
 # a single-node Kafka, Prometheus and Grafana (kube-prometheus-stack), the fishshop
 # chart with its monitoring on, and the sample shop. Needs docker, kind, kubectl, helm.
+# FISHSHOP_KIND_REDIS=1 also installs the chart's Redis (redis.enabled) and opens the
+# sample shop with a hot cabinet (manifests/samples/harbour-hot-cabinet.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLUSTER="${FISHSHOP_KIND_CLUSTER:-fishshop}"
 IMAGE="${FISHSHOP_IMAGE:-fishshop:0.1.0}"
 MONITORING_CHART_VERSION="${FISHSHOP_MONITORING_CHART_VERSION:-79.5.0}"
+REDIS="${FISHSHOP_KIND_REDIS:-0}"
+case "$REDIS" in
+    0 | 1) ;;
+    *)
+        echo "kind-up: FISHSHOP_KIND_REDIS must be 0 or 1, not '$REDIS'" >&2
+        exit 1
+        ;;
+esac
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 need() {
@@ -59,19 +69,31 @@ helm upgrade --install monitoring prometheus-community/kube-prometheus-stack \
     --set alertmanager.enabled=false \
     --wait --timeout 10m
 
-step "installing the fishshop chart with its monitoring"
+redis_values=(--set redis.enabled=false)
+if [ "$REDIS" = 1 ]; then
+    redis_values=(--set redis.enabled=true)
+fi
+step "installing the fishshop chart with its monitoring$([ "$REDIS" = 1 ] && echo ' and its Redis')"
 helm upgrade --install fishshop charts/fishshop \
     --namespace fishshop-system --create-namespace \
     --set image.repository="${IMAGE%:*}" --set image.tag="${IMAGE##*:}" \
     --set monitoring.podMonitor.enabled=true \
     --set monitoring.prometheusRule.enabled=true \
     --set monitoring.dashboards.enabled=true \
+    "${redis_values[@]}" \
     --wait --timeout 5m
 helm test fishshop --namespace fishshop-system
 
 step "opening the sample shop (manifests/samples/harbour.yaml)"
 kubectl apply -f manifests/samples/harbour.yaml
 kubectl wait --for=condition=Ready fishshop/harbour --timeout=300s
+if [ "$REDIS" = 1 ]; then
+    step "opening the sample shop with a hot cabinet (manifests/samples/harbour-hot-cabinet.yaml)"
+    kubectl apply -f manifests/samples/harbour-hot-cabinet.yaml
+    kubectl wait --for=condition=Ready fishshop/harbour-hot-cabinet --timeout=300s
+    kubectl get fishshop/harbour-hot-cabinet \
+        -o jsonpath='{.status.conditions[?(@.type=="CabinetReady")].message}{"\n"}'
+fi
 kubectl get shop -o wide
 
 cat >&2 <<DONE
@@ -80,6 +102,7 @@ The shop is open. Grafana: http://localhost:3000 (user admin, password prom-oper
 dashboards "Fish shop" and "Fish shop operator" in the folder "Fish shop".
 
   kubectl scale fishshop/harbour --replicas=4     # more preparers
+  FISHSHOP_KIND_REDIS=1 make kind-up              # also Redis and a shop with a hot cabinet
   make kind-e2e                                   # the end-to-end checks
   make kind-down                                  # delete the cluster
 DONE

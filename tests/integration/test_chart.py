@@ -19,6 +19,11 @@ MONITORING_ON = [
     "--set", "monitoring.prometheusRule.enabled=true",
     "--set", "monitoring.dashboards.enabled=true",
 ]  # fmt: skip
+REDIS_ON = [
+    "--set", "redis.enabled=true",
+    "--set", "redis.auth.existingSecret=redis-auth",
+    "--set", "redis.persistence.enabled=true",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +58,7 @@ def test_the_chart_crd_is_the_one_in_manifests() -> None:
 def test_helm_lint_passes_with_default_and_monitoring_values(helm: Path) -> None:
     run_helm(helm, "lint", "--strict", str(CHART))
     run_helm(helm, "lint", "--strict", str(CHART), *MONITORING_ON)
+    run_helm(helm, "lint", "--strict", str(CHART), *REDIS_ON)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +76,13 @@ def test_helm_lint_passes_with_default_and_monitoring_values(helm: Path) -> None
         (["--set", "image.repository="], "repository"),
         (["--set", "monitoring.podMonitor.shopNamespaces[0]=Bad_Name"], "shopNamespaces"),
         (["--set", "monitoring.podMonitor.shopNamespaces[0]=shops-*"], "shopNamespaces"),
+        (["--set", "redis.service.port=0"], "port"),
+        (["--set", "redis.auth.existingSecret=../other/x"], "existingSecret"),
+        (["--set", "redis.image.tag="], "tag"),
+        (["--set", "redis.maxmemory=lots"], "maxmemory"),
+        (["--set", "redis.persistence.size=big"], "size"),
+        (["--set-string", "redis.enabled=yes"], "enabled"),
+        (["--set", "redis.colour=red"], "colour"),
     ],
 )
 def test_values_schema_refuses_wrong_values(helm: Path, values: list[str], message: str) -> None:
@@ -279,3 +292,151 @@ def test_install_notes_say_what_to_do_next(helm: Path, cluster: Cluster) -> None
     assert "kubectl wait --for=condition=Ready fishshop/harbour" in notes
     assert "helm test fishshop" in notes
     assert "Monitoring is off" in notes
+
+
+# -- the hot cabinet's optional Redis ---------------------------------------------------
+
+
+def _redis(helm: Path, *args: str) -> dict[str, dict[str, Any]]:
+    """The Redis objects by kind (the helm test pod apart)."""
+    docs = render(helm, "fishshop-system", "--set", "redis.enabled=true", *args)
+    return {
+        d["kind"]: d
+        for d in docs
+        if d["metadata"]["labels"].get("app.kubernetes.io/component") == "redis"
+    }
+
+
+def test_redis_is_off_by_default_and_one_value_turns_it_on(helm: Path) -> None:
+    assert not [d for d in render(helm, "fishshop-system") if "redis" in d["metadata"]["name"]]
+    objects = _redis(helm)
+    assert set(objects) == {"ConfigMap", "Service", "Deployment"}
+    assert {o["metadata"]["name"] for o in objects.values()} == {"fishshop-redis"}
+    assert "PersistentVolumeClaim" in _redis(helm, "--set", "redis.persistence.enabled=true")
+
+
+def test_redis_keeps_what_it_acknowledged(helm: Path) -> None:
+    """The cabinet's exactly-once rests on Redis's append-only file, synced at every
+    write, and on Redis never evicting a remembered decision."""
+    conf = _redis(helm)["ConfigMap"]["data"]["redis.conf"]
+    settings = dict(
+        line.split(" ", 1) for line in conf.splitlines() if line and not line.startswith("#")
+    )
+    assert settings["appendonly"] == "yes"
+    assert settings["appendfsync"] == "always"
+    assert settings["maxmemory-policy"] == "noeviction"
+    assert settings["dir"] == "/data"
+    spec = _redis(helm)["Deployment"]["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    pod = spec["template"]["spec"]
+    (data,) = [v for v in pod["volumes"] if v["name"] == "data"]
+    assert "emptyDir" in data
+    persistent = _redis(helm, "--set", "redis.persistence.enabled=true")
+    pod = persistent["Deployment"]["spec"]["template"]["spec"]
+    (data,) = [v for v in pod["volumes"] if v["name"] == "data"]
+    assert data["persistentVolumeClaim"]["claimName"] == "fishshop-redis"
+    claim = persistent["PersistentVolumeClaim"]
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_redis_runs_a_pinned_image_locked_down(helm: Path) -> None:
+    pod = _redis(helm)["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    repository, tag = container["image"].rsplit(":", 1)
+    assert repository == "redis"
+    assert tag[0].isdigit() and tag.count(".") == 2, tag  # an exact release, never latest
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert "resources" not in container  # no limits forced on anyone
+    assert container["readinessProbe"] and container["livenessProbe"]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts["/etc/redis"]["readOnly"] is True
+    assert set(mounts) == {"/etc/redis", "/data"}  # it writes to /data only
+    objects = _redis(helm)
+    selected = objects["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert objects["Service"]["spec"]["selector"] == selected
+
+
+def test_the_redis_password_comes_from_a_secret_never_the_pod_spec(helm: Path) -> None:
+    container = _redis(helm)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["/etc/redis/redis.conf"]
+    assert "env" not in container
+    locked = _redis(helm, "--set", "redis.auth.existingSecret=redis-auth")
+    container = locked["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["/etc/redis/redis.conf", "--requirepass", "$(REDIS_PASSWORD)"]
+    assert container["env"] == [
+        {
+            "name": "REDIS_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "redis-auth", "key": "password"}},
+        }
+    ]
+
+
+def test_redis_is_not_picked_by_the_operators_selectors(helm: Path) -> None:
+    docs = render(helm, "fishshop-system", *REDIS_ON, *MONITORING_ON)
+    operator = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "fishshop"
+    )
+    redis = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "fishshop-redis"
+    )
+    redis_pod = redis["spec"]["template"]["metadata"]["labels"]
+    assert not _selects(operator["spec"]["selector"], redis_pod)
+    for monitor in (d for d in docs if d["kind"] == "PodMonitor"):
+        assert not _selects(monitor["spec"]["selector"], redis_pod), monitor["metadata"]["name"]
+
+
+def test_the_hot_cabinet_sample_points_at_the_charts_redis_as_kind_up_installs_it(
+    helm: Path,
+) -> None:
+    sample = yaml.safe_load(
+        (ROOT / "manifests" / "samples" / "harbour-hot-cabinet.yaml").read_text()
+    )
+    service = _redis(helm)["Service"]
+    url = (
+        f"redis://{service['metadata']['name']}.{service['metadata']['namespace']}.svc:"
+        f"{service['spec']['ports'][0]['port']}/0"
+    )
+    assert sample["spec"]["hotCabinet"]["redisUrl"] == url
+
+
+def test_rendered_redis_passes_a_server_side_dry_run(
+    helm: Path, cluster: Cluster, namespace: str
+) -> None:
+    out = run_helm(
+        helm, "template", "fishshop", str(CHART), "-n", namespace, *KUBE_VERSION, *REDIS_ON
+    ).stdout
+    result = cluster.kubectl(
+        "--warnings-as-errors", "apply", "--dry-run=server", "-n", namespace, "-f", "-",
+        input=out,
+    )  # fmt: skip
+    lines = [line for line in result.splitlines() if line]
+    assert all(line.endswith("(server dry run)") for line in lines), result
+    for kind in ("configmap", "service", "deployment.apps", "persistentvolumeclaim"):
+        assert f"{kind}/fishshop-redis created (server dry run)" in lines, result
+
+
+def test_install_notes_give_the_redis_url(helm: Path, cluster: Cluster) -> None:
+    def notes(*args: str) -> str:
+        result = subprocess.run(
+            [str(helm), "install", "fishshop", str(CHART), "--dry-run=client",
+             "-n", "fishshop-system", *args],
+            capture_output=True, text=True, check=False, env=cluster.env(),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split("NOTES:", 1)[1]
+
+    assert "The hot cabinet's Redis is off: set redis.enabled" in notes()
+    on = notes("--set", "redis.enabled=true")
+    assert "redisUrl: redis://fishshop-redis.fishshop-system.svc:6379/0" in on
+    assert "set redis.persistence.enabled to keep it" in on
+    locked = notes(*REDIS_ON)
+    assert "credentialsSecret:" in locked
+    assert "redis.persistence.enabled" not in locked

@@ -109,6 +109,14 @@ def test_sample_shop_passes_a_server_side_dry_run(cluster: Cluster, namespace: s
     assert not cluster.kubectl("get", "fishshops", "-n", namespace, "--ignore-not-found")
 
 
+def test_hot_cabinet_sample_passes_a_server_side_dry_run(cluster: Cluster, namespace: str) -> None:
+    sample = MANIFESTS / "samples" / "harbour-hot-cabinet.yaml"
+    output = cluster.kubectl(
+        "--warnings-as-errors", "apply", "--dry-run=server", "-f", str(sample), "-n", namespace
+    )
+    assert _dry_run_refs(output) == {"fishshop.fishshop.dev/harbour-hot-cabinet"}
+
+
 def test_cluster_role_grants_exactly_what_the_operator_uses() -> None:
     objects = {obj["kind"]: obj for obj in _documents(OPERATOR / "rbac.yaml")}
     assert set(objects) == {"ClusterRole", "ClusterRoleBinding"}

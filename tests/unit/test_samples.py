@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fishshop_operator.resource import read_resource
 from fishshop_workers.shop import read_manifest
 
 SAMPLES = sorted((Path(__file__).parents[2] / "manifests" / "samples").glob("*.yaml"))
@@ -22,3 +23,21 @@ def test_each_sample_reads_as_a_shop(path: Path) -> None:
     assert spec.name
     assert spec.partitions >= 1
     assert spec.bootstrap_servers
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_the_operator_accepts_each_sample(path: Path) -> None:
+    body = yaml.safe_load(path.read_text())
+    body["metadata"].update(namespace="default", uid="u", generation=1)
+    shop = read_resource(body)
+    assert shop.name == body["metadata"]["name"]
+
+
+def test_the_hot_cabinet_sample_turns_the_cabinet_on() -> None:
+    (path,) = [p for p in SAMPLES if p.name == "harbour-hot-cabinet.yaml"]
+    body = yaml.safe_load(path.read_text())
+    body["metadata"].update(namespace="default", uid="u", generation=1)
+    cabinet = read_resource(body).hot_cabinet
+    assert cabinet is not None
+    assert cabinet.redis_url.startswith("redis://")
+    assert cabinet.settings.cod_batch >= cabinet.settings.cod_threshold

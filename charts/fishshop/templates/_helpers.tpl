@@ -48,3 +48,27 @@ app.kubernetes.io/component: operator
 {{- define "fishshop.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+
+{{/* The optional Redis for the hot cabinet: its name and selector. */}}
+{{- define "fishshop.redisName" -}}
+{{- printf "%s-redis" (include "fishshop.fullname" . | trunc 57 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "fishshop.redisSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "fishshop.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end -}}
+
+{{/* What a shop puts in spec.hotCabinet.redisUrl to use that Redis. */}}
+{{- define "fishshop.redisUrl" -}}
+{{- printf "redis://%s.%s.svc:%v/0" (include "fishshop.redisName" .) .Release.Namespace .Values.redis.service.port -}}
+{{- end -}}
+
+{{- define "fishshop.redisLabels" -}}
+helm.sh/chart: {{ include "fishshop.chart" . }}
+{{ include "fishshop.redisSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.redis.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: fishshop
+{{- end -}}
