@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TIMEOUT = 20.0
+MARKER_PATIENCE = 1.2
+"""Seconds without a record, one offset short of the end, before the last offset is
+taken for a transaction marker (a fetch long-polls for 0.5 s)."""
 EXACT_COUNT_LIMIT = 5000
 """Up to this many offsets behind, queued orders are counted record by record."""
 
@@ -204,14 +207,21 @@ async def _queued(
             consumer.pause(tp)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 5.0
+    last_data = dict.fromkeys(pending, loop.time())
     while pending and loop.time() < deadline:
         batches = await consumer.getmany(*pending, timeout_ms=300)
+        now = loop.time()
         for tp, records in batches.items():
             count += sum(1 for r in records if r.offset < ends[tp])
+            if records:
+                last_data[tp] = now
         for tp in list(pending):
-            # Past the last record, only transaction markers may be left.
-            if await consumer.position(tp) >= ends[tp] or (
-                not batches.get(tp) and await consumer.position(tp) >= ends[tp] - 1
+            position = await consumer.position(tp)
+            # One offset short of the end with nothing fetched for a while (longer
+            # than a fetch's long poll): what is left is a transaction marker, not an
+            # order. A partition whose fetch is merely still in flight waits.
+            if position >= ends[tp] or (
+                position >= ends[tp] - 1 and now - last_data[tp] > MARKER_PATIENCE
             ):
                 pending.discard(tp)
                 consumer.pause(tp)
