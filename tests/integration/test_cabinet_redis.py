@@ -33,7 +33,7 @@ from fishshop_workers.cabinet.decisions import (
     portions,
     take_outcome,
 )
-from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
+from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.keys import RecordKey
 from fishshop_workers.cabinet.server import EmbeddedRedis, RedisStartError
 from fishshop_workers.cabinet.store import HotCabinet
@@ -211,22 +211,23 @@ async def test_a_replayed_serve_of_set_aside_portions_serves_nothing_more(
     assert await cabinet.counts() == after_first
 
 
-async def test_a_record_offered_for_another_order_is_a_conflict_and_changes_nothing(
+async def test_another_order_at_the_same_offset_is_decided_afresh(
     cabinet: HotCabinet,
 ) -> None:
+    """The shop's topics made again start at offset 0: their orders are new records,
+    decided on their own, and the shop goes on (never a conflict that stops it)."""
     await stock(cabinet)
-    await cabinet.take(at_preparer(0), "o1", COD_AND_CHIPS)
-    before = await cabinet.counts()
-    with pytest.raises(
-        CabinetConflict, match=r"orders\[0\]@0 was decided for order 'o1', not 'o2'"
-    ):
-        await cabinet.take(at_preparer(0), "o2", COD_AND_CHIPS)
-    assert await cabinet.counts() == before
+    first = await cabinet.take(at_preparer(0), "o1", COD_AND_CHIPS)
+    other = await cabinet.take(at_preparer(0), "o2", COD_AND_CHIPS)
+    assert (first.replayed, other.replayed) == (False, False)
+    assert other.outcome is Outcome.SERVE
+    assert (await cabinet.take(at_preparer(0), "o1", COD_AND_CHIPS)).replayed
+    assert not conservation_gaps(await cabinet.counts())
 
 
 async def test_decisions_are_remembered_for_days(cabinet: HotCabinet, raw: Redis) -> None:
     await cabinet.take(at_preparer(0), "o1", COD_AND_CHIPS)
-    ttl = await raw.ttl(cabinet.keys.record(at_preparer(0)))
+    ttl = await raw.ttl(cabinet.keys.record(at_preparer(0), "o1"))
     assert 7 * 86400 - 60 <= ttl <= 7 * 86400
 
 

@@ -112,7 +112,7 @@ async def test_the_hot_cabinet_on_a_redis_of_ones_own_starts_each_day_empty(
         # Left overnight: 500 plaice fried for an order nobody will ever serve.
         record = RecordKey("cook", "fishshop.hot-cabinet.cook", 0, 10**9)
         await cab.fry(record, "left-overnight", {"plaice": 500}, CabinetSettings())
-    second = await asyncio.to_thread(run_fishshop, *run, "--duration", "4", timeout=300)
+    second = await asyncio.to_thread(run_fishshop, *run, "--duration", "10", timeout=300)
     assert second.returncode == 0, second.stderr
     assert "orders of earlier days" in second.stderr
     day_two = json.loads(second.stdout)

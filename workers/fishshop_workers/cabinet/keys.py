@@ -7,6 +7,7 @@ keys of one slot, and every decision is one script.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal, NamedTuple, get_args
@@ -70,8 +71,13 @@ class CabinetKeys:
         none is replayed into a later day (topics made again start at offset 0)."""
         return f"{self.tag}:cabinet:day"
 
-    def record(self, key: RecordKey) -> str:
-        """A string, the decision made for the record, kept for ``RECORD_TTL``."""
+    def record(self, key: RecordKey, order_id: str = "") -> str:
+        """A string, the decision made for the record, kept for ``RECORD_TTL``.
+
+        The key names the order too (a digest of its id): a replay carries the same
+        order, while an order at the same topic, partition and offset that is not the
+        same (the shop's topics were made again) is a new record with a decision of
+        its own, never a conflict that would stop the shop."""
         role, topic, partition, offset = key
         if role not in ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
@@ -80,7 +86,11 @@ class CabinetKeys:
         for name, number in (("partition", partition), ("offset", offset)):
             if isinstance(number, bool) or not isinstance(number, int) or number < 0:
                 raise ValueError(f"{name} {number!r} is not a Kafka {name}")
-        return f"{self.tag}:cabinet:record:{role}:{topic}:{partition}:{offset}"
+        record = f"{self.tag}:cabinet:record:{role}:{topic}:{partition}:{offset}"
+        if not order_id:
+            return record
+        digest = hashlib.sha256(order_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"{record}:{digest}"
 
     def all(self) -> tuple[str, str, str]:
         """The keys every decision script reads and writes, besides its record's."""

@@ -186,7 +186,7 @@ class HotCabinet:
         args: Sequence[str | int],
         order_id: str,
     ) -> tuple[bool, dict[str, Any]]:
-        keys = [*self.keys.all(), self.keys.record(record)]
+        keys = [*self.keys.all(), self.keys.record(record, order_id)]
         answer = await self._call(script(keys=keys, args=list(args)))
         replayed, encoded = answer
         result: dict[str, Any] = json.loads(_text(encoded))
