@@ -20,8 +20,8 @@ class CabinetConnection:
     """Connection settings for the cabinet's Redis.
 
     The password comes from ``password``, from ``password_file`` (a mounted Secret,
-    read at each connect so a rotated one is picked up) or from the URL itself; it
-    never shows in ``repr`` or in ``where``.
+    read when the client is made: a worker picks up a rotated password when it
+    restarts) or from the URL itself; it never shows in ``repr`` or in ``where``.
     """
 
     url: str
