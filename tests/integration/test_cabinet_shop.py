@@ -81,6 +81,27 @@ def _shop(
     return tills, kitchen
 
 
+def _wait_served(preparers: list[Worker], seconds: float) -> None:
+    """Until a preparer has served an order: the shop is busy."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for preparer in preparers:
+            _, text = scrape(int(preparer.variables["metrics_port"]))
+            for line in text.splitlines():
+                if line.startswith("fishshop_orders_served_total{") and float(line.split()[-1]):
+                    return
+        time.sleep(0.5)
+    raise AssertionError(f"no preparer served an order within {seconds}s")
+
+
+def _wait_missed(kitchen: list[Worker], seconds: float) -> None:
+    """Until a worker has said it lost Redis (it stopped taking orders)."""
+    deadline = time.monotonic() + seconds
+    while "lost a store it needs" not in "".join(w.log() for w in kitchen):
+        assert time.monotonic() < deadline, "no worker noticed Redis was gone"
+        time.sleep(0.5)
+
+
 def _audit(kafka: KafkaSettings, shop: str, redis_url: str) -> dict[str, object]:
     import json
 
@@ -174,16 +195,16 @@ def test_killed_workers_a_killed_redis_and_a_paused_preparer_keep_the_books_exac
     try:
         for worker in kitchen + tills:
             worker.start()
-        time.sleep(6)
+        _wait_served(preparers, 90)
+        own_redis.kill()  # Redis dies while the shop is busy: no orders taken, none lost
+        time.sleep(5)
+        own_redis.restart()
+        _wait_missed(kitchen, 60)
         for victim in rng.sample(kitchen, len(kitchen)):  # SIGKILL each mid-batch, once
             victim.kill()
             time.sleep(rng.uniform(0.2, 1.0))
             victim.start()
             time.sleep(rng.uniform(2.0, 3.0))
-        own_redis.kill()  # Redis dies: workers stop taking orders, lose nothing
-        time.sleep(3)
-        own_redis.restart()
-        time.sleep(4)
         preparers[0].pause()  # past its 10 s session: a zombie when it wakes
         time.sleep(13)
         preparers[0].resume()
@@ -196,7 +217,6 @@ def test_killed_workers_a_killed_redis_and_a_paused_preparer_keep_the_books_exac
     finally:
         for worker in tills + kitchen:
             worker.terminate(timeout=30)
-    assert "lost a store it needs" in "".join(w.log() for w in kitchen), "Redis was not missed"
     assert [w.starts for w in kitchen] == [2, 2, 2], "each preparer and the cook killed once"
     print("hot cabinet:", report)
     _assert_exact(report)

@@ -15,7 +15,7 @@ from fishshop_workers.broker.server import EmbeddedBroker, free_port
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import ensure_topics
 from fishshop_workers.topics import ShopTopics, default_prefix
-from tests.support.processes import Worker, audit_json
+from tests.support.processes import Worker, audit_json, scrape
 
 pytestmark = pytest.mark.broker
 
@@ -41,6 +41,18 @@ def _wait_status(port: int, path: str, want: int, seconds: float) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"{path} on port {port} answered {seen}, not {want}, for {seconds}s")
+
+
+def _wait_served(port: int, seconds: float) -> None:
+    """Until the preparer on ``port`` has served an order: the shop works again."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, text = scrape(port)
+        for line in text.splitlines():
+            if line.startswith("fishshop_orders_served_total{") and float(line.split()[-1]) > 0:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the preparer served nothing for {seconds}s after Kafka came back")
 
 
 def _workers(tmp_path: Path, shop: str, bootstrap: str) -> dict[str, tuple[Worker, int]]:
@@ -109,6 +121,7 @@ def test_workers_started_while_kafka_is_down_wait_and_then_work(
         own_broker.start()
         for _role, (_worker, port) in workers.items():
             _wait_status(port, "/readyz", 200, 90)
+        _wait_served(workers["preparer"][1], 60)
         codes = {"till": workers["till"][0].terminate(timeout=30)}
         report = audit_json(bootstrap, shop_name, wait=60)
         codes.update({role: workers[role][0].terminate(timeout=30) for role in ROLES[1:]})
