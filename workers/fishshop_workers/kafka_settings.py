@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fishshop_workers.secret_file import SecretFileError, read_secret_file
+
 __all__ = ["SASL_MECHANISMS", "KafkaSettings", "KafkaSettingsError", "read_sasl_password"]
 
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -102,33 +104,13 @@ class KafkaSettings:
 
 
 def read_sasl_password(path: Path) -> str:
-    """The password held in ``path`` (a mounted Secret, for example).
-
-    One trailing newline is dropped, because ``echo`` and editors add one; any
-    other whitespace belongs to the password.
-    """
+    """The password held in ``path`` (a mounted Secret, for example), without one
+    trailing newline."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KafkaSettingsError(
-            f"SASL password file {path} not found: check --sasl-password-file "
-            "(or FISHSHOP_SASL_PASSWORD_FILE)"
-        ) from None
-    except IsADirectoryError:
-        raise KafkaSettingsError(
-            f"SASL password file {path} is a folder: give the file that holds the password"
-        ) from None
-    except PermissionError:
-        raise KafkaSettingsError(
-            f"SASL password file {path} cannot be read: permission denied for this user"
-        ) from None
-    except UnicodeDecodeError:
-        raise KafkaSettingsError(f"SASL password file {path} is not UTF-8 text") from None
-    except OSError as error:
-        raise KafkaSettingsError(
-            f"SASL password file {path} cannot be read: {error.strerror or error}"
-        ) from None
-    for ending in ("\r\n", "\n"):
-        if text.endswith(ending):
-            return text[: -len(ending)]
-    return text
+        return read_secret_file(
+            path,
+            "SASL password file",
+            "--sasl-password-file (or FISHSHOP_SASL_PASSWORD_FILE)",
+        )
+    except SecretFileError as error:
+        raise KafkaSettingsError(str(error)) from None

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fishshop_workers.cabinet.decisions import CabinetSettingsError
+from fishshop_workers.secret_file import SecretFileError, read_secret_file
 
 __all__ = ["SCHEMES", "CabinetConnection"]
 
@@ -80,22 +81,14 @@ class CabinetConnection:
         """The password to send, read from the file when one is given."""
         if self.password_file is None:
             return self.password
-        path = self.password_file
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CabinetSettingsError(f"Redis password file {path} not found") from None
-        except UnicodeDecodeError:
-            raise CabinetSettingsError(f"Redis password file {path} is not UTF-8 text") from None
-        except OSError as error:
-            raise CabinetSettingsError(
-                f"Redis password file {path} cannot be read: {error.strerror or error}"
-            ) from None
-        # One trailing newline is an editor's or echo's, not the password's.
-        for ending in ("\r\n", "\n"):
-            if text.endswith(ending):
-                return text[: -len(ending)]
-        return text
+            return read_secret_file(
+                self.password_file,
+                "Redis password file",
+                "--redis-password-file (or FISHSHOP_REDIS_PASSWORD_FILE)",
+            )
+        except SecretFileError as error:
+            raise CabinetSettingsError(str(error)) from None
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for the Redis client's ``from_url``, besides the URL."""
