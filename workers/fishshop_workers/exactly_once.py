@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalOperation, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from fishshop_workers.committed import committed_offset
@@ -318,11 +318,16 @@ class ExactlyOnceLoop:
             next_offset = records[-1].offset + 1
             await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
             await producer.commit_transaction()
-        except BaseException:
+        except BaseException as error:
             # Whatever was sent is discarded; the records are read again.
             await _quietly(producer.abort_transaction())
             if self.on_aborted is not None:
                 self.on_aborted()
+            if isinstance(error, IllegalOperation):
+                # A producer fenced while its transaction began (a zombie woken from
+                # a pause) refuses to send with this error, which is not a KafkaError:
+                # the session must be rebuilt, never the worker ended.
+                raise KafkaError(f"{tp.topic}[{tp.partition}] cannot transact: {error}") from error
             raise
         self._next_offset[tp] = next_offset
         self.on_committed(outputs)
