@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
+.PHONY: locks demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
 	chart-crd kind-up kind-e2e kind-down screenshots
 
 demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
@@ -49,6 +49,18 @@ unit:
 
 test: install lint  ## everything CI runs: lint, unit and integration tests
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+locks:  ## regenerate the pinned jar lists (Kafka; the JDBC sink plugin) from their pom.xml
+	python scripts/lock-jars.py workers/fishshop_workers/broker/pom.xml workers/fishshop_workers/broker/kafka-jars.lock
+	python scripts/lock-jars.py workers/fishshop_workers/analyst/pom.xml workers/fishshop_workers/analyst/jdbc-sink-jars.lock $(SINK_PROVIDED)
+
+# Jars Kafka's runtime already provides (a second copy in the plugin breaks Jackson's
+# module loading), and the drivers of databases the analyst does not use.
+SINK_PROVIDED = $(addprefix --exclude ,org.apache.kafka:connect-api org.apache.kafka:kafka-clients \
+	at.yawk.lz4:lz4-java org.lz4:lz4-java org.xerial.snappy:snappy-java com.github.luben:zstd-jni \
+	org.slf4j:slf4j-api com.fasterxml.jackson.core:jackson-core com.fasterxml.jackson.core:jackson-databind \
+	com.fasterxml.jackson.core:jackson-annotations org.mariadb.jdbc:mariadb-java-client \
+	com.microsoft.sqlserver:mssql-jdbc com.mysql:mysql-connector-j com.oracle.database.jdbc:ojdbc11)
 
 bench:  ## orders per second through the shop against a bare aiokafka loop
 	$(PYTHON) bench/pipeline.py

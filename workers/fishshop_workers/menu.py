@@ -6,7 +6,15 @@ import random
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["COOKED_ITEMS", "MENU", "Part", "describe_parts", "draw_parts", "needs_cooking"]
+__all__ = [
+    "COOKED_ITEMS",
+    "MENU",
+    "Part",
+    "count_portions",
+    "describe_parts",
+    "draw_parts",
+    "needs_cooking",
+]
 
 MENU: Final = frozenset({"cod", "chips", "plaice"})
 COOKED_ITEMS: Final = frozenset({"plaice"})
@@ -14,6 +22,19 @@ COOKED_ITEMS: Final = frozenset({"plaice"})
 
 Part = tuple[str, ...]
 """One portion of an order: for example ``("cod", "chips")``."""
+
+_MENU_ORDER: Final = tuple(sorted(MENU))
+
+
+def count_portions(parts: Iterable[Part]) -> dict[str, int]:
+    """How many portions of each item on the menu an order holds, zeros included:
+    the served receipt's ``portions``."""
+    counts = dict.fromkeys(_MENU_ORDER, 0)
+    for part in parts:
+        for item in part:
+            counts[item] += 1
+    return counts
+
 
 COD_AND_CHIPS: Final[Part] = ("cod", "chips")
 LARGE_CHIPS: Final[Part] = ("chips", "chips")

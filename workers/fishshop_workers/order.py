@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple, TypeGuard
 
-from fishshop_workers.menu import MENU, Part
+from fishshop_workers.menu import MENU, Part, count_portions
 
 __all__ = [
     "MAX_ORDER_BYTES",
@@ -138,6 +138,8 @@ def encode_order(order: Order) -> bytes:
         document["cookedBy"] = order.cooked_by
     if order.served_at is not None:
         document["servedAt"] = order.served_at
+        # The receipt counts what was served, for readers that want columns.
+        document["portions"] = count_portions(order.parts)
     if order.prepared_by is not None:
         document["preparedBy"] = order.prepared_by
     return _COMPACT.encode(document).encode()

@@ -28,7 +28,7 @@ __all__ = [
     "read_lock",
 ]
 
-KAFKA_VERSION = "4.1.1"
+KAFKA_VERSION = "4.2.1"
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 LOCK_FILE = Path(__file__).with_name("kafka-jars.lock")
 
@@ -103,8 +103,7 @@ def _fetch_one(jar: Jar, target_dir: Path, repository: str) -> int:
                 part_path.unlink(missing_ok=True)
                 raise BrokerFetchError(
                     f"could not download {url}: {error}. Check the network, or set "
-                    "FISHSHOP_MAVEN_REPOSITORY to a Maven Central mirror, or start "
-                    "your own Kafka and pass --bootstrap-servers."
+                    "FISHSHOP_MAVEN_REPOSITORY to a Maven Central mirror."
                 ) from error
     if _sha256(part_path) != jar.sha256:
         part_path.unlink(missing_ok=True)
@@ -120,16 +119,24 @@ def ensure_jars(
     progress: TextIO | None = sys.stderr,
     repository: str | None = None,
     lock_text: str | None = None,
+    *,
+    lock_file: Path = LOCK_FILE,
+    folder: str = f"kafka-{KAFKA_VERSION}/libs",
+    title: str = f"Apache Kafka {KAFKA_VERSION}",
 ) -> Path:
-    """Return the folder holding every pinned jar, fetching what is missing."""
-    jars = read_lock(lock_text if lock_text is not None else LOCK_FILE.read_text())
-    target_dir = cache_root() / f"kafka-{KAFKA_VERSION}" / "libs"
+    """Return the folder holding every pinned jar, fetching what is missing.
+
+    By default these are Kafka's own jars (broker, tools, Connect runtime); another
+    ``lock_file`` fetches another set (a Connect plugin) into ``folder`` of the cache.
+    """
+    jars = read_lock(lock_text if lock_text is not None else lock_file.read_text())
+    target_dir = cache_root() / folder
     marker = target_dir / ".complete"
     if marker.exists() and marker.read_text() == _lock_digest(jars):
         return target_dir
     target_dir.mkdir(parents=True, exist_ok=True)
     repo = repository or os.environ.get("FISHSHOP_MAVEN_REPOSITORY", MAVEN_CENTRAL)
-    report = _progress_reporter(progress, len(jars))
+    report = _progress_reporter(progress, len(jars), title)
     done = 0
     fetched = 0
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -149,12 +156,11 @@ def _lock_digest(jars: list[Jar]) -> str:
     return hashlib.sha256("\n".join(j.sha256 for j in jars).encode()).hexdigest()
 
 
-def _progress_reporter(stream: TextIO | None, total: int) -> Callable[[int, int], None]:
+def _progress_reporter(stream: TextIO | None, total: int, title: str) -> Callable[[int, int], None]:
     if stream is None:
         return lambda done, size: None
     stream.write(
-        f"fishshop: fetching Apache Kafka {KAFKA_VERSION} ({total} jars) "
-        f"into {cache_root()} (first run only)\n"
+        f"fishshop: fetching {title} ({total} jars) into {cache_root()} (first run only)\n"
     )
 
     live = stream.isatty()

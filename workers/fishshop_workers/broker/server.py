@@ -4,7 +4,6 @@ or one node of an ``EmbeddedCluster``."""
 from __future__ import annotations
 
 import base64
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import TextIO
 from fishshop_workers.broker.jars import BrokerFetchError, ensure_jars
 from fishshop_workers.broker.process import BrokerStartError, java_command, spawn_owned
 from fishshop_workers.broker.properties import QuorumSeat, broker_properties
+from fishshop_workers.local_server import LocalServer
 
 __all__ = [
     "BrokerStartError",
@@ -64,7 +64,7 @@ def kafka_uuid() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(LocalServer):
     """A Kafka node process owned by fishshop: it dies with the process that
     started it, even one killed with SIGKILL (on Linux).
 
@@ -86,8 +86,7 @@ class EmbeddedBroker:
         *,
         seat: QuorumSeat | None = None,
     ) -> None:
-        self.data_dir = data_dir
-        self.port = port or free_port()
+        super().__init__(data_dir, port or free_port())
         self.seat = seat
         self.controller_port = seat.controller_port if seat else free_port()
         self.heap_mb = heap_mb
@@ -95,7 +94,6 @@ class EmbeddedBroker:
         self.extra_listeners = dict(extra_listeners or {})
         self.extra_properties = dict(extra_properties or {})
         self.format_arguments = list(format_arguments)
-        self._process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
     @property
@@ -109,15 +107,6 @@ class EmbeddedBroker:
     @property
     def log_file(self) -> Path:
         return self.data_dir / "broker.log"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The broker's JVM while it runs."""
-        return self._process.pid if self.running and self._process else None
 
     def _command(self, libs: Path, main: str, *args: str) -> list[str]:
         return java_command(
@@ -183,18 +172,12 @@ class EmbeddedBroker:
             try:
                 libs = ensure_jars(progress=self.progress)
             except BrokerFetchError as error:
-                raise BrokerStartError(str(error)) from error
+                raise BrokerStartError(
+                    f"{error} Or pass --bootstrap-servers to use a Kafka you already have."
+                ) from error
         config = self._prepare(libs)
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        with (self.data_dir / "broker.out").open("ab") as stdout:
-            self._process = spawn_owned(
-                self._command(libs, "kafka.Kafka", str(config)),
-                stdout=stdout,
-                stderr=subprocess.STDOUT,
-                # Its own session: Ctrl-C in a terminal reaches fishshop, which
-                # stops the broker in order, not the JVM directly.
-                start_new_session=True,
-            )
+        self._spawn(self._command(libs, "kafka.Kafka", str(config)), self.data_dir / "broker.out")
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Wait until the launched broker serves; stop it if it does not in time."""
@@ -218,33 +201,3 @@ class EmbeddedBroker:
         raise BrokerStartError(
             f"the embedded Kafka broker did not start within {timeout:.0f}s; see {self.log_file}"
         )
-
-    def stop(self, timeout: float = 30.0) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def wait(self) -> int | None:
-        """Block until the broker exits; its exit code."""
-        process = self._process
-        return None if process is None else process.wait()
-
-    def kill(self) -> None:
-        """Stop the broker abruptly, as a crash would."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
-
-    def __enter__(self) -> EmbeddedBroker:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()

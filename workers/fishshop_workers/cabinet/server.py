@@ -10,14 +10,11 @@ with the broker's ``spawn_owned``, so it dies with whoever started it.
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
-from fishshop_workers.broker.process import spawn_owned
 from fishshop_workers.broker.server import free_port
+from fishshop_workers.local_server import LocalServer
 
 __all__ = ["EmbeddedRedis", "RedisStartError", "redis_server_executable"]
 
@@ -42,7 +39,7 @@ def _quoted(value: str | Path) -> str:
     return f'"{text}"'
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(LocalServer):
     """A redis-server process on loopback with persistence on.
 
     ``start()`` waits until it answers PING (after loading its data); ``stop()``
@@ -51,13 +48,8 @@ class EmbeddedRedis:
     """
 
     def __init__(self, data_dir: Path, port: int | None = None, *, password: str | None = None):
-        self.data_dir = data_dir
-        self.port = port or free_port()
+        super().__init__(data_dir, port or free_port())
         self.password = password
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def __repr__(self) -> str:
-        return f"EmbeddedRedis(data_dir={self.data_dir!r}, port={self.port})"
 
     @property
     def url(self) -> str:
@@ -66,14 +58,6 @@ class EmbeddedRedis:
     @property
     def log_file(self) -> Path:
         return self.data_dir / "redis.log"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self.running and self._process else None
 
     def config(self) -> str:
         lines = [
@@ -100,30 +84,17 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "redis.conf"
         config.write_text(self.config())
-        with (self.data_dir / "redis.out").open("ab") as output:
-            self._process = spawn_owned(
-                [executable, str(config)],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                # Ctrl-C in a terminal reaches fishshop, which stops Redis in order.
-                start_new_session=True,
-            )
-        self._wait_ready(timeout)
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                raise RedisStartError(
-                    f"redis-server exited at start (port {self.port} taken, or a damaged "
-                    f"data folder?); see {self.log_file} and {self.data_dir / 'redis.out'}"
-                )
-            if self._answers_ping():
-                return
-            time.sleep(0.05)
-        self.kill()
-        raise RedisStartError(
-            f"redis-server did not answer within {timeout:.0f}s; see {self.log_file}"
+        self._spawn([executable, str(config)], self.data_dir / "redis.out")
+        self._wait_until(
+            self._answers_ping,
+            timeout,
+            exited=(
+                f"redis-server exited at start (port {self.port} taken, or a damaged "
+                f"data folder?); see {self.log_file} and {self.data_dir / 'redis.out'}"
+            ),
+            late=f"redis-server did not answer within {timeout:.0f}s; see {self.log_file}",
+            error=RedisStartError,
+            interval=0.05,
         )
 
     def _answers_ping(self) -> bool:
@@ -148,30 +119,8 @@ class EmbeddedRedis:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Shut down in order (Redis syncs its append-only file)."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def kill(self) -> None:
-        """Stop Redis abruptly, as a crash would."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        super().stop(timeout)
 
     def restart(self, timeout: float = 15.0) -> None:
         self.stop()
         self.start(timeout)
-
-    def __enter__(self) -> EmbeddedRedis:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()

@@ -1,0 +1,136 @@
+"""What the analyst's sink connector is: its name and its config, decided from a shop.
+
+Debezium's JDBC sink needs records with a schema, and the served topic holds plain
+JSON. Kafka 4.2's JsonConverter takes one schema in the connector's config
+(``schema.content``, KIP-1054) and applies it to every record: nothing is written
+twice and the records stay as they are. The schema names only what the row needs;
+the parts (a list of lists, which neither Kafka's transforms nor the sink can map
+to columns) stay out, and the served receipt's portions per item go in. Kafka's
+own transforms then shape the row: the portions become columns, fields get the
+table's names, and the shop's name is added. A record that does not fit goes to
+the analyst's dead-letter topic, Connect's own error handling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fishshop_workers.analyst.table import TABLE
+from fishshop_workers.menu import MENU
+
+__all__ = [
+    "SERVED_SCHEMA",
+    "SINK_CONNECTOR_CLASS",
+    "analyst_dead_letter_topic",
+    "connector_name",
+    "jdbc_url",
+    "sink_connector_config",
+]
+
+SINK_CONNECTOR_CLASS = "io.debezium.connector.jdbc.JdbcSinkConnector"
+
+_RENAMES = {
+    "order": "order_number",
+    **{f"portions_{item}": item for item in sorted(MENU)},
+    "createdAt": "created_at",
+    "servedAt": "served_at",
+    "preparedBy": "prepared_by",
+    "cookedBy": "cooked_by",
+}
+
+
+def _field(name: str, kind: str, *, optional: bool = False, **extra: Any) -> dict[str, Any]:
+    return {"field": name, "type": kind, "optional": optional, **extra}
+
+
+#: The served order as Connect sees it: what the row needs, nothing more (other
+#: fields of the record are left out by the converter).
+SERVED_SCHEMA: Mapping[str, Any] = {
+    "type": "struct",
+    "name": "fishshop.ServedOrder",
+    "optional": False,
+    "fields": [
+        _field("id", "string"),
+        _field("order", "int64"),
+        _field("till", "int32"),
+        _field(
+            "portions",
+            "struct",
+            fields=[_field(item, "int32") for item in sorted(MENU)],
+        ),
+        _field("createdAt", "string"),
+        _field("servedAt", "string"),
+        _field("preparedBy", "string", optional=True),
+        _field("cookedBy", "string", optional=True),
+    ],
+}
+
+
+def jdbc_url(host: str, port: int, database: str) -> str:
+    """The sink's JDBC URL. ``stringtype=unspecified`` lets PostgreSQL read the
+    record's ISO 8601 times into timestamptz columns itself."""
+    return f"jdbc:postgresql://{host}:{port}/{database}?stringtype=unspecified"
+
+
+def connector_name(topic_prefix: str) -> str:
+    """One connector per shop, named after its topics: ``<prefix>.analyst``."""
+    return f"{topic_prefix}.analyst"
+
+
+def analyst_dead_letter_topic(topic_prefix: str) -> str:
+    """Where Connect puts served records the sink cannot write."""
+    return f"{topic_prefix}.analyst-dlq"
+
+
+def sink_connector_config(
+    *,
+    shop: str,
+    served_topic: str,
+    dead_letter_topic: str,
+    jdbc_url: str,
+    user: str,
+    password: str,
+    replication_factor: int = 1,
+    tasks: int = 1,
+) -> dict[str, str]:
+    """The connector's config: every value a string, as Connect's REST API wants."""
+    renames = ",".join(f"{old}:{new}" for old, new in _RENAMES.items())
+    return {
+        "connector.class": SINK_CONNECTOR_CLASS,
+        "tasks.max": str(tasks),
+        "topics": served_topic,
+        # Only committed orders: an aborted transaction never reaches the table.
+        "consumer.override.isolation.level": "read_committed",
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "true",
+        "value.converter.schema.content": json.dumps(SERVED_SCHEMA, separators=(",", ":")),
+        "transforms": "portions,names,shop",
+        "transforms.portions.type": "org.apache.kafka.connect.transforms.Flatten$Value",
+        "transforms.portions.delimiter": "_",
+        "transforms.names.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        "transforms.names.renames": renames,
+        "transforms.shop.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+        "transforms.shop.static.field": "shop",
+        "transforms.shop.static.value": shop,
+        "connection.url": jdbc_url,
+        "connection.username": user,
+        "connection.password": password,
+        "insert.mode": "upsert",
+        "delete.enabled": "false",
+        "primary.key.mode": "record_value",
+        "primary.key.fields": "shop,id",
+        "schema.evolution": "none",
+        "collection.name.format": TABLE,
+        "database.time_zone": "UTC",
+        "errors.tolerance": "all",
+        "errors.log.enable": "true",
+        "errors.deadletterqueue.topic.name": dead_letter_topic,
+        "errors.deadletterqueue.topic.replication.factor": str(replication_factor),
+        "errors.deadletterqueue.context.headers.enable": "true",
+        # Retry a database that went away (a restart) rather than fail the task.
+        "errors.retry.timeout": "300000",
+        "errors.retry.delay.max.ms": "5000",
+    }
