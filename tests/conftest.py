@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from fishshop_workers.analyst.connect_server import EmbeddedConnect
+from fishshop_workers.analyst.postgres_server import (
+    EmbeddedPostgres,
+    PostgresStartError,
+    postgres_bin_dir,
+)
+from fishshop_workers.analyst.store import ensure_table
 from fishshop_workers.broker.cluster import EmbeddedCluster
 from fishshop_workers.broker.server import EmbeddedBroker
 from fishshop_workers.cabinet.server import EmbeddedRedis
@@ -67,6 +74,37 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """One real PostgreSQL for the session's analyst tests, with the served_orders
+    table made; each test uses a shop of its own (rows are keyed by shop)."""
+    try:
+        postgres_bin_dir()
+    except PostgresStartError as error:
+        pytest.skip(str(error))
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    server.start()
+    ensure_table(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def connect_worker(
+    broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedConnect]:
+    """One real Kafka Connect worker (distributed, one member) on the session's
+    broker, with Debezium's JDBC sink installed; tests name connectors of their own."""
+    worker = EmbeddedConnect(
+        tmp_path_factory.mktemp("connect"),
+        broker.bootstrap_servers,
+        group_id=f"fishshop-connect-{uuid.uuid4().hex[:6]}",
+    )
+    worker.start()
+    yield worker
+    worker.stop()
 
 
 # -- Kubernetes: a real control plane, the operator, and the process kubelet ----------

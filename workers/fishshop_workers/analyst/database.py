@@ -1,0 +1,74 @@
+"""Where the analyst's PostgreSQL is: one address read from a libpq URL, checked.
+
+The same address serves psycopg (``libpq_url``) and the sink connector
+(``jdbc_url`` with user and password apart, as the JDBC sink wants them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urlsplit
+
+from fishshop_workers.analyst.sink import jdbc_url
+
+__all__ = ["DatabaseAddress", "DatabaseAddressError"]
+
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+
+
+class DatabaseAddressError(ValueError):
+    """A PostgreSQL URL that fishshop cannot use; the message says why."""
+
+
+@dataclass(frozen=True)
+class DatabaseAddress:
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str = field(default="", repr=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> DatabaseAddress:
+        """Read ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``."""
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port or 5432
+        except ValueError as error:
+            raise DatabaseAddressError(f"not a PostgreSQL URL: {error}") from None
+        if parts.scheme not in {"postgresql", "postgres"}:
+            raise DatabaseAddressError(
+                "a PostgreSQL URL starts with postgresql:// "
+                "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
+            )
+        host = parts.hostname or ""
+        database = unquote(parts.path.lstrip("/"))
+        user = unquote(parts.username or "")
+        if not _HOST.match(host):
+            raise DatabaseAddressError(f"the URL's host {host!r} is not a host name or address")
+        if not _NAME.match(database):
+            raise DatabaseAddressError(
+                f"the URL names database {database!r}: give one database name after the host"
+            )
+        if not _NAME.match(user):
+            raise DatabaseAddressError(f"the URL's user {user!r} is not a PostgreSQL role name")
+        if parts.query or parts.fragment:
+            raise DatabaseAddressError("the URL takes no options after the database name")
+        return cls(host, port, database, user, unquote(parts.password or ""))
+
+    @property
+    def libpq_url(self) -> str:
+        secret = f":{quote(self.password, safe='')}" if self.password else ""
+        where = f"{self.host}:{self.port}/{self.database}"
+        return f"postgresql://{quote(self.user, safe='')}{secret}@{where}"
+
+    @property
+    def jdbc_url(self) -> str:
+        return jdbc_url(self.host, self.port, self.database)
+
+    @property
+    def shown(self) -> str:
+        """The address without its password, for messages and logs."""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"

@@ -1,0 +1,104 @@
+"""The analyst's table in PostgreSQL: made if missing, and read back for the audit.
+
+Thin I/O over psycopg; what the table is lives in ``table.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from fishshop_workers.analyst.table import TABLE, table_ddl
+
+__all__ = ["AnalystStoreError", "ServedRow", "ensure_table", "row_count", "served_rows"]
+
+
+class AnalystStoreError(RuntimeError):
+    """PostgreSQL could not be reached or refused; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ServedRow:
+    id: str
+    till: int
+    order_number: int
+    portions: dict[str, int]
+    created_at: datetime
+    served_at: datetime
+    prepared_by: str | None
+    cooked_by: str | None
+
+
+def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(url, connect_timeout=10)
+    except psycopg.Error as error:
+        said = str(error).strip().splitlines()
+        raise AnalystStoreError(
+            f"cannot reach PostgreSQL: {said[0] if said else type(error).__name__}. "
+            "Check --postgres-url (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
+        ) from None
+
+
+def ensure_table(url: str) -> None:
+    """Make the table (idempotent); PostgreSQL's errors become ``AnalystStoreError``."""
+    with _connect(url) as connection:
+        try:
+            connection.execute(table_ddl())
+        except psycopg.errors.UniqueViolation:
+            # Two makers at once: the other one made it.
+            connection.rollback()
+        except psycopg.Error as error:
+            raise AnalystStoreError(f"cannot make table {TABLE}: {error}") from None
+
+
+def row_count(url: str, shop: str) -> int:
+    with _connect(url) as connection:
+        row = connection.execute(
+            f"SELECT count(*) FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code
+            (shop,),
+        ).fetchone()
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+
+def served_rows(url: str, shop: str) -> dict[str, ServedRow]:
+    """Every row of one shop, by order id."""
+    from fishshop_workers.menu import MENU
+
+    items = sorted(MENU)
+    columns = ", ".join(
+        [
+            "id",
+            "till",
+            "order_number",
+            *items,
+            "created_at",
+            "served_at",
+            "prepared_by",
+            "cooked_by",
+        ]
+    )
+    with _connect(url) as connection:
+        cursor = connection.execute(
+            f"SELECT {columns} FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code
+            (shop,),
+        )
+        rows: dict[str, ServedRow] = {}
+        for record in cursor:
+            values = list(record)
+            order_id, till, number = values[0], values[1], values[2]
+            counts = dict(zip(items, values[3 : 3 + len(items)], strict=True))
+            created, served, prepared, cooked = values[3 + len(items) :]
+            rows[str(order_id)] = ServedRow(
+                str(order_id),
+                int(till),  # type: ignore[call-overload]
+                int(number),  # type: ignore[call-overload]
+                {k: int(v) for k, v in counts.items()},  # type: ignore[call-overload]
+                created,  # type: ignore[arg-type]
+                served,  # type: ignore[arg-type]
+                prepared,  # type: ignore[arg-type]
+                cooked,  # type: ignore[arg-type]
+            )
+        return rows
