@@ -22,6 +22,7 @@ import yaml
 from aiokafka.errors import KafkaError
 
 from fishshop_operator.settings import DEFAULT_IMAGE
+from fishshop_workers.analyst.database import DatabaseAddressError
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
 from fishshop_workers.cabinet.connection import CabinetConnection
@@ -251,6 +252,62 @@ def build_parser() -> argparse.ArgumentParser:
     _option(redis, "--redis-password-file", type=Path, metavar="FILE", help="Redis password")
     _option(redis, "--redis-ca-file", type=Path, metavar="FILE", help="CA of a rediss:// server")
 
+    analyst = demo.add_argument_group(
+        "analyst (Kafka Connect and PostgreSQL)",
+        "For --scenario analyst: served orders flow through a Kafka Connect JDBC sink "
+        "into PostgreSQL, and the live view charts them.",
+    )
+    _option(
+        analyst,
+        "--postgres-url",
+        metavar="URL",
+        help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+        "(default: start a local PostgreSQL for the demo's lifetime)",
+    )
+    _option(
+        analyst,
+        "--connect-url",
+        metavar="URL",
+        help="a Kafka Connect cluster's REST API with Debezium's JDBC sink installed "
+        "(default: start a local Connect worker for the demo's lifetime)",
+    )
+
+    connect = commands.add_parser(
+        "connect", help="run the embedded Kafka Connect worker (with Debezium's JDBC sink)"
+    )
+    _option(
+        connect,
+        "--bootstrap-servers",
+        default="127.0.0.1:9092",
+        metavar="HOST:PORT",
+        help="the Kafka it works with (default: fishshop broker's 127.0.0.1:9092)",
+    )
+    _option(connect, "--port", type=int, default=8083, help="REST API port on 127.0.0.1")
+    _option(
+        connect,
+        "--data-dir",
+        type=Path,
+        help="logs and settings (default: a fresh temporary folder)",
+    )
+    _option(connect, "--group-id", default="fishshop-connect", help="the Connect cluster's id")
+
+    report = commands.add_parser(
+        "report", help="orders served over time, from the analyst's PostgreSQL"
+    )
+    _option(
+        report,
+        "--postgres-url",
+        required="FISHSHOP_POSTGRES_URL" not in os.environ,
+        metavar="URL",
+        help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+    )
+    _option(report, "--shop", help="one shop (default: every shop in the table)")
+    _option(report, "--since", default="1h", help="how far back: 90s, 30m, 1h, 2d (default 1h)")
+    _option(report, "--every", default="1m", help="interval of each line: 10s, 1m, 1h (default 1m)")
+    shape = report.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    shape.add_argument("--csv", action="store_true", help="print CSV")
+
     broker = commands.add_parser("broker", help="run the embedded Kafka broker")
     _option(broker, "--port", type=int, default=9092, help="port on 127.0.0.1")
     _option(
@@ -314,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(audit, "--json", action="store_true", help="print JSON")
     _cabinet_options(audit)
+    _option(
+        audit,
+        "--postgres-url",
+        metavar="URL",
+        help="also compare the analyst's table in this PostgreSQL with the served topic",
+    )
 
     operator = commands.add_parser("operator", help="run the Kubernetes operator")
     _option(
@@ -684,7 +747,21 @@ def _command_operator(args: argparse.Namespace) -> int:
     return run_operator(config)
 
 
+def _command_report(args: argparse.Namespace) -> int:
+    from fishshop.report_command import run_report
+
+    return run_report(args)
+
+
+def _command_connect(args: argparse.Namespace) -> int:
+    from fishshop.connect_command import run_connect
+
+    return run_connect(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "report": _command_report,
+    "connect": _command_connect,
     "demo": _command_demo,
     "broker": _command_broker,
     "till": _command_worker,
@@ -693,6 +770,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": _command_audit,
     "operator": _command_operator,
 }
+
+
+def _analyst_errors() -> tuple[type[Exception], ...]:
+    """What the analyst's servers and stores raise: said in one line, exit 3."""
+    from fishshop_workers.analyst.connect_client import ConnectError
+    from fishshop_workers.analyst.connect_server import ConnectStartError
+    from fishshop_workers.analyst.postgres_server import PostgresStartError
+    from fishshop_workers.analyst.store import AnalystStoreError
+
+    return (ConnectError, ConnectStartError, PostgresStartError, AnalystStoreError)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -745,6 +832,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (
         UsageError,
+        DatabaseAddressError,
         ShopSpecError,
         KafkaSettingsError,
         PartitionDecreaseError,
@@ -753,7 +841,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 2
-    except CabinetError as error:
+    except (CabinetError, *_analyst_errors()) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 3
     except (BrokerStartError, BrokerFetchError, WorkerStartError, TopicCreationError) as error:
