@@ -22,7 +22,11 @@ import yaml
 from aiokafka.errors import KafkaError
 
 from fishshop_operator.settings import DEFAULT_IMAGE
+from fishshop_workers.analyst.connect_client import ConnectError
+from fishshop_workers.analyst.connect_server import ConnectStartError
 from fishshop_workers.analyst.database import DatabaseAddressError
+from fishshop_workers.analyst.postgres_server import PostgresStartError
+from fishshop_workers.analyst.store import AnalystStoreError
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
 from fishshop_workers.cabinet.connection import CabinetConnection
@@ -772,16 +776,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _analyst_errors() -> tuple[type[Exception], ...]:
-    """What the analyst's servers and stores raise: said in one line, exit 3."""
-    from fishshop_workers.analyst.connect_client import ConnectError
-    from fishshop_workers.analyst.connect_server import ConnectStartError
-    from fishshop_workers.analyst.postgres_server import PostgresStartError
-    from fishshop_workers.analyst.store import AnalystStoreError
-
-    return (ConnectError, ConnectStartError, PostgresStartError, AnalystStoreError)
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -841,7 +835,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 2
-    except (CabinetError, *_analyst_errors()) as error:
+    except (
+        CabinetError,
+        ConnectError,
+        ConnectStartError,
+        PostgresStartError,
+        AnalystStoreError,
+    ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 3
     except (BrokerStartError, BrokerFetchError, WorkerStartError, TopicCreationError) as error:

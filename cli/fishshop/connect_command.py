@@ -1,0 +1,9 @@
+"""`fishshop connect`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run_connect(args: argparse.Namespace) -> int:
+    raise NotImplementedError
