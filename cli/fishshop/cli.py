@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 from fishshop_operator.settings import DEFAULT_IMAGE
 from fishshop_workers.analyst.connect_client import ConnectError
 from fishshop_workers.analyst.connect_server import ConnectStartError
-from fishshop_workers.analyst.database import DatabaseAddressError
+from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
 from fishshop_workers.analyst.postgres_server import PostgresStartError
 from fishshop_workers.analyst.store import AnalystStoreError
 from fishshop_workers.broker.jars import BrokerFetchError
@@ -713,19 +713,23 @@ def _command_worker(args: argparse.Namespace) -> int:
 
 
 def _command_audit(args: argparse.Namespace) -> int:
-    from fishshop_workers.audit import audit
+    from fishshop_workers.analyst.sink import shop_label
+    from fishshop_workers.audit import TableToCheck, audit
     from fishshop_workers.topics import ShopTopics
 
     connection = _cabinet_connection(args)
     prefix = _prefix(args)
+    table = None
+    if args.postgres_url:
+        address = DatabaseAddress.from_url(str(args.postgres_url))
+        table = TableToCheck(address.libpq_url, shop_label(args.shop, args.namespace))
 
     async def books() -> Summary:
+        topics = ShopTopics.from_prefix(prefix)
         if connection is None:
-            return await audit(_kafka(args), ShopTopics.from_prefix(prefix), float(args.wait))
+            return await audit(_kafka(args), topics, float(args.wait), table=table)
         async with HotCabinet.connect(connection, prefix) as cabinet:
-            return await audit(
-                _kafka(args), ShopTopics.from_prefix(prefix), float(args.wait), cabinet
-            )
+            return await audit(_kafka(args), topics, float(args.wait), cabinet, table)
 
     summary = asyncio.run(_until_signalled(books()))
     _print_summary(summary, args.json, print)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from fishshop_workers.analyst.checking import check_table
 from fishshop_workers.cabinet.decisions import conservation_gaps
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka_settings import KafkaSettings
@@ -16,7 +19,7 @@ from fishshop_workers.kafka_topics import describe_partitions
 from fishshop_workers.ledger import Ledger, Summary, with_cabinet
 from fishshop_workers.topics import ShopTopics
 
-__all__ = ["Auditor", "audit"]
+__all__ = ["Auditor", "TableToCheck", "audit"]
 
 
 class Auditor:
@@ -138,19 +141,32 @@ class Auditor:
         return summary
 
 
+@dataclass(frozen=True)
+class TableToCheck:
+    """The analyst's table to compare with the served topic: where, and which shop."""
+
+    url: str
+    shop: str
+
+
 async def audit(
     settings: KafkaSettings,
     topics: ShopTopics,
     wait: float = 0.0,
     cabinet: HotCabinet | None = None,
+    table: TableToCheck | None = None,
 ) -> Summary:
-    """Every order's fate from the topics; with ``cabinet``, its books too."""
+    """Every order's fate from the topics; with ``cabinet``, its books too; with
+    ``table``, how the analyst's table agrees with the served topic."""
     auditor = Auditor(settings, topics)
     await auditor.start()
     try:
         summary = await auditor.settle(wait)
     finally:
         await auditor.stop()
+    if table is not None:
+        books = await check_table(auditor.ledger.served_orders, table.url, table.shop, wait)
+        summary = dataclasses.replace(summary, analyst=books)
     if cabinet is None:
         return summary
     counts = await cabinet.counts()

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fishshop_workers.analyst.books import TableBooks
 from fishshop_workers.cabinet.decisions import portions
 from fishshop_workers.menu import needs_cooking
 from fishshop_workers.order import Order, Rejection, parse_order, parse_time
@@ -50,10 +51,14 @@ class Summary:
     cabinet_kafka_gaps: dict[str, int] = field(default_factory=dict)
     """Per item, portions Redis counts as served minus portions of the orders Kafka
     has in served: empty when the two stores agree (once the shop has drained)."""
+    analyst: TableBooks | None = None
+    """With the analyst's table: its rows, and rows missing, extra or different
+    from the served topic."""
 
     @property
     def clean(self) -> bool:
-        """Every order served exactly once, and every plaice cooked first."""
+        """Every order served exactly once, every plaice cooked first, and the second
+        stores (cabinet, analyst table) agree with Kafka."""
         return (
             self.unserved == 0
             and self.duplicates == 0
@@ -61,6 +66,7 @@ class Summary:
             and self.served_uncooked == 0
             and not self.cabinet_gaps
             and not self.cabinet_kafka_gaps
+            and (self.analyst is None or self.analyst.clean)
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,6 +90,7 @@ class Summary:
                 if self.cabinet is not None
                 else {}
             ),
+            **({"analyst": self.analyst.as_dict()} if self.analyst is not None else {}),
         }
 
 
@@ -102,6 +109,8 @@ class Ledger:
     refused: set[str] = field(default_factory=set)
     served_portions: Counter[str] = field(default_factory=Counter)
     """Portions per item of the orders served (each order once)."""
+    served_orders: dict[str, Order] = field(default_factory=dict)
+    """Each served order as first served: what the analyst's table must hold."""
 
     def add_order_record(self, value: bytes | None) -> None:
         """A record of the orders topic: a new order, or one back from the cook."""
@@ -120,6 +129,7 @@ class Ledger:
         if needs_cooking(order.parts) and order.cooked_by is None:
             self.uncooked.add(order.id)
         if self.served[order.id] == 1:
+            self.served_orders[order.id] = order
             self.served_portions.update(portions(order.parts))
             wait = _wait(order)
             if wait is not None:

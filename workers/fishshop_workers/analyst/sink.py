@@ -26,6 +26,7 @@ __all__ = [
     "analyst_dead_letter_topic",
     "connector_name",
     "jdbc_url",
+    "shop_label",
     "sink_connector_config",
 ]
 
@@ -72,6 +73,12 @@ def jdbc_url(host: str, port: int, database: str) -> str:
     """The sink's JDBC URL. ``stringtype=unspecified`` lets PostgreSQL read the
     record's ISO 8601 times into timestamptz columns itself."""
     return f"jdbc:postgresql://{host}:{port}/{database}?stringtype=unspecified"
+
+
+def shop_label(name: str, namespace: str | None = None) -> str:
+    """The ``shop`` column: the shop's name, ``namespace/name`` on Kubernetes (two
+    namespaces may each have a shop of the same name)."""
+    return f"{namespace}/{name}" if namespace else name
 
 
 def connector_name(topic_prefix: str) -> str:

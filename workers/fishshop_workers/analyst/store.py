@@ -5,30 +5,15 @@ Thin I/O over psycopg; what the table is lives in ``table.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import psycopg
 
-from fishshop_workers.analyst.table import TABLE, table_ddl
+from fishshop_workers.analyst.table import TABLE, ServedRow, table_ddl
 
 __all__ = ["AnalystStoreError", "ServedRow", "ensure_table", "row_count", "served_rows"]
 
 
 class AnalystStoreError(RuntimeError):
     """PostgreSQL could not be reached or refused; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class ServedRow:
-    id: str
-    till: int
-    order_number: int
-    portions: dict[str, int]
-    created_at: datetime
-    served_at: datetime
-    prepared_by: str | None
-    cooked_by: str | None
 
 
 def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:

@@ -9,11 +9,29 @@ rewrites the same row (the sink upserts on shop and id).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from fishshop_workers.menu import MENU
 
-__all__ = ["TABLE", "WRITTEN_COLUMNS", "table_ddl"]
+__all__ = ["TABLE", "WRITTEN_COLUMNS", "ServedRow", "table_ddl"]
 
 TABLE = "served_orders"
+
+
+@dataclass(frozen=True)
+class ServedRow:
+    """One row as written (the generated columns follow from it)."""
+
+    id: str
+    till: int
+    order_number: int
+    portions: dict[str, int]
+    created_at: datetime
+    served_at: datetime
+    prepared_by: str | None
+    cooked_by: str | None
+
 
 #: The columns the sink connector writes, in the record's words after renaming.
 WRITTEN_COLUMNS = (
