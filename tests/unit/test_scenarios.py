@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fishshop_workers.cabinet.decisions import CabinetSettings
-from fishshop_workers.scenarios import SCENARIOS, scenario
+from fishshop_workers.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
 from fishshop_workers.shop import ShopSpec
 
 
@@ -23,7 +23,14 @@ def test_each_scenario_is_a_valid_shop(name: str) -> None:
 
 
 def test_the_talks_scenarios() -> None:
-    assert list(SCENARIOS) == ["one-till", "three-tills", "two-preparers", "cook", "hot-cabinet"]
+    assert list(SCENARIOS) == [
+        "one-till",
+        "three-tills",
+        "two-preparers",
+        "cook",
+        "hot-cabinet",
+        "analyst",
+    ]
     assert scenario("one-till").partitions == 1
     assert scenario("three-tills").tills.replicas == 3
     assert scenario("three-tills").preparers.replicas == 1
@@ -31,7 +38,11 @@ def test_the_talks_scenarios() -> None:
 
 
 def test_only_the_scenarios_with_a_cook_have_plaice() -> None:
-    assert [name for name in SCENARIOS if scenario(name).plaice] == ["cook", "hot-cabinet"]
+    assert [name for name in SCENARIOS if scenario(name).plaice] == [
+        "cook",
+        "hot-cabinet",
+        "analyst",
+    ]
     assert scenario("cook").cooks.replicas >= 1
 
 
@@ -60,3 +71,11 @@ def test_unknown_scenario_lists_the_choices() -> None:
         assert name in message
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+def test_the_analyst_has_plaice_and_a_cook_so_the_cooks_share_shows() -> None:
+    analyst = scenario("analyst")
+    assert set(ANALYST_SCENARIOS) == {"analyst"}
+    assert analyst.plaice and analyst.cooks.replicas == 1
+    assert analyst.hot_cabinet is None
+    assert "PostgreSQL" in SCENARIOS["analyst"][0]

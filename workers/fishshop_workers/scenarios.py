@@ -5,7 +5,7 @@ from __future__ import annotations
 from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.shop import CookSpec, PreparerSpec, ShopSpec, TillSpec
 
-__all__ = ["SCENARIOS", "scenario"]
+__all__ = ["ANALYST_SCENARIOS", "SCENARIOS", "scenario"]
 
 SCENARIOS: dict[str, tuple[str, ShopSpec]] = {
     "one-till": (
@@ -60,7 +60,21 @@ SCENARIOS: dict[str, tuple[str, ShopSpec]] = {
             hot_cabinet=CabinetSettings(),
         ),
     ),
+    "analyst": (
+        "Served orders flow through a Kafka Connect JDBC sink into PostgreSQL, where an "
+        "analyst charts orders per minute, the customers' wait and the best sellers.",
+        ShopSpec(
+            name="analyst",
+            partitions=3,
+            tills=TillSpec(replicas=3, orders_per_minute=40),
+            preparers=PreparerSpec(replicas=2),
+            cooks=CookSpec(replicas=1),
+        ),
+    ),
 }
+
+ANALYST_SCENARIOS = frozenset({"analyst"})
+"""Scenarios whose served orders also go to the analyst's PostgreSQL."""
 
 
 def scenario(name: str) -> ShopSpec:
