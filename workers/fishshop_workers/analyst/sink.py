@@ -137,7 +137,9 @@ def sink_connector_config(
         "errors.deadletterqueue.topic.name": dead_letter_topic,
         "errors.deadletterqueue.topic.replication.factor": str(replication_factor),
         "errors.deadletterqueue.context.headers.enable": "true",
-        # Retry a database that went away (a restart) rather than fail the task.
-        "errors.retry.timeout": "300000",
-        "errors.retry.delay.max.ms": "5000",
+        # A database that goes away for a while (a restart) is waited for, batch
+        # kept, rather than failing the task: two minutes of retries.
+        "flush.max.retries": "60",
+        "flush.retry.delay.ms": "2000",
+        "connection.restart.on.errors": "true",
     }
