@@ -133,10 +133,8 @@ def test_a_bad_since_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_every_longer_than_since_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        ["report", "--postgres-url", "postgresql://u@127.0.0.1:1/db"]
-        + ["--since", "30m", "--every", "1h"]
-    )
+    url = "postgresql://u@127.0.0.1:1/db"
+    code = main(["report", "--postgres-url", url, "--since", "30m", "--every", "1h"])
     assert code == 2
     assert "longer than --since" in capsys.readouterr().err
 
