@@ -30,8 +30,13 @@ def _reconciler(memo: Any) -> Reconciler:
     return reconciler
 
 
-def _deletes_topics(spec: kopf.Spec, **_: Any) -> bool:
-    return bool(spec.get("topicDeletionPolicy", "Delete") == "Delete")
+def _deletes_things(spec: kopf.Spec, status: kopf.Status, **_: Any) -> bool:
+    """Its topics (unless retained) or its analyst's connector go with the shop."""
+    return bool(
+        spec.get("topicDeletionPolicy", "Delete") == "Delete"
+        or spec.get("analyst")
+        or status.get("analyst")
+    )
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
@@ -66,6 +71,6 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     for plural in ("deployments", "statefulsets"):
         kopf.on.event("apps", "v1", plural, registry=registry, labels=MANAGED)(owned_changed)
 
-    @kopf.on.delete(*SHOPS, registry=registry, when=_deletes_topics, id="delete-topics")
+    @kopf.on.delete(*SHOPS, registry=registry, when=_deletes_things, id="delete-topics")
     async def delete_topics(body: kopf.Body, memo: Any, **_: Any) -> None:
         await _reconciler(memo).delete(dict(body))

@@ -10,6 +10,7 @@ import asyncio
 import ssl
 from dataclasses import dataclass, field
 
+from fishshop_operator.analyst_decisions import AnalystMemory
 from fishshop_operator.cabinet_credentials import RedisCredentials
 from fishshop_operator.conditions import CabinetOutcome, TopicsOutcome
 
@@ -38,3 +39,5 @@ class ShopMemory:
         default=None, repr=False
     )
     """The credentials Secret's (uid, resourceVersion) and what it holds, in memory."""
+    analyst: AnalystMemory = field(default_factory=AnalystMemory)
+    """The analyst's restart backoff, restarts and where its table was made."""

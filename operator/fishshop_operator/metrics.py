@@ -58,8 +58,33 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        self.analyst_failed_tasks = Gauge(
+            "fishshop_operator_analyst_failed_tasks",
+            "Failed tasks of a FishShop's analyst sink connector, as Kafka Connect last said",
+            ["namespace", "shop"],
+            registry=self.registry,
+        )
+        self.analyst_task_restarts = Counter(
+            "fishshop_operator_analyst_task_restarts",
+            "Failed tasks of a FishShop's analyst sink connector that the operator restarted",
+            ["namespace", "shop"],
+            registry=self.registry,
+        )
+
+    def forget_analyst(self, namespace: str, shop: str) -> None:
+        """A shop's analyst series go away with its spec.analyst."""
+        for metric in (self.analyst_failed_tasks, self.analyst_task_restarts):
+            with contextlib.suppress(KeyError):
+                metric.remove(namespace, shop)
+
     def forget(self, namespace: str, shop: str) -> None:
         """A deleted shop's series go away with it."""
-        for gauge in (self.shop_ready, self.shop_queued, self.shop_queued_for_cook):
+        for gauge in (
+            self.shop_ready,
+            self.shop_queued,
+            self.shop_queued_for_cook,
+            self.analyst_failed_tasks,
+            self.analyst_task_restarts,
+        ):
             with contextlib.suppress(KeyError):
                 gauge.remove(namespace, shop)

@@ -1,5 +1,5 @@
 """Reconcile one FishShop: topics in Kafka, its hot cabinet's Redis (when it has one),
-workloads in Kubernetes, then the status.
+workloads in Kubernetes, its analyst's sink connector (when it has one), then the status.
 
 Level-based and idempotent: every call looks at the whole shop, so a missed event,
 a deleted workload, a hand edit or a restarted operator all converge the same way.
@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fishshop_operator.analyst_decisions import AnalystMemory, AnalystOutcome
+from fishshop_operator.analyst_spec import AnalystSpec, PostgresSecretError, read_postgres_secret
+from fishshop_operator.analyst_status import add_analyst, previous_analyst
 from fishshop_operator.cabinet_credentials import (
     CredentialsSecretError,
     RedisCredentials,
@@ -35,6 +38,13 @@ from fishshop_operator.kube import KubeApi, KubeApiError, object_path
 from fishshop_operator.memory import ShopMemory
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.resource import GROUP, PLURAL, VERSION, ShopResource, read_resource
+from fishshop_operator.shop_analyst import (
+    AnalystShop,
+    ConnectError,
+    delete_connector,
+    placed_connector,
+    reconcile_analyst,
+)
 from fishshop_operator.shop_cabinet import check_cabinet
 from fishshop_operator.shop_kafka import (
     KafkaUnreachable,
@@ -228,8 +238,11 @@ class Reconciler:
         else:
             roles = await self._read_workloads(shop)
         memory.topics = (shop.generation, topics)
+        analyst = await self._analyst(body, shop, memory, topics, check_kafka)
         observed = Observed(topics, roles, workloads_error, cabinet)
-        status = shop_status(shop, observed, previous, _now())
+        now = _now()
+        status = shop_status(shop, observed, previous, now)
+        status = add_analyst(status, analyst, previous, generation=shop.generation, now=now)
         await self.api.patch_status(shop.namespace, shop.name, status)
         ready = status["conditions"][0]
         self.metrics.shop_ready.labels(shop.namespace, shop.name).set(ready["status"] == "True")
@@ -344,6 +357,111 @@ class Reconciler:
             )
         memory.cabinet = (shop.generation, outcome)
         return outcome
+
+    async def _analyst(
+        self,
+        body: dict[str, Any],
+        shop: ShopResource,
+        memory: ShopMemory,
+        topics: TopicsOutcome,
+        check: bool,
+    ) -> AnalystOutcome | None:
+        """The analyst's sink connector put where the spec says, and how it runs; None
+        for a shop without one (after its connector, if it had one, is deleted).
+
+        Like the cabinet, a connector found running for this generation of the spec is
+        not asked about again after each event on a workload; the resync loop asks.
+        """
+        spec = shop.analyst
+        placed = placed_connector(body.get("status"))
+        remembered = memory.analyst
+        if remembered.restarts is None:
+            remembered.restarts = previous_analyst(body.get("status"))[2]
+        if placed is not None and (spec is None or placed[0] != spec.connect_url):
+            # The spec took the analyst away or moved it to another Connect.
+            gone = await self._delete_connector(body, shop, *placed)
+            if spec is None and not gone:
+                return AnalystOutcome(
+                    False,
+                    "ConnectorNotDeleted",
+                    f"spec.analyst was removed, but connector {placed[1]} at {placed[0]} "
+                    "could not be deleted yet; the operator tries again",
+                    placed[1],
+                    placed[0],
+                )
+        if spec is None:
+            memory.analyst = AnalystMemory()
+            self.metrics.forget_analyst(shop.namespace, shop.name)
+            return None
+        ours = AnalystShop(shop.label, shop.topic_prefix, shop.topics.served)
+        seen = remembered.seen
+        if not check and seen is not None and seen[0] == shop.generation and seen[1].ready:
+            return seen[1]
+        if not topics.ready:
+            # Its name comes from the topics' prefix: never before the shop owns it.
+            outcome = AnalystOutcome(
+                False,
+                "WaitingForTopics",
+                "the sink connector follows the shop's topics",
+                ours.connector,
+                spec.connect_url,
+                restarts=remembered.restarts or 0,
+            )
+        else:
+            outcome = await self._put_connector(shop, spec, ours, memory)
+        before = seen[1] if seen is not None else None
+        if before is None or (before.ready, before.reason) != (outcome.ready, outcome.reason):
+            log.info(
+                "action=analyst shop=%s/%s ready=%s reason=%s message=%r",
+                *_ids(shop),
+                outcome.ready,
+                outcome.reason,
+                outcome.message,
+            )
+            if before is not None or not outcome.ready:
+                kind = "Normal" if outcome.ready else "Warning"
+                await self._event(body, kind, f"Analyst{outcome.reason}", outcome.message)
+        remembered.seen = (shop.generation, outcome)
+        self.metrics.analyst_failed_tasks.labels(shop.namespace, shop.name).set(
+            outcome.failed_tasks
+        )
+        return outcome
+
+    async def _put_connector(
+        self, shop: ShopResource, spec: AnalystSpec, ours: AnalystShop, memory: ShopMemory
+    ) -> AnalystOutcome:
+        """Read the PostgreSQL Secret (only from the shop's own namespace; its name was
+        checked when the shop was read, and the path quotes it), then the connector."""
+        restarts = memory.analyst.restarts or 0
+        name = spec.postgres_secret
+        try:
+            secret = await self.api.get(object_path("v1", "Secret", shop.namespace, name))
+            address = read_postgres_secret(secret, f"{shop.namespace}/{name}")
+        except PostgresSecretError as error:
+            reason = "SecretMissing" if error.missing else "SecretInvalid"
+            return AnalystOutcome(
+                False, reason, str(error), ours.connector, spec.connect_url, restarts=restarts
+            )
+        outcome, restarted = await reconcile_analyst(
+            spec, ours, address, memory.analyst, now=time.monotonic()
+        )
+        if restarted:
+            self.metrics.analyst_task_restarts.labels(shop.namespace, shop.name).inc(restarted)
+        return outcome
+
+    async def _delete_connector(
+        self, body: dict[str, Any], shop: ShopResource, connect_url: str, connector: str
+    ) -> bool:
+        """Delete the shop's connector there; False (and an event) when Connect failed."""
+        try:
+            done = await delete_connector(connect_url, connector, shop.label)
+        except ConnectError as error:
+            message = f"connector {connector} at {connect_url} was not deleted: {error}"
+            log.warning("action=delete-connector shop=%s/%s %s", *_ids(shop), message)
+            await self._event(body, "Warning", "ConnectorNotDeleted", message)
+            return False
+        log.info("action=delete-connector shop=%s/%s %s", *_ids(shop), done)
+        return True
 
     async def _redis_credentials(
         self, shop: ShopResource, spec: HotCabinetSpec, memory: ShopMemory
@@ -479,8 +597,26 @@ class Reconciler:
                     "delete by hand any that an older operator made for it",
                 )
                 return
+            await self._delete_analyst(body, shop)
             if shop.deletes_topics:
                 await self._delete_topics(body, shop, memory)
+
+    async def _delete_analyst(self, body: dict[str, Any], shop: ShopResource) -> None:
+        """The shop's sink connector goes with the shop, wherever it was last put.
+
+        One try: a Connect that is down must not keep the shop from being deleted;
+        the event says which connector to delete by hand.
+        """
+        where = {placed_connector(body.get("status"))}
+        if shop.analyst is not None:
+            where.add(
+                (
+                    shop.analyst.connect_url,
+                    AnalystShop(shop.label, shop.topic_prefix, shop.topics.served).connector,
+                )
+            )
+        for connect_url, connector in sorted(w for w in where if w is not None):
+            await self._delete_connector(body, shop, connect_url, connector)
 
     async def _delete_topics(
         self, body: dict[str, Any], shop: ShopResource, memory: ShopMemory

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fishshop_operator.analyst_spec import AnalystSpec, read_analyst
 from fishshop_operator.cabinet_spec import HotCabinetSpec, read_hot_cabinet
 from fishshop_operator.names import (
     check_bootstrap_servers,
@@ -38,6 +39,13 @@ class ShopResource:
     topic_deletion_policy: str
     hot_cabinet: HotCabinetSpec | None = None
     """The hot cabinet, when ``spec.hotCabinet`` turns it on."""
+    analyst: AnalystSpec | None = None
+    """The analyst's sink connector, when ``spec.analyst`` asks for one."""
+
+    @property
+    def label(self) -> str:
+        """namespace/name: how the shop's rows and its connector name it."""
+        return f"{self.namespace}/{self.name}"
 
     @property
     def topic_prefix(self) -> str:
@@ -92,6 +100,7 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
     check_bootstrap_servers(shop_spec.bootstrap_servers)
     check_topic_prefix(shop_spec.topic_prefix)
     hot_cabinet = read_hot_cabinet(spec)
+    analyst = read_analyst(spec)
     return ShopResource(
         name=name,
         namespace=namespace,
@@ -101,4 +110,5 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         tls_secret=tls_secret,
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
         hot_cabinet=hot_cabinet,
+        analyst=analyst,
     )

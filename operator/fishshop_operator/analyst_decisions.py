@@ -1,0 +1,184 @@
+"""What the operator makes of the analyst's connector: is it ready, and may a failed
+task be restarted now. Pure: Connect's answer goes in, a decision comes out.
+
+A task fails for a reason outside Connect more often than not (PostgreSQL down, a
+password changed, a table locked). Restarting it at once, every reconcile, would
+only fill Connect's log; restarting it never would leave the analyst behind after
+the cause is gone. So each shop's failed tasks are restarted with exponential
+backoff, capped, and the backoff starts over once the tasks have run for a while.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "FIRST_DELAY",
+    "LONGEST_DELAY",
+    "STEADY_SECONDS",
+    "AnalystMemory",
+    "AnalystOutcome",
+    "ConnectorState",
+    "RestartBackoff",
+    "TaskState",
+    "connector_outcome",
+    "trace_reason",
+]
+
+FIRST_DELAY = 5.0
+"""Seconds after a restart before the next one (doubling with each restart in a row)."""
+LONGEST_DELAY = 300.0
+"""The longest wait between two restarts: a fixed cause is noticed within five minutes."""
+STEADY_SECONDS = 60.0
+"""Tasks that have run this long since the last restart have recovered."""
+RUNNING = "RUNNING"
+FAILED = "FAILED"
+
+
+def trace_reason(trace: str | None) -> str:
+    """A Java trace in one line: its first line, and its root cause when it has one.
+
+    Connect's own first line ("Exiting WorkerSinkTask due to unrecoverable
+    exception") says that a task stopped; the last "Caused by" says why.
+    """
+    lines = [line.strip() for line in (trace or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0][:300]
+    causes = [line for line in lines if line.startswith("Caused by:")]
+    if not causes:
+        return first
+    root = causes[-1].removeprefix("Caused by:").strip()[:300]
+    return f"{first} (root cause: {root})"
+
+
+@dataclass(frozen=True)
+class TaskState:
+    id: int
+    state: str
+    """RUNNING, FAILED, PAUSED, UNASSIGNED, RESTARTING, as Connect says."""
+    reason: str = ""
+    """The first line of a failed task's trace."""
+
+
+@dataclass(frozen=True)
+class ConnectorState:
+    """The connector as Connect reports it."""
+
+    state: str
+    tasks: tuple[TaskState, ...]
+    reason: str = ""
+    """The first line of a failed connector's trace."""
+
+
+@dataclass(frozen=True)
+class AnalystOutcome:
+    """What the analyst's condition and status say."""
+
+    ready: bool
+    reason: str
+    """ConnectorRunning, Starting, TaskFailed, ConnectorFailed, ConnectorPaused,
+    ConnectUnreachable, ConnectRefused, SecretMissing, SecretInvalid,
+    DatabaseUnreachable, ConnectorOwnedByAnotherShop or WaitingForTopics."""
+    message: str
+    connector: str = ""
+    connect_url: str = ""
+    state: ConnectorState | None = None
+    """None when Connect was not asked or has no such connector."""
+    restarts: int = 0
+    """Failed tasks the operator has restarted for this shop."""
+
+    @property
+    def failed_tasks(self) -> int:
+        return sum(1 for task in self.state.tasks if task.state == FAILED) if self.state else 0
+
+
+@dataclass(frozen=True)
+class RestartBackoff:
+    """One shop's restarts in a row, and when the next may come."""
+
+    in_a_row: int = 0
+    last_at: float | None = None
+    """When the last restart was made (monotonic seconds); None: none yet."""
+
+    def delay(self) -> float:
+        """Seconds to wait after the last restart before the next one."""
+        if self.in_a_row == 0:
+            return 0.0
+        return float(min(LONGEST_DELAY, FIRST_DELAY * 2.0 ** (self.in_a_row - 1)))
+
+    def due(self, now: float) -> bool:
+        """A failed task may be restarted now."""
+        return self.last_at is None or now - self.last_at >= self.delay()
+
+    def restarted(self, now: float) -> RestartBackoff:
+        return RestartBackoff(self.in_a_row + 1, now)
+
+    def observed(self, state: ConnectorState | None, now: float) -> RestartBackoff:
+        """Starts over when every task has run steadily since the last restart."""
+        steady = (
+            state is not None
+            and state.state == RUNNING
+            and bool(state.tasks)
+            and all(task.state == RUNNING for task in state.tasks)
+        )
+        if steady and self.last_at is not None and now - self.last_at >= STEADY_SECONDS:
+            return RestartBackoff()
+        return self
+
+
+def _tasks(count: int) -> str:
+    return "1 task" if count == 1 else f"{count} tasks"
+
+
+def connector_outcome(
+    state: ConnectorState | None, *, connector: str, connect_url: str, restarts: int
+) -> AnalystOutcome:
+    """AnalystReady from the connector's state as Connect reported it."""
+
+    def outcome(ready: bool, reason: str, message: str) -> AnalystOutcome:
+        return AnalystOutcome(ready, reason, message, connector, connect_url, state, restarts)
+
+    if state is None:
+        return outcome(False, "Starting", f"connector {connector} is being created")
+    if state.state == FAILED:
+        return outcome(
+            False, "ConnectorFailed", f"connector {connector} failed: {state.reason or 'no trace'}"
+        )
+    failed = [task for task in state.tasks if task.state == FAILED]
+    if failed:
+        first = failed[0]
+        again = f"; restarted {restarts} times so far" if restarts else ""
+        return outcome(
+            False,
+            "TaskFailed",
+            f"task {first.id} of connector {connector} failed: {first.reason or 'no trace'}{again}",
+        )
+    if state.state in {"PAUSED", "STOPPED"}:
+        return outcome(
+            False,
+            "ConnectorPaused",
+            f"connector {connector} is {state.state.lower()}; resume it in Kafka Connect",
+        )
+    if state.state == RUNNING and state.tasks and all(t.state == RUNNING for t in state.tasks):
+        return outcome(
+            True,
+            "ConnectorRunning",
+            f"connector {connector} runs {_tasks(len(state.tasks))} at {connect_url}",
+        )
+    waiting = [f"task {t.id} {t.state.lower()}" for t in state.tasks if t.state != RUNNING]
+    detail = ", ".join(waiting) if waiting else "no tasks yet"
+    return outcome(False, "Starting", f"connector {connector} is {state.state.lower()}: {detail}")
+
+
+@dataclass
+class AnalystMemory:
+    """What the operator remembers about one shop's analyst between reconciles."""
+
+    backoff: RestartBackoff = RestartBackoff()
+    restarts: int | None = None
+    """Failed tasks restarted so far; None until read back from the shop's status."""
+    table_made: object | None = None
+    """The PostgreSQL address the table was last made in (made again when it changes)."""
+    seen: tuple[int, AnalystOutcome] | None = None
+    """The spec generation the connector was last looked at for, and what was found."""
