@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from aiokafka.errors import KafkaError
@@ -44,9 +44,12 @@ from fishshop_workers.kafka_topics import TopicCreationError
 from fishshop_workers.ledger import Summary
 from fishshop_workers.routing import till_number_from_hostname
 from fishshop_workers.run import WorkerStartError
-from fishshop_workers.scenarios import SCENARIOS, scenario
+from fishshop_workers.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
 from fishshop_workers.shop import ShopSpec, ShopSpecError, read_manifest
 from fishshop_workers.topics import PartitionDecreaseError, default_prefix
+
+if TYPE_CHECKING:
+    from fishshop.demo_analyst import DemoAnalyst
 
 __all__ = ["build_parser", "main"]
 
@@ -488,6 +491,7 @@ def _wants_live_view(args: argparse.Namespace) -> bool:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
+    from fishshop.demo_analyst import AnalystServers, DemoAnalyst
     from fishshop_workers.cabinet.server import EmbeddedRedis, RedisStartError
 
     spec = _demo_spec(args)
@@ -497,10 +501,27 @@ def _command_demo(args: argparse.Namespace) -> int:
             f"fishshop: shop {spec.name!r} has no hot cabinet: Redis is not used", file=sys.stderr
         )
         connection = None
+    wants_analyst = bool(args.postgres_url) or (
+        args.file is None and args.scenario in ANALYST_SCENARIOS
+    )
+    if args.connect_url and not wants_analyst:
+        print(
+            f"fishshop: shop {spec.name!r} has no analyst (--scenario analyst or "
+            "--postgres-url): Kafka Connect is not used",
+            file=sys.stderr,
+        )
     broker = None
     redis = None
+    servers = None
+    analyst = None
+    postgres_url = ""
     bootstrap = args.bootstrap_servers
     local_redis = spec.hot_cabinet is not None and connection is None
+    if wants_analyst and not args.connect_url and (args.certs_dir or args.sasl_mechanism):
+        raise UsageError(
+            "the local Kafka Connect worker speaks to Kafka in plain text only: "
+            "pass --connect-url for a Connect cluster set up for this Kafka"
+        )
     data_dir = (
         Path(tempfile.mkdtemp(prefix="fishshop-demo-")) if local_redis or not bootstrap else None
     )
@@ -512,6 +533,10 @@ def _command_demo(args: argparse.Namespace) -> int:
             redis.start()
             connection = CabinetConnection(redis.url)
             print(f"fishshop: Redis ready on {redis.url}", file=sys.stderr)
+        if wants_analyst:
+            # PostgreSQL before the broker too; Connect after it (it lives in Kafka).
+            servers = AnalystServers(args.postgres_url, args.connect_url)
+            postgres_url = servers.start_postgres()
         if not bootstrap and data_dir is not None:
             broker = EmbeddedBroker(data_dir)
             print("fishshop: starting the embedded Kafka broker...", file=sys.stderr)
@@ -519,19 +544,33 @@ def _command_demo(args: argparse.Namespace) -> int:
             bootstrap = broker.bootstrap_servers
             print(f"fishshop: broker ready on {bootstrap}", file=sys.stderr)
         kafka = _kafka(args, bootstrap)
+        if servers is not None:
+            connect_url = servers.start_connect(
+                kafka.bootstrap_servers, f"fishshop-demo-{spec.name}"
+            )
+            analyst = DemoAnalyst(
+                postgres_url,
+                connect_url,
+                delete_connector=broker is None or servers.connect is None,
+                replication_factor=1 if broker is not None or servers.connect else 3,
+            )
         if _wants_live_view(args):
-            return _live_demo(spec, kafka, args, connection)
-        return _headless_demo(spec, kafka, args, connection)
+            return _live_demo(spec, kafka, args, connection, analyst)
+        return _headless_demo(spec, kafka, args, connection, analyst)
     except RedisStartError as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 3
     finally:
         signal.signal(signal.SIGTERM, _interrupt)  # asyncio.run reset it
         signal.signal(signal.SIGHUP, _interrupt)
+        if servers is not None and servers.connect is not None:
+            servers.connect.stop()  # before the broker it keeps its state in
         if broker is not None:
             broker.stop()
         if redis is not None:
             redis.stop()
+        if servers is not None:
+            servers.stop()
         if data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -541,7 +580,9 @@ def _headless_demo(
     kafka: KafkaSettings,
     args: argparse.Namespace,
     connection: CabinetConnection | None = None,
+    analyst: DemoAnalyst | None = None,
 ) -> int:
+    from fishshop.demo_analyst import sink_for_the_day
     from fishshop_workers.board import counted
     from fishshop_workers.day import open_cabinet
     from fishshop_workers.demo import run_shop
@@ -550,7 +591,8 @@ def _headless_demo(
         f"fishshop: shop {spec.name!r} open for {args.duration:.0f}s: "
         f"{counted(spec.tills.replicas, 'till')}, {counted(spec.preparers.replicas, 'preparer')}, "
         f"{counted(spec.cooks.replicas, 'cook')}, {counted(spec.partitions, 'partition')}"
-        + (", a hot cabinet" if spec.hot_cabinet is not None else ""),
+        + (", a hot cabinet" if spec.hot_cabinet is not None else "")
+        + (", an analyst" if analyst is not None else ""),
         file=sys.stderr,
     )
     from_cabinet = FromCabinet() if spec.hot_cabinet is not None else None
@@ -564,8 +606,11 @@ def _headless_demo(
         )
 
     async def day() -> Summary:
-        async with open_cabinet(spec, connection) as cabinet:
-            return await run_shop(
+        async with (
+            open_cabinet(spec, connection) as cabinet,
+            sink_for_the_day(analyst, spec, kafka) as sink,
+        ):
+            summary = await run_shop(
                 spec,
                 kafka,
                 args.duration,
@@ -575,6 +620,10 @@ def _headless_demo(
                 cabinet=cabinet,
                 from_cabinet=from_cabinet,
             )
+            if sink is None:
+                return summary
+            print("fishshop: shop closed; waiting for the analyst's table...", file=sys.stderr)
+            return await sink.books(summary)
 
     summary = asyncio.run(_until_signalled(day()))
     print("fishshop: shop closed and drained", file=sys.stderr)
@@ -606,9 +655,12 @@ def _live_demo(
     kafka: KafkaSettings,
     args: argparse.Namespace,
     connection: CabinetConnection | None = None,
+    analyst: DemoAnalyst | None = None,
 ) -> int:
     """The live view until the person quits; queued orders stay safe in Kafka."""
+    from fishshop.demo_analyst import sink_for_the_day
     from fishshop.live_view import run_live_view
+    from fishshop_workers.analyst.reader import AnalystReader
     from fishshop_workers.board import counted
     from fishshop_workers.day import open_cabinet
     from fishshop_workers.live import LiveShop
@@ -621,13 +673,23 @@ def _live_demo(
     ]
     if spec.hot_cabinet is not None:
         crew.append("a hot cabinet")
+    if analyst is not None:
+        crew.append("an analyst")
     print(f"fishshop: opening shop {spec.name!r}: {', '.join(crew)}...", file=sys.stderr)
 
     async def run() -> tuple[Summary, int]:
-        async with open_cabinet(spec, connection) as cabinet:
+        async with (
+            open_cabinet(spec, connection) as cabinet,
+            sink_for_the_day(analyst, spec, kafka) as sink,
+        ):
             shop = LiveShop(spec, kafka, seed=args.seed, cabinet=cabinet)
             await shop.start()
-            return await run_live_view(shop)
+            reader = None if sink is None else AnalystReader(sink.analyst.postgres_url, sink.shop)
+            try:
+                return await run_live_view(shop, reader)
+            finally:
+                if reader is not None:
+                    await reader.close()
 
     summary, view_code = asyncio.run(run())
     waiting = summary.unserved

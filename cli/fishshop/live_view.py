@@ -25,13 +25,23 @@ from textual.containers import Horizontal, Vertical
 from textual.drivers._writer_thread import WriterThread
 from textual.widgets import Footer, Static
 
+from fishshop_workers.analyst.reader import AnalystReader
+from fishshop_workers.analyst.store import AnalystStoreError
+from fishshop_workers.analyst_board import AnalystSnapshot, analyst_lines
 from fishshop_workers.board import headline, station_title
 from fishshop_workers.cabinet.decisions import CabinetCounts, conservation_gaps
 from fishshop_workers.cabinet_board import balance_line, books_lines, stock_lines
 from fishshop_workers.ledger import Summary
 from fishshop_workers.live import LiveShop, Role, Station
 
-__all__ = ["CabinetPanel", "ShopView", "StationPanel", "run_live_view", "shop_notices"]
+__all__ = [
+    "AnalystPanel",
+    "CabinetPanel",
+    "ShopView",
+    "StationPanel",
+    "run_live_view",
+    "shop_notices",
+]
 
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -164,6 +174,78 @@ class CabinetPanel(Static):
         self.update(text)
 
 
+class AnalystPanel(Static):
+    """The analyst's view of the day, read from PostgreSQL (what Kafka Connect has
+    written so far): orders per minute and the customers' wait as charts, the best
+    sellers and the cook's share."""
+
+    DEFAULT_CSS = """
+    AnalystPanel {
+        width: 46;
+        height: 1fr;
+        padding: 0 1;
+        border: round $accent;
+        border-title-style: bold;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, reader: AnalystReader, read_seconds: float = 2.0) -> None:
+        super().__init__(id="analyst")
+        self.reader = reader
+        self.read_seconds = read_seconds
+        self.snapshot: AnalystSnapshot | None = None
+        self.trouble = ""
+        """Why the last read failed; empty when it worked."""
+
+    async def on_mount(self) -> None:
+        self.border_title = "Analyst · PostgreSQL"
+        self.border_subtitle = self.reader.where
+        self.set_interval(self.read_seconds, self.read)
+        self.call_later(self.read)
+
+    async def read(self) -> None:
+        """Read the table once; a failure is shown and the next read tries again."""
+        try:
+            self.snapshot = await self.reader.look(max(4, self.size.width - 5))
+            self.trouble = ""
+        except AnalystStoreError as error:
+            self.trouble = str(error)
+        self.show()
+
+    def show(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is not None:
+            self.border_subtitle = f"{snapshot.rows} rows · {self.reader.where}"
+        lines = (
+            ["reading the analyst's table..."]
+            if snapshot is None
+            else analyst_lines(snapshot, width=self.size.width, height=self.size.height - 1)
+        )
+        text = Text()
+        chart = ""
+        for n, line in enumerate(lines):
+            if "│" in line:
+                style = chart
+            else:
+                chart = _analyst_style(line)
+                style = "bold" if chart or line.startswith("best sellers") else ""
+            text.append(("\n" if n else "") + line, style=style)
+        if self.trouble:
+            text.append("\n" + self.trouble, style="bold red")
+        self.update(text)
+
+
+def _analyst_style(title: str) -> str:
+    """The colour of the chart under a title line: the rate one way, the wait another."""
+    if title.startswith("orders per minute"):
+        return "cyan"
+    if title.startswith("wait"):
+        return "magenta"
+    return ""
+
+
 class ShopView(App[Summary | None]):
     """Watch and change a running shop. The app's result is the closing summary."""
 
@@ -195,10 +277,16 @@ class ShopView(App[Summary | None]):
     ]
 
     def __init__(
-        self, shop: LiveShop, refresh_seconds: float = 0.5, look_seconds: float = 1.0
+        self,
+        shop: LiveShop,
+        refresh_seconds: float = 0.5,
+        look_seconds: float = 1.0,
+        analyst: AnalystReader | None = None,
     ) -> None:
         super().__init__()
         self.shop = shop
+        self.analyst = analyst
+        """Reads the analyst's table, for a shop whose served orders go to PostgreSQL."""
         self.refresh_seconds = refresh_seconds
         self.look_seconds = look_seconds
         self.closing = False
@@ -216,6 +304,8 @@ class ShopView(App[Summary | None]):
                     yield Horizontal(id=f"{role}s", classes="row")
             if self.shop.cabinet is not None:
                 yield CabinetPanel(self.shop)
+            if self.analyst is not None:
+                yield AnalystPanel(self.analyst)
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -332,14 +422,16 @@ def shop_notices(shop: LiveShop) -> Iterator[None]:
         root.handlers = saved
 
 
-async def run_live_view(shop: LiveShop) -> tuple[Summary, int]:
+async def run_live_view(
+    shop: LiveShop, analyst: AnalystReader | None = None
+) -> tuple[Summary, int]:
     """Run the view on a started shop until the person quits (or SIGTERM, SIGINT,
-    or SIGHUP when the terminal goes away).
+    or SIGHUP when the terminal goes away); ``analyst`` adds the analyst panel.
 
     Returns the closing summary and the app's return code (0 unless the view
     itself failed); the shop is stopped whatever happens.
     """
-    app = ShopView(shop)
+    app = ShopView(shop, analyst=analyst)
     loop = asyncio.get_running_loop()
 
     def terminate() -> None:

@@ -1,0 +1,84 @@
+"""The analyst scenario of ``fishshop demo``: served orders reach PostgreSQL through
+a real Kafka Connect worker and Debezium's JDBC sink, and the summary says so."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from fishshop_workers.analyst.connect_client import ConnectClient
+from fishshop_workers.analyst.connect_server import EmbeddedConnect
+from fishshop_workers.analyst.postgres_server import (
+    EmbeddedPostgres,
+    PostgresStartError,
+    postgres_bin_dir,
+)
+from fishshop_workers.analyst.store import row_count
+from fishshop_workers.kafka_settings import KafkaSettings
+from tests.support.processes import run_fishshop
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def _postgres_or_skip() -> None:
+    try:
+        postgres_bin_dir()
+    except PostgresStartError as error:
+        pytest.skip(str(error))
+
+
+def test_the_analyst_scenario_copies_every_served_order_to_postgresql() -> None:
+    """The issue's check, as a user types it: nothing but the scenario's name."""
+    _postgres_or_skip()
+    result = run_fishshop(
+        "demo", "--scenario", "analyst", "--headless", "--duration", "40", "--json", timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    for said in ("PostgreSQL ready on postgresql://", "broker ready on", "Connect ready on http"):
+        assert said in result.stderr
+    assert result.stderr.index("PostgreSQL ready") < result.stderr.index("broker ready")
+    summary = json.loads(result.stdout)
+    assert summary["orders_served"] > 0
+    assert summary["unserved"] == 0 and summary["duplicates"] == 0
+    analyst = summary["analyst"]
+    assert analyst["rows"] == summary["orders_served"]
+    assert analyst["missing"] == 0
+    assert analyst["extra"] == 0
+    assert analyst.get("differ", 0) == 0
+
+
+async def test_the_analyst_on_a_postgresql_and_connect_of_ones_own(
+    kafka: KafkaSettings,
+    postgres_server: EmbeddedPostgres,
+    connect_worker: EmbeddedConnect,
+) -> None:
+    """--postgres-url and --connect-url: nothing is started for the analyst, the
+    rows land in that PostgreSQL, and the connector is removed when the shop closes
+    (Connect keeps connectors in Kafka, beyond the demo)."""
+    run = [
+        "demo",
+        "--scenario",
+        "analyst",
+        "--headless",
+        "--json",
+        "--duration",
+        "10",
+        "--bootstrap-servers",
+        kafka.bootstrap_servers,
+        "--postgres-url",
+        postgres_server.url,
+        "--connect-url",
+        connect_worker.url,
+    ]
+    result = await asyncio.to_thread(run_fishshop, *run, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "starting a local PostgreSQL" not in result.stderr
+    assert "starting a local Kafka Connect" not in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["analyst"]["missing"] == 0 and summary["analyst"]["extra"] == 0
+    assert summary["analyst"]["rows"] == summary["orders_served"] > 0
+    assert row_count(postgres_server.url, "analyst") == summary["orders_served"]
+    async with ConnectClient(connect_worker.url) as client:
+        assert "fishshop.analyst.analyst" not in await client.connectors()
