@@ -50,6 +50,11 @@ def run_report(args: argparse.Namespace) -> int:
         width = min(shutil.get_terminal_size().columns, 160)
         text = terminal_text(report, since=since, every=every, width=width)
     else:
+        if sys.stdout.isatty():
+            print(
+                "fishshop: charts need plotext 5 (pip install 'plotext>=5.3,<6'); showing tables",
+                file=sys.stderr,
+            )
         text = plain_text(report, since=since, every=every)
     sys.stdout.write(text)
     return 0
