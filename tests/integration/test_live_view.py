@@ -12,7 +12,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from fishshop.live_view import CabinetPanel, ShopView, StationPanel
+from fishshop.demo_analyst import DemoAnalyst, sink_for_the_day
+from fishshop.live_view import AnalystPanel, CabinetPanel, ShopView, StationPanel
+from fishshop_workers.analyst.connect_server import EmbeddedConnect
+from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
+from fishshop_workers.analyst.reader import AnalystReader
+from fishshop_workers.analyst.store import row_count
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.cabinet.server import EmbeddedRedis
@@ -272,3 +277,60 @@ async def test_the_hot_cabinet_panel_shows_its_portions_batches_and_orders_serve
         assert summary.cabinet["cod"]["served"] > 0
     finally:
         await shop.stop()
+
+
+async def test_the_analyst_panel_charts_what_kafka_connect_wrote_to_postgresql(
+    kafka: KafkaSettings,
+    shop_name: str,
+    postgres_server: EmbeddedPostgres,
+    connect_worker: EmbeddedConnect,
+) -> None:
+    """A real sink connector on a real Connect worker fills the table while the shop
+    runs; the panel reads it: both charts drawn, best sellers, the cook's share."""
+    spec = quick_shop(shop_name, cooks=1)
+    analyst = DemoAnalyst(postgres_server.url, connect_worker.url, delete_connector=True)
+    async with sink_for_the_day(analyst, spec, kafka) as sink:
+        assert sink is not None
+        shop = LiveShop(spec, kafka, seed=5)
+        await shop.start()
+        reader = AnalystReader(postgres_server.url, sink.shop)
+        try:
+            app = ShopView(shop, refresh_seconds=0.2, look_seconds=0.5, analyst=reader)
+            async with app.run_test(size=(100, 30)) as pilot:
+                panel = app.query_one(AnalystPanel)
+                panel.read_seconds = 0.5
+                assert panel.border_title == "Analyst · PostgreSQL"
+
+                def shown() -> str:
+                    return str(panel.content)
+
+                def charted() -> bool:
+                    lines = shown().splitlines()
+                    drawn = [line for line in lines if "│" in line and line.rstrip()[-1] != "│"]
+                    return "orders per minute" in shown() and len(drawn) >= 2
+
+                await until(
+                    pilot, "rows in PostgreSQL", lambda: "rows ·" in str(panel.border_subtitle)
+                )
+                await until(pilot, "both charts drawn", charted)
+                await until(pilot, "plaice sold", lambda: "plaice " in shown())
+                text = shown()
+                assert "wait p50 in seconds" in text
+                assert "best sellers (portions)" in text
+                assert "the cook's share: " in text and "% of orders" in text
+                sellers = [
+                    line.split()
+                    for line in text.splitlines()
+                    if line.split() and line.split()[0] in {"cod", "chips", "plaice"}
+                ]
+                counts = [int(words[-1]) for words in sellers]
+                assert counts == sorted(counts, reverse=True), "the best seller first"
+                assert panel.size.width <= 44, "the panel leaves room for the shop"
+                assert max(len(line) for line in text.splitlines()) <= panel.size.width
+                summary = await quit_cleanly(app, pilot)
+            assert app.return_code == 0
+            assert summary.duplicates == 0
+        finally:
+            await reader.close()
+            await shop.stop()
+    assert row_count(postgres_server.url, sink.shop) > 0
