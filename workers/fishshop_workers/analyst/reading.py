@@ -12,7 +12,7 @@ from datetime import datetime
 import psycopg
 
 from fishshop_workers.analyst.report import ReportRow, Window
-from fishshop_workers.analyst.store import AnalystStoreError, _connect
+from fishshop_workers.analyst.store import AnalystStoreError, connect
 from fishshop_workers.analyst.table import TABLE
 from fishshop_workers.menu import MENU
 
@@ -31,7 +31,7 @@ def report_rows(url: str, window: Window, shop: str | None) -> list[ReportRow]:
     """The rows of one shop (every shop when None) served inside ``window``."""
     statement = _ONE_SHOP if shop is not None else _SELECT
     parameters = {"start": window.start, "end": window.end, "shop": shop}
-    with _connect(url) as connection:
+    with connect(url) as connection:
         try:
             records = connection.execute(statement, parameters).fetchall()
         except psycopg.errors.UndefinedTable:

@@ -9,14 +9,14 @@ import psycopg
 
 from fishshop_workers.analyst.table import TABLE, ServedRow, table_ddl
 
-__all__ = ["AnalystStoreError", "ServedRow", "ensure_table", "row_count", "served_rows"]
+__all__ = ["AnalystStoreError", "ServedRow", "connect", "ensure_table", "row_count", "served_rows"]
 
 
 class AnalystStoreError(RuntimeError):
     """PostgreSQL could not be reached or refused; the message says what to do."""
 
 
-def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
+def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
     try:
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as error:
@@ -29,7 +29,7 @@ def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
 
 def ensure_table(url: str) -> None:
     """Make the table (idempotent); PostgreSQL's errors become ``AnalystStoreError``."""
-    with _connect(url) as connection:
+    with connect(url) as connection:
         try:
             connection.execute(table_ddl())
         except psycopg.errors.UniqueViolation:
@@ -40,7 +40,7 @@ def ensure_table(url: str) -> None:
 
 
 def row_count(url: str, shop: str) -> int:
-    with _connect(url) as connection:
+    with connect(url) as connection:
         row = connection.execute(
             f"SELECT count(*) FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code
             (shop,),
@@ -65,7 +65,7 @@ def served_rows(url: str, shop: str) -> dict[str, ServedRow]:
             "cooked_by",
         ]
     )
-    with _connect(url) as connection:
+    with connect(url) as connection:
         cursor = connection.execute(
             f"SELECT {columns} FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code
             (shop,),
