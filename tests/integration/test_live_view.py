@@ -315,9 +315,9 @@ async def test_the_analyst_panel_charts_what_kafka_connect_wrote_to_postgresql(
                 await until(pilot, "both charts drawn", charted)
                 await until(pilot, "plaice sold", lambda: "plaice " in shown())
                 text = shown()
-                assert "wait p50 in seconds" in text
+                assert "customers' wait, p50 in s" in text
                 assert "best sellers (portions)" in text
-                assert "the cook's share: " in text and "% of orders" in text
+                assert "cook's share: " in text and "% of orders" in text
                 sellers = [
                     line.split()
                     for line in text.splitlines()

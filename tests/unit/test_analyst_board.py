@@ -93,8 +93,8 @@ def test_best_sellers_come_first_with_bars_against_the_best() -> None:
 
 
 def test_the_cooks_share() -> None:
-    assert cook_share_line(178, 41) == "the cook's share: 23% of orders (41 of 178)"
-    assert cook_share_line(0, 0) == "the cook's share: no orders yet"
+    assert cook_share_line(178, 41) == "cook's share: 23% of orders (41 of 178)"
+    assert cook_share_line(0, 0) == "cook's share: no orders yet"
 
 
 def test_the_panel_fits_its_width_and_height_and_says_what_it_shows() -> None:
@@ -108,12 +108,12 @@ def test_the_panel_fits_its_width_and_height_and_says_what_it_shows() -> None:
         points=points,
         bucket_seconds=10,
     )
-    lines = analyst_lines(snapshot, width=44, height=22)
+    lines = analyst_lines(snapshot, width=42, height=22)
     assert len(lines) <= 22
-    assert max(len(line) for line in lines) <= 44
+    assert max(len(line) for line in lines) <= 42
     text = "\n".join(lines)
-    assert "orders per minute · last 6m30s · now 30" in text  # 5 orders in 10 s
-    assert "wait p50 in seconds · last 6m30s · now " in text
+    assert "orders per minute · last 6m10s · now 30" in text  # 5 orders in 10 s
+    assert "customers' wait, p50 in s · now " in text
     assert lines.index("best sellers (portions)") < next(
         n for n, line in enumerate(lines) if line.startswith("chips ")
     )
@@ -122,7 +122,7 @@ def test_the_panel_fits_its_width_and_height_and_says_what_it_shows() -> None:
         "cod",
         "plaice",
     ]
-    assert lines[-1] == "the cook's share: 20% of orders (30 of 150)"
+    assert lines[-1] == "cook's share: 20% of orders (30 of 150)"
     assert any(line.endswith("█") for line in lines[1:8]), "the rate chart draws"
 
 

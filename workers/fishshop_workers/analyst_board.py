@@ -177,10 +177,10 @@ def best_seller_lines(portions: Mapping[str, int], width: int = BAR_WIDTH) -> li
 
 
 def cook_share_line(rows: int, cooked: int) -> str:
-    """``the cook's share: 23% of orders (41 of 178)``."""
+    """``cook's share: 23% of orders (41 of 178)``."""
     if rows <= 0:
-        return "the cook's share: no orders yet"
-    return f"the cook's share: {100 * cooked / rows:.0f}% of orders ({cooked} of {rows})"
+        return "cook's share: no orders yet"
+    return f"cook's share: {100 * cooked / rows:.0f}% of orders ({cooked} of {rows})"
 
 
 def analyst_lines(snapshot: AnalystSnapshot, *, width: int, height: int) -> list[str]:
@@ -209,8 +209,7 @@ def analyst_lines(snapshot: AnalystSnapshot, *, width: int, height: int) -> list
         f"orders per minute · {window}"
         + ("" if latest_rate is None else f" · now {latest_rate:.0f}"),
         *column_chart(rate, chart_height, gutter),
-        f"wait p50 in seconds · {window}"
-        + ("" if latest_wait is None else f" · now {latest_wait:.1f}"),
+        "customers' wait, p50 in s" + ("" if latest_wait is None else f" · now {latest_wait:.1f}"),
         *column_chart(waits, chart_height, gutter),
         "best sellers (portions)",
         *best_seller_lines(snapshot.portions, max(4, min(BAR_WIDTH, width - 14))),
