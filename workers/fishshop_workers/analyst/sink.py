@@ -142,4 +142,7 @@ def sink_connector_config(
         "flush.max.retries": "60",
         "flush.retry.delay.ms": "2000",
         "connection.restart.on.errors": "true",
+        # The pool checks a connection before lending it: after a database restart
+        # it hands out new connections, not ones the server has closed.
+        "hibernate.c3p0.testConnectionOnCheckout": "true",
     }
