@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what fishshop's tests need on a Debian or Ubuntu machine:
 # Java 17 (runs the embedded Kafka broker), promtool (checks the metrics), redis-server
-# (holds the hot cabinet), openssl
+# (holds the hot cabinet), PostgreSQL (the analyst's database), openssl
 # (makes certificates for the TLS and Kubernetes tests), shellcheck (checks the
 # scripts), the Python package with its development tools, and the local Kubernetes
 # control plane (built with Go from the Go module proxy, cached in ~/.cache/fishshop).
@@ -12,6 +12,10 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# PostgreSQL's server (the analyst's local database): Debian keeps it off the PATH.
+postgres_root="${FISHSHOP_POSTGRES_ROOT:-/usr/lib/postgresql}"
+compgen -G "$postgres_root/*/bin/postgres" >/dev/null || command -v postgres >/dev/null 2>&1 ||
+  need_apt+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)

@@ -21,10 +21,11 @@ def _bare_path(tmp_path: Path, *tools: str) -> str:
     return str(folder)
 
 
-def _dry_run(path: str) -> subprocess.CompletedProcess[str]:
+def _dry_run(path: str, postgres_root: Path | None = None) -> subprocess.CompletedProcess[str]:
+    where = {"FISHSHOP_POSTGRES_ROOT": str(postgres_root)} if postgres_root else {}
     return subprocess.run(
         [shutil.which("bash") or "bash", str(SCRIPT), "--dry-run"],
-        env={**os.environ, "PATH": path},
+        env={**os.environ, "PATH": path, **where},
         capture_output=True,
         text=True,
         check=False,
@@ -35,6 +36,22 @@ def test_a_machine_without_java_or_redis_gets_both(tmp_path: Path) -> None:
     result = _dry_run(_bare_path(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "apt-get install openjdk-17-jre-headless redis-server" in result.stderr
+
+
+def test_a_machine_without_postgresql_gets_it(tmp_path: Path) -> None:
+    nothing = tmp_path / "no-postgresql"
+    nothing.mkdir()
+    result = _dry_run(_bare_path(tmp_path), postgres_root=nothing)
+    assert result.returncode == 0, result.stderr
+    assert "apt-get install openjdk-17-jre-headless redis-server postgresql" in result.stderr
+
+
+def test_postgresql_where_debian_puts_it_is_found(tmp_path: Path) -> None:
+    root = tmp_path / "postgresql"
+    (root / "15" / "bin").mkdir(parents=True)
+    (root / "15" / "bin" / "postgres").touch()
+    result = _dry_run(_bare_path(tmp_path), postgres_root=root)
+    assert "postgresql" not in result.stderr
 
 
 def test_a_machine_with_both_installs_nothing(tmp_path: Path) -> None:
