@@ -3,7 +3,8 @@
 Runs every scenario on the embedded broker (or on ``--bootstrap-servers``) for
 some seconds, with the same Textual app that ``fishshop demo`` opens, then saves
 what the screen shows to ``docs/screenshots/<scenario>.svg``. The hot cabinet
-gets a local redis-server (or ``--redis-url``). ``make screenshots`` runs it.
+gets a local redis-server (or ``--redis-url``); the analyst a local PostgreSQL and
+Kafka Connect worker with the shop's sink connector. ``make screenshots`` runs it.
 """
 
 from __future__ import annotations
@@ -16,20 +17,24 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fishshop.demo_analyst import AnalystServers, DemoAnalyst, sink_for_the_day
 from fishshop.live_view import ShopView
+from fishshop_workers.analyst.reader import AnalystReader
 from fishshop_workers.broker.server import EmbeddedBroker
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.server import EmbeddedRedis
 from fishshop_workers.day import open_cabinet
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.live import LiveShop
-from fishshop_workers.scenarios import SCENARIOS, scenario
+from fishshop_workers.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 SIZE = (150, 44)
 KEYS = {"two-preparers": "p"}
 """Keys pressed half way through, to show what the scenario teaches: a third
 preparer joins and the group rebalances."""
+LONGER = {"analyst": 120.0}
+"""Seconds a scenario needs at least: the analyst's charts fill a column in 10 s."""
 
 
 async def shoot(
@@ -38,12 +43,20 @@ async def shoot(
     seconds: float,
     out: Path,
     redis: CabinetConnection | None = None,
+    analyst: DemoAnalyst | None = None,
 ) -> Path:
     spec = scenario(name)
-    async with open_cabinet(spec, redis) as cabinet:
+    seconds = max(seconds, LONGER.get(name, 0.0))
+    if name not in ANALYST_SCENARIOS:
+        analyst = None
+    async with (
+        open_cabinet(spec, redis) as cabinet,
+        sink_for_the_day(analyst, spec, kafka) as sink,
+    ):
         shop = LiveShop(spec, kafka, seed=1, cabinet=cabinet)
         await shop.start()
-        app = ShopView(shop)
+        reader = None if sink is None else AnalystReader(sink.analyst.postgres_url, sink.shop)
+        app = ShopView(shop, analyst=reader)
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.pause(seconds / 2)
@@ -54,6 +67,8 @@ async def shoot(
                 await asyncio.wait_for(app.closed.wait(), 60)
         finally:
             await shop.stop()
+            if reader is not None:
+                await reader.close()
     return path
 
 
@@ -63,10 +78,13 @@ async def shoot_all(
     seconds: float,
     out: Path,
     redis: CabinetConnection | None = None,
+    analyst: DemoAnalyst | None = None,
 ) -> None:
     for name in names:
-        print(f"screenshots: {name} for {seconds:.0f}s...", file=sys.stderr)
-        path = await shoot(name, kafka, seconds, out, redis)
+        print(
+            f"screenshots: {name} for {max(seconds, LONGER.get(name, 0)):.0f}s...", file=sys.stderr
+        )
+        path = await shoot(name, kafka, seconds, out, redis, analyst)
         print(f"screenshots: {path}", file=sys.stderr)
 
 
@@ -76,6 +94,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=25.0, help="how long each shop runs")
     parser.add_argument("--bootstrap-servers", help="a Kafka to use instead of the embedded one")
     parser.add_argument("--redis-url", help="a Redis for the hot cabinet instead of a local one")
+    parser.add_argument("--postgres-url", help="a PostgreSQL for the analyst's table")
+    parser.add_argument("--connect-url", help="a Kafka Connect with Debezium's JDBC sink")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the SVG files")
     args = parser.parse_args()
     unknown = sorted(set(args.scenarios) - set(SCENARIOS))
@@ -94,8 +114,16 @@ def main() -> int:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="fishshop-shots-"))
             redis_url = stack.enter_context(EmbeddedRedis(Path(folder))).url
         redis = CabinetConnection(redis_url) if redis_url else None
+        analyst = None
+        if set(names) & ANALYST_SCENARIOS:
+            servers = AnalystServers(args.postgres_url, args.connect_url)
+            stack.callback(servers.stop)
+            postgres_url = servers.start_postgres()
+            connect_url = servers.start_connect(bootstrap, "fishshop-screenshots")
+            analyst = DemoAnalyst(postgres_url, connect_url, delete_connector=True)
         args.out.mkdir(parents=True, exist_ok=True)
-        asyncio.run(shoot_all(KafkaSettings(bootstrap), names, args.seconds, args.out, redis))
+        kafka = KafkaSettings(bootstrap)
+        asyncio.run(shoot_all(kafka, names, args.seconds, args.out, redis, analyst))
     return 0
 
 
