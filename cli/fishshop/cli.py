@@ -552,7 +552,7 @@ def _command_demo(args: argparse.Namespace) -> int:
                 postgres_url,
                 connect_url,
                 delete_connector=broker is None or servers.connect is None,
-                replication_factor=1 if broker is not None or servers.connect else 3,
+                replication_factor=1 if broker is not None or servers.connect else -1,
             )
         if _wants_live_view(args):
             return _live_demo(spec, kafka, args, connection, analyst)

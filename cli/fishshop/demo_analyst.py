@@ -61,7 +61,8 @@ class DemoAnalyst:
     """True unless the Connect worker and its broker both die with the demo (and the
     connector with them): Connect keeps connectors in Kafka."""
     replication_factor: int = 1
-    """For the dead-letter topic Connect makes: 1 on a broker of one node."""
+    """For the dead-letter topic Connect makes: 1 on a broker of one node, -1 (the
+    broker's default, as the shop's own topics take) elsewhere."""
 
 
 @dataclass
