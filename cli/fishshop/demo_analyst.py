@@ -82,8 +82,9 @@ class AnalystServers:
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
             self.postgres.start()
             self.postgres_url = self.postgres.url
+        address = DatabaseAddress.from_url(self.postgres_url)  # a bad URL is said first
         ensure_table(self.postgres_url)
-        say(f"PostgreSQL ready on {DatabaseAddress.from_url(self.postgres_url).shown}")
+        say(f"PostgreSQL ready on {address.shown}")
         return self.postgres_url
 
     def start_connect(self, bootstrap_servers: str, group_id: str) -> str:
