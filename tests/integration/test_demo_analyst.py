@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +21,7 @@ from fishshop_workers.analyst.postgres_server import (
 )
 from fishshop_workers.analyst.store import row_count
 from fishshop_workers.kafka_settings import KafkaSettings
-from tests.support.processes import run_fishshop
+from tests.support.processes import fishshop_env, run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -82,3 +86,30 @@ async def test_the_analyst_on_a_postgresql_and_connect_of_ones_own(
     assert row_count(postgres_server.url, "analyst") == summary["orders_served"]
     async with ConnectClient(connect_worker.url) as client:
         assert "fishshop.analyst.analyst" not in await client.connectors()
+
+
+def test_sigterm_stops_the_analyst_demo_with_its_postgresql_connect_and_broker() -> None:
+    _postgres_or_skip()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fishshop", "demo", "--scenario", "analyst", "--duration", "300"],
+        env=fishshop_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "taken" in line:  # the shop is open, its sink connector running
+            break
+    children = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(children) >= 3, "PostgreSQL, the broker and Connect: " + "".join(seen)
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, "".join(seen) + rest
+    assert "Traceback" not in rest
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert alive == [], "the demo left a server running"
