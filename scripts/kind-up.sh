@@ -4,6 +4,9 @@
 # chart with its monitoring on, and the sample shop. Needs docker, kind, kubectl, helm.
 # FISHSHOP_KIND_REDIS=1 also installs the chart's Redis (redis.enabled) and opens the
 # sample shop with a hot cabinet (manifests/samples/harbour-hot-cabinet.yaml).
+# FISHSHOP_KIND_ANALYST=1 also installs PostgreSQL and a Kafka Connect worker with
+# Debezium's JDBC sink (manifests/analyst) and opens the sample shop with an analyst
+# (manifests/samples/harbour-analyst.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,15 @@ case "$REDIS" in
     0 | 1) ;;
     *)
         echo "kind-up: FISHSHOP_KIND_REDIS must be 0 or 1, not '$REDIS'" >&2
+        exit 1
+        ;;
+esac
+
+ANALYST="${FISHSHOP_KIND_ANALYST:-0}"
+case "$ANALYST" in
+    0 | 1) ;;
+    *)
+        echo "kind-up: FISHSHOP_KIND_ANALYST must be 0 or 1, not '$ANALYST'" >&2
         exit 1
         ;;
 esac
@@ -94,6 +106,17 @@ if [ "$REDIS" = 1 ]; then
     kubectl get fishshop/harbour-hot-cabinet \
         -o jsonpath='{.status.conditions[?(@.type=="CabinetReady")].message}{"\n"}'
 fi
+if [ "$ANALYST" = 1 ]; then
+    step "installing PostgreSQL and Kafka Connect with Debezium's JDBC sink (manifests/analyst)"
+    kubectl apply -f manifests/analyst/analyst.yaml
+    kubectl -n analyst rollout status statefulset/postgres --timeout=300s
+    kubectl -n analyst rollout status deployment/connect --timeout=600s
+    step "opening the sample shop with an analyst (manifests/samples/harbour-analyst.yaml)"
+    kubectl apply -f manifests/samples/harbour-analyst.yaml
+    kubectl wait --for=condition=AnalystReady fishshop/harbour-analyst --timeout=300s
+    kubectl get fishshop/harbour-analyst \
+        -o jsonpath='{.status.conditions[?(@.type=="AnalystReady")].message}{"\n"}'
+fi
 kubectl get shop -o wide
 
 cat >&2 <<DONE
@@ -103,6 +126,7 @@ dashboards "Fish shop" and "Fish shop operator" in the folder "Fish shop".
 
   kubectl scale fishshop/harbour --replicas=4     # more preparers
   FISHSHOP_KIND_REDIS=1 make kind-up              # also Redis and a shop with a hot cabinet
+  FISHSHOP_KIND_ANALYST=1 make kind-up            # also Connect, PostgreSQL, a shop with an analyst
   make kind-e2e                                   # the end-to-end checks
   make kind-down                                  # delete the cluster
 DONE

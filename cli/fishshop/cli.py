@@ -297,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="logs and settings (default: a fresh temporary folder)",
     )
     _option(connect, "--group-id", default="fishshop-connect", help="the Connect cluster's id")
+    _option(
+        connect,
+        "--install-plugin",
+        type=Path,
+        metavar="DIR",
+        help="only fetch Debezium's JDBC sink (pinned) into DIR/connect-plugins, for the "
+        "plugin.path of a Connect cluster of your own, and exit",
+    )
 
     report = commands.add_parser(
         "report", help="orders served over time, from the analyst's PostgreSQL"

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
+from fishshop_workers.analyst.connect_server import EmbeddedConnect, ensure_sink_plugin
 
 __all__ = ["run_connect"]
 
@@ -24,7 +24,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_connect(args: argparse.Namespace) -> int:
-    """Run the worker until told to stop; 0 when stopped by a signal or Ctrl-C."""
+    """Run the worker until told to stop; 0 when stopped by a signal or Ctrl-C.
+    With ``--install-plugin DIR``, only fetch the sink plugin into DIR (for a
+    Connect cluster of one's own, such as an init container's) and return."""
+    if args.install_plugin is not None:
+        plugin_path = ensure_sink_plugin(sys.stderr, Path(args.install_plugin))
+        print(f"fishshop: plugin.path={plugin_path}", file=sys.stderr)
+        return 0
     # SIGTERM and SIGHUP (the terminal closed) stop it as Ctrl-C does, so the JVM
     # never outlives the command.
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fishshop_workers.broker.server import EmbeddedBroker, free_port
-from tests.support.processes import fishshop_env
+from tests.support.processes import fishshop_env, run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -73,3 +73,18 @@ def test_connect_serves_its_rest_api_until_sigterm(broker: EmbeddedBroker, tmp_p
     assert "Traceback" not in said
     assert [pid for pid in jvms if Path(f"/proc/{pid}").exists()] == [], "the JVM outlived it"
     assert _connectors(url) is None, "the REST API still answers"
+
+
+def test_install_plugin_puts_the_pinned_sink_where_a_connect_cluster_reads_it(
+    tmp_path: Path,
+) -> None:
+    """What the kind path's init container runs: the pinned jars, checked, into a
+    plugin path folder of one's own."""
+    from fishshop_workers.analyst.connect_server import SINK_LOCK_FILE
+    from fishshop_workers.broker.jars import read_lock
+
+    result = run_fishshop("connect", "--install-plugin", str(tmp_path / "plugins"))
+    assert result.returncode == 0, result.stderr
+    assert f"plugin.path={tmp_path / 'plugins' / 'connect-plugins'}" in result.stderr
+    jars = {path.name for path in (tmp_path / "plugins" / "connect-plugins").glob("*/*.jar")}
+    assert jars == {jar.file_name for jar in read_lock(SINK_LOCK_FILE.read_text())}

@@ -185,3 +185,26 @@ def test_drift_is_repaired_and_deletion_removes_the_topics(namespace: str) -> No
     )
     topics = in_cluster(namespace, "python", "-c", script)
     assert f"fishshop.{namespace}.drift." not in topics
+
+
+ANALYST_URL = "postgresql://fishshop:fishshop-analyst@postgres.analyst.svc:5432/fishshop"
+
+
+def test_the_analyst_sample_fills_postgresql() -> None:
+    """With `FISHSHOP_KIND_ANALYST=1 make kind-up`: the sample shop's connector runs
+    in the cluster's Connect, and its served orders reach PostgreSQL."""
+    if not kubectl("get", "namespace", "analyst", "--ignore-not-found", "-o", "name"):
+        pytest.skip("the analyst is not installed: run FISHSHOP_KIND_ANALYST=1 make kind-up")
+    shop = shop_json("default", "harbour-analyst")
+    ready = [c for c in shop["status"]["conditions"] if c["type"] == "AnalystReady"]
+    assert ready and ready[0]["status"] == "True", ready
+
+    def served_rows() -> int | None:
+        report = in_cluster(
+            "default", "fishshop", "report", "--postgres-url", ANALYST_URL,
+            "--shop", "default/harbour-analyst", "--since", "1h", "--json",
+        )  # fmt: skip
+        orders = int(json.loads(report)["totals"]["orders"])
+        return orders or None
+
+    wait_for("rows in the analyst's table", served_rows, timeout=300)

@@ -62,8 +62,9 @@ class ConnectStartError(RuntimeError):
     """The local Connect worker did not start; the message says why and what to do."""
 
 
-def ensure_sink_plugin(progress: TextIO | None = sys.stderr) -> Path:
-    """The plugin path holding Debezium's JDBC sink, fetched on first use."""
+def ensure_sink_plugin(progress: TextIO | None = sys.stderr, root: Path | None = None) -> Path:
+    """The plugin path holding Debezium's JDBC sink, fetched on first use (into
+    ``root``, else the cache)."""
     folder = f"{PLUGINS_FOLDER}/debezium-jdbc-sink-{JDBC_SINK_VERSION}"
     try:
         ensure_jars(
@@ -71,10 +72,11 @@ def ensure_sink_plugin(progress: TextIO | None = sys.stderr) -> Path:
             lock_file=SINK_LOCK_FILE,
             folder=folder,
             title=f"Debezium's JDBC sink connector {JDBC_SINK_VERSION}",
+            root=root,
         )
     except BrokerFetchError as error:
         raise ConnectStartError(str(error)) from error
-    return cache_root() / PLUGINS_FOLDER
+    return (root or cache_root()) / PLUGINS_FOLDER
 
 
 def connect_worker_properties(

@@ -123,6 +123,7 @@ def ensure_jars(
     lock_file: Path = LOCK_FILE,
     folder: str = f"kafka-{KAFKA_VERSION}/libs",
     title: str = f"Apache Kafka {KAFKA_VERSION}",
+    root: Path | None = None,
 ) -> Path:
     """Return the folder holding every pinned jar, fetching what is missing.
 
@@ -130,7 +131,7 @@ def ensure_jars(
     ``lock_file`` fetches another set (a Connect plugin) into ``folder`` of the cache.
     """
     jars = read_lock(lock_text if lock_text is not None else lock_file.read_text())
-    target_dir = cache_root() / folder
+    target_dir = (root or cache_root()) / folder
     marker = target_dir / ".complete"
     if marker.exists() and marker.read_text() == _lock_digest(jars):
         return target_dir
