@@ -91,6 +91,8 @@ def test_the_build_stage_makes_a_wheel_from_that_context(tmp_path: Path) -> None
     (wheel,) = (tmp_path / "wheels").glob("fishshop-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "fishshop_workers/broker/kafka-jars.lock" in names
+    # The kind path's Connect gets its sink plugin from the image (connect --install-plugin).
+    assert "fishshop_workers/analyst/jdbc-sink-jars.lock" in names
     assert "fishshop_operator/reconcile.py" in names
     assert "fishshop/cli.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
