@@ -469,6 +469,8 @@ def _print_summary(summary: Summary, as_json: bool, out: Callable[[str], None]) 
     data = summary.as_dict()
     width = max(len(k) for k in data)
     for key, value in data.items():
+        if isinstance(value, dict) and all(not isinstance(v, dict) for v in value.values()):
+            value = " ".join(f"{name}={figure}" for name, figure in value.items()) or "-"
         out(f"{key.ljust(width)}  {'-' if value is None else value}")
     out(
         "every order served exactly once"
