@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.analyst.checking import check_table
+from fishshop_workers.analyst.sink import analyst_dead_letter_topic
 from fishshop_workers.cabinet.decisions import conservation_gaps
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka_settings import KafkaSettings
@@ -130,6 +131,22 @@ class Auditor:
             reason = dict(headers).get("fishshop-reason", b"").decode(errors="replace")
             self.ledger.add_dead_letter(value, reason)
 
+    async def records_in(self, topic: str) -> int | None:
+        """Records kept in a topic written without transactions (such as Connect's
+        dead-letter topic), or None when it does not exist."""
+        found = await describe_partitions(self._require_admin(), [topic])
+        if topic not in found:
+            return None
+        counter = AIOKafkaConsumer(enable_auto_commit=False, **self.settings.client_options())
+        await counter.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(found[topic])]
+            ends = await counter.end_offsets(partitions)
+            starts = await counter.beginning_offsets(partitions)
+            return int(sum(ends[tp] - starts[tp] for tp in partitions))
+        finally:
+            await counter.stop()
+
     async def settle(self, wait: float, poll: float = 1.0) -> Summary:
         """Read until no order is left unserved, or ``wait`` seconds pass."""
         loop = asyncio.get_running_loop()
@@ -162,11 +179,14 @@ async def audit(
     await auditor.start()
     try:
         summary = await auditor.settle(wait)
+        if table is not None:
+            books = await check_table(auditor.ledger.served_orders, table.url, table.shop, wait)
+            dead = await auditor.records_in(analyst_dead_letter_topic(topics.prefix))
+            summary = dataclasses.replace(
+                summary, analyst=dataclasses.replace(books, dead_letters=dead or 0)
+            )
     finally:
         await auditor.stop()
-    if table is not None:
-        books = await check_table(auditor.ledger.served_orders, table.url, table.shop, wait)
-        summary = dataclasses.replace(summary, analyst=books)
     if cabinet is None:
         return summary
     counts = await cabinet.counts()

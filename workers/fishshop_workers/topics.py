@@ -31,6 +31,11 @@ class ShopTopics(NamedTuple):
     def from_prefix(cls, prefix: str) -> ShopTopics:
         return cls(f"{prefix}.orders", f"{prefix}.cook", f"{prefix}.served", f"{prefix}.dlq")
 
+    @property
+    def prefix(self) -> str:
+        """The prefix the four names share."""
+        return self.orders.removesuffix(".orders")
+
 
 def preparers_group(prefix: str) -> str:
     """The consumer group of a shop's preparers (on its orders topic)."""

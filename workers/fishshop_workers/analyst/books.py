@@ -27,6 +27,9 @@ class TableBooks:
     differ: int
     examples: tuple[str, ...] = ()
     """A few ids of rows missing, extra or different, to look at first."""
+    dead_letters: int = 0
+    """Records Connect put in the analyst's dead-letter topic (it could not read or
+    write them); a served order among them also counts as missing."""
 
     @property
     def clean(self) -> bool:
@@ -38,6 +41,7 @@ class TableBooks:
             "missing": self.missing,
             "extra": self.extra,
             "differ": self.differ,
+            "dead_letters": self.dead_letters,
             **({"examples": list(self.examples)} if self.examples else {}),
         }
 
