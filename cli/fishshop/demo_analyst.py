@@ -24,6 +24,7 @@ from fishshop_workers.analyst.books import compare_table
 from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError
 from fishshop_workers.analyst.connect_server import EmbeddedConnect
 from fishshop_workers.analyst.database import DatabaseAddress
+from fishshop_workers.analyst.keeper import ConnectorKeeper
 from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
 from fishshop_workers.analyst.sink import (
     analyst_dead_letter_topic,
@@ -211,7 +212,15 @@ async def sink_for_the_day(
         say(f"sink connector {name} writes {topics.served} to {address.shown}")
         try:
             await _wait_until_running(client, name, CONNECTOR_PATIENCE)
-            yield sink
+            # While the shop is open, a task that fails (PostgreSQL restarted under
+            # it) is restarted with backoff, as the operator does on Kubernetes.
+            keeper = asyncio.create_task(ConnectorKeeper(client, name, config).watch())
+            try:
+                yield sink
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
         finally:
             if analyst.delete_connector:
                 with contextlib.suppress(ConnectError):

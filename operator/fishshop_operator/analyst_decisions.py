@@ -10,7 +10,15 @@ backoff, capped, and the backoff starts over once the tasks have run for a while
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from fishshop_workers.analyst.restarts import (
+    FIRST_DELAY,
+    LONGEST_DELAY,
+    STEADY_SECONDS,
+    RestartBackoff,
+    trace_reason,
+)
 
 __all__ = [
     "FIRST_DELAY",
@@ -22,34 +30,12 @@ __all__ = [
     "RestartBackoff",
     "TaskState",
     "connector_outcome",
+    "steady",
     "trace_reason",
 ]
 
-FIRST_DELAY = 5.0
-"""Seconds after a restart before the next one (doubling with each restart in a row)."""
-LONGEST_DELAY = 300.0
-"""The longest wait between two restarts: a fixed cause is noticed within five minutes."""
-STEADY_SECONDS = 60.0
-"""Tasks that have run this long since the last restart have recovered."""
 RUNNING = "RUNNING"
 FAILED = "FAILED"
-
-
-def trace_reason(trace: str | None) -> str:
-    """A Java trace in one line: its first line, and its root cause when it has one.
-
-    Connect's own first line ("Exiting WorkerSinkTask due to unrecoverable
-    exception") says that a task stopped; the last "Caused by" says why.
-    """
-    lines = [line.strip() for line in (trace or "").strip().splitlines() if line.strip()]
-    if not lines:
-        return ""
-    first = lines[0][:300]
-    causes = [line for line in lines if line.startswith("Caused by:")]
-    if not causes:
-        return first
-    root = causes[-1].removeprefix("Caused by:").strip()[:300]
-    return f"{first} (root cause: {root})"
 
 
 @dataclass(frozen=True)
@@ -93,38 +79,14 @@ class AnalystOutcome:
         return sum(1 for task in self.state.tasks if task.state == FAILED) if self.state else 0
 
 
-@dataclass(frozen=True)
-class RestartBackoff:
-    """One shop's restarts in a row, and when the next may come."""
-
-    in_a_row: int = 0
-    last_at: float | None = None
-    """When the last restart was made (monotonic seconds); None: none yet."""
-
-    def delay(self) -> float:
-        """Seconds to wait after the last restart before the next one."""
-        if self.in_a_row == 0:
-            return 0.0
-        return float(min(LONGEST_DELAY, FIRST_DELAY * 2.0 ** (self.in_a_row - 1)))
-
-    def due(self, now: float) -> bool:
-        """A failed task may be restarted now."""
-        return self.last_at is None or now - self.last_at >= self.delay()
-
-    def restarted(self, now: float) -> RestartBackoff:
-        return RestartBackoff(self.in_a_row + 1, now)
-
-    def observed(self, state: ConnectorState | None, now: float) -> RestartBackoff:
-        """Starts over when every task has run steadily since the last restart."""
-        steady = (
-            state is not None
-            and state.state == RUNNING
-            and bool(state.tasks)
-            and all(task.state == RUNNING for task in state.tasks)
-        )
-        if steady and self.last_at is not None and now - self.last_at >= STEADY_SECONDS:
-            return RestartBackoff()
-        return self
+def steady(state: ConnectorState | None) -> bool:
+    """The connector and all its tasks run."""
+    return (
+        state is not None
+        and state.state == RUNNING
+        and bool(state.tasks)
+        and all(task.state == RUNNING for task in state.tasks)
+    )
 
 
 def _tasks(count: int) -> str:
@@ -175,7 +137,7 @@ def connector_outcome(
 class AnalystMemory:
     """What the operator remembers about one shop's analyst between reconciles."""
 
-    backoff: RestartBackoff = RestartBackoff()
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
     restarts: int | None = None
     """Failed tasks restarted so far; None until read back from the shop's status."""
     table_made: object | None = None

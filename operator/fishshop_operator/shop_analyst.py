@@ -20,6 +20,7 @@ from fishshop_operator.analyst_decisions import (
     ConnectorState,
     TaskState,
     connector_outcome,
+    steady,
     trace_reason,
 )
 from fishshop_operator.analyst_spec import AnalystSpec, check_connect_url
@@ -55,15 +56,6 @@ SHOP_LABEL = "transforms.shop.static.value"
 REPLICATION_FACTOR = -1
 """The dead-letter topic takes the broker's default, as the shop's own topics do."""
 CONNECTOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}\.analyst")
-
-
-class _Connect(ConnectClient):
-    """Connect's REST API answers a POST without a JSON body with 415 Unsupported Media
-    Type, which the shared client's restart still sends; an empty JSON body is taken."""
-
-    async def restart_failed(self, name: str) -> None:
-        query = "?includeTasks=true&onlyFailed=true"
-        await self._call("POST", self._path(name, "restart") + query, {})
 
 
 def placed_connector(status: dict[str, Any] | None) -> tuple[str, str] | None:
@@ -151,7 +143,7 @@ async def reconcile_analyst(
         tasks=spec.tasks,
     )
     restarted = 0
-    async with _Connect(spec.connect_url, timeout=CONNECT_SECONDS) as connect:
+    async with ConnectClient(spec.connect_url, timeout=CONNECT_SECONDS) as connect:
         try:
             current = await connect.config(shop.connector)
             if current is not None and current.get(SHOP_LABEL) != shop.label:
@@ -173,7 +165,7 @@ async def reconcile_analyst(
                     spec.tasks,
                 )
             state = _state(await connect.status(shop.connector))
-            memory.backoff = memory.backoff.observed(state, now)
+            memory.backoff = memory.backoff.observed(steady(state), now)
             failed = _failed(state)
             if failed and memory.backoff.due(now):
                 # A dropped table is one cause of failed writes: make it again first.
@@ -215,7 +207,7 @@ async def delete_connector(connect_url: str, connector: str, label: str) -> str:
 
     A connector of that name that carries another shop's label is left alone.
     """
-    async with _Connect(connect_url, timeout=CONNECT_SECONDS) as connect:
+    async with ConnectClient(connect_url, timeout=CONNECT_SECONDS) as connect:
         current = await connect.config(connector)
         if current is None:
             return f"no connector {connector} at {connect_url}"

@@ -20,6 +20,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from fishshop_operator.conditions import TopicsOutcome
 from fishshop_operator.resource import ShopResource
+from fishshop_workers.analyst.sink import analyst_dead_letter_topic
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import (
     TopicCreationError,
@@ -229,9 +230,10 @@ async def _queued(
 
 
 async def delete_shop_topics(settings: KafkaSettings, shop: ShopResource) -> list[str]:
-    """Delete the shop's topics; raises TopicDeletionError when Kafka refuses one."""
+    """Delete the shop's topics (with its analyst's dead-letter topic, which Connect
+    made); raises TopicDeletionError when Kafka refuses one."""
     return await _bounded(
-        delete_topics(settings, shop.topics),
+        delete_topics(settings, shop.topics, (analyst_dead_letter_topic(shop.topics.prefix),)),
         "delete the shop's topics",
         settings.bootstrap_servers,
     )

@@ -94,7 +94,7 @@ def _keep_until_rows(connect_url: str, postgres_url: str, shop: str, at_least: i
                 assert time.monotonic() < deadline, "the table stopped growing"
                 await keeper.check()
                 await asyncio.sleep(1)
-            return keeper.backoff.restarts
+            return keeper.restarts
 
     return asyncio.run(keep())
 

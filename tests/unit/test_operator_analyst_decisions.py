@@ -16,6 +16,7 @@ from fishshop_operator.analyst_decisions import (
     RestartBackoff,
     TaskState,
     connector_outcome,
+    steady,
     trace_reason,
 )
 from fishshop_operator.analyst_status import add_analyst, previous_analyst
@@ -128,12 +129,12 @@ def test_the_first_restart_is_at_once_then_the_wait_doubles_up_to_a_cap() -> Non
 def test_the_backoff_starts_over_only_after_the_tasks_ran_steadily() -> None:
     backoff = RestartBackoff().restarted(0.0).restarted(10.0).restarted(30.0)
     # Running a moment after a restart is not recovery: a task may fail again at once.
-    assert backoff.observed(_running(), 31.0) == backoff
+    assert backoff.observed(steady(_running()), 31.0) == backoff
     failed = ConnectorState("RUNNING", (TaskState(0, "FAILED"),))
-    assert backoff.observed(failed, 30.0 + STEADY_SECONDS) == backoff
-    assert backoff.observed(None, 30.0 + STEADY_SECONDS) == backoff
-    assert backoff.observed(_running(), 30.0 + STEADY_SECONDS) == RestartBackoff()
-    assert RestartBackoff().observed(_running(), 5.0) == RestartBackoff()
+    assert backoff.observed(steady(failed), 30.0 + STEADY_SECONDS) == backoff
+    assert backoff.observed(steady(None), 30.0 + STEADY_SECONDS) == backoff
+    assert backoff.observed(steady(_running()), 30.0 + STEADY_SECONDS) == RestartBackoff()
+    assert RestartBackoff().observed(steady(_running()), 5.0) == RestartBackoff()
 
 
 # -- status.analyst and AnalystReady ------------------------------------------------------

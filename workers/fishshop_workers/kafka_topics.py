@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
@@ -134,8 +135,11 @@ def _raise_deletion_refusals(topic_errors: list[tuple[str, int]]) -> None:
         raise TopicDeletionError("Kafka refused to delete topics: " + "; ".join(refused))
 
 
-async def delete_topics(settings: KafkaSettings, topics: ShopTopics) -> list[str]:
-    """Delete the shop's topics that exist; returns their names.
+async def delete_topics(
+    settings: KafkaSettings, topics: ShopTopics, also: Sequence[str] = ()
+) -> list[str]:
+    """Delete the shop's topics that exist, and those of ``also`` (other topics of
+    the shop, such as the analyst's dead-letter topic); returns their names.
 
     Raises ``TopicDeletionError`` when Kafka refuses any of them (deletion disabled,
     not authorised, timed out), so that a caller never takes a refusal for success.
@@ -144,7 +148,7 @@ async def delete_topics(settings: KafkaSettings, topics: ShopTopics) -> list[str
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        doomed = [name for name in topics if name in existing]
+        doomed = [name for name in (*topics, *also) if name in existing]
         if doomed:
             response = await admin.delete_topics(doomed)
             _raise_deletion_refusals(response.topic_error_codes)

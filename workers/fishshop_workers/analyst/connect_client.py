@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from fishshop_workers.analyst.restarts import trace_reason
+
 __all__ = ["ConnectClient", "ConnectError", "ConnectorStatus", "TaskStatus", "read_status"]
 
 
@@ -38,8 +40,8 @@ class TaskStatus:
 
     @property
     def reason(self) -> str:
-        """The first line of the task's trace: what went wrong, without the stack."""
-        return (self.trace or "").strip().splitlines()[0][:300] if self.trace else ""
+        """What went wrong, in one line: the trace's first line and its root cause."""
+        return trace_reason(self.trace)
 
 
 @dataclass(frozen=True)

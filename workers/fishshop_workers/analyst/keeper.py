@@ -29,6 +29,8 @@ class ConnectorKeeper:
     config: Mapping[str, str]
     poll: float = 2.0
     backoff: RestartBackoff = field(default_factory=RestartBackoff)
+    restarts: int = 0
+    """Restarts made by this keeper."""
     last_status: ConnectorStatus | None = None
     last_error: str | None = None
 
@@ -43,27 +45,32 @@ class ConnectorKeeper:
             if status is None:
                 await self.put()
                 return None
-            if status.failed_tasks or status.state == "FAILED":
-                if self.backoff.failed(loop.time()):
-                    first = (status.failed_tasks or status.tasks or (None,))[0]
-                    log.warning(
-                        "restarting the sink %s (restart %d): %s",
-                        self.name,
-                        self.backoff.restarts,
-                        first.reason if first is not None else status.state,
-                    )
-                    await self.client.restart_failed(self.name)
-            elif status.running:
-                self.backoff.running(loop.time())
+            now = loop.time()
+            self.backoff = self.backoff.observed(status.running, now)
+            if (status.failed_tasks or status.state == "FAILED") and self.backoff.due(now):
+                self.backoff = self.backoff.restarted(now)
+                first = (status.failed_tasks or status.tasks or (None,))[0]
+                log.warning(
+                    "restarting the sink %s (restart %d in a row): %s",
+                    self.name,
+                    self.backoff.in_a_row,
+                    first.reason if first is not None else status.state,
+                )
+                await self.client.restart_failed(self.name)
+                self.restarts += 1
             self.last_status, self.last_error = status, None
             return status
         except ConnectError as error:
             self.last_error = str(error)
             return None
 
+    async def watch(self) -> None:
+        """Look every ``poll`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self.poll)
+            await self.check()
+
     async def run(self) -> None:
         """Put the connector, then watch it until cancelled."""
         await self.put()
-        while True:
-            await self.check()
-            await asyncio.sleep(self.poll)
+        await self.watch()
