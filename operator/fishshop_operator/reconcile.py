@@ -380,11 +380,14 @@ class Reconciler:
         if placed is not None and (spec is None or placed[0] != spec.connect_url):
             # The spec took the analyst away or moved it to another Connect.
             gone = await self._delete_connector(body, shop, *placed)
-            if spec is None and not gone:
+            if not gone:
+                # The status keeps the old place until the connector there is gone,
+                # so that a later reconcile (or a restarted operator) tries again.
+                why = "spec.analyst was removed" if spec is None else "connectUrl moved"
                 return AnalystOutcome(
                     False,
                     "ConnectorNotDeleted",
-                    f"spec.analyst was removed, but connector {placed[1]} at {placed[0]} "
+                    f"{why}, but connector {placed[1]} at {placed[0]} "
                     "could not be deleted yet; the operator tries again",
                     placed[1],
                     placed[0],
