@@ -28,6 +28,7 @@ from fishshop_workers.analyst.keeper import ConnectorKeeper
 from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
 from fishshop_workers.analyst.sink import (
     analyst_dead_letter_topic,
+    belongs_to,
     connector_name,
     shop_label,
     sink_connector_config,
@@ -119,14 +120,17 @@ class Sink:
     topics: ShopTopics
     earlier: set[str] = field(default_factory=set)
     """Orders served on earlier days, before this demo (a broker of one's own)."""
+    rows_before: set[str] = field(default_factory=set)
+    """Rows of this shop in the table before the demo opened."""
 
     @property
     def shop(self) -> str:
         return shop_label(self.spec.name)
 
     async def served_before(self) -> None:
-        """Note the orders the topics already hold; today's books leave them out
-        when the table does not have them (it may be a fresh PostgreSQL)."""
+        """Note the orders the topics already hold, and the rows the table already
+        holds for this shop (a PostgreSQL kept from an earlier demo): today's books
+        compare only what today can account for."""
         await ensure_topics(self.kafka, self.topics, self.spec.partitions)
         auditor = Auditor(self.kafka, self.topics)
         await auditor.start()
@@ -135,6 +139,8 @@ class Sink:
             self.earlier = set(auditor.ledger.served_orders)
         finally:
             await auditor.stop()
+        rows = await asyncio.to_thread(served_rows, self.analyst.postgres_url, self.shop)
+        self.rows_before = set(rows)
 
     async def books(self, summary: Summary, patience: float = TABLE_PATIENCE) -> Summary:
         """``summary`` with the table compared to the served topic, once the sink
@@ -148,6 +154,7 @@ class Sink:
         try:
             await auditor.catch_up()
             served = dict(auditor.ledger.served_orders)
+            dead_letters = await auditor.records_in(analyst_dead_letter_topic(self.topics.prefix))
         finally:
             await auditor.stop()
         today = {k: v for k, v in served.items() if k not in self.earlier}
@@ -155,9 +162,13 @@ class Sink:
         deadline = loop.time() + patience
         while True:
             rows = await asyncio.to_thread(served_rows, self.analyst.postgres_url, self.shop)
+            # Rows an earlier demo left, of orders this broker never saw, are not
+            # today's to account for.
+            rows = {k: v for k, v in rows.items() if k in served or k not in self.rows_before}
             earlier = {k: served[k] for k in rows if k in self.earlier}
             books = compare_table({**earlier, **today}, rows)
             if books.clean or loop.time() >= deadline:
+                books = dataclasses.replace(books, dead_letters=dead_letters or 0)
                 return dataclasses.replace(summary, analyst=books)
             await asyncio.sleep(1.0)
 
@@ -208,6 +219,11 @@ async def sink_for_the_day(
     sink = Sink(analyst, spec, kafka, topics)
     await sink.served_before()
     async with ConnectClient(analyst.connect_url) as client:
+        if not belongs_to(await client.config(name), sink.shop):
+            raise ConnectError(
+                f"a connector named {name} at {client.url} writes another shop's rows; "
+                "fishshop leaves it alone: give this shop another name or topic prefix"
+            )
         await client.put_config(name, config)
         say(f"sink connector {name} writes {topics.served} to {address.shown}")
         try:

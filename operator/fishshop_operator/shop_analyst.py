@@ -28,7 +28,9 @@ from fishshop_operator.analyst_status import previous_analyst
 from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError, ConnectorStatus
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.sink import (
+    SHOP_LABEL_KEY,
     analyst_dead_letter_topic,
+    belongs_to,
     connector_name,
     sink_connector_config,
 )
@@ -37,7 +39,6 @@ from fishshop_workers.shop import ShopSpecError
 
 __all__ = [
     "CONNECT_SECONDS",
-    "SHOP_LABEL",
     "AnalystShop",
     "ConnectError",
     "delete_connector",
@@ -51,8 +52,6 @@ CONNECT_SECONDS = 10.0
 """How long one call to Connect's REST API may take."""
 TABLE_SECONDS = 30.0
 """Making the table: the connect (psycopg's own 10 s) and two statements."""
-SHOP_LABEL = "transforms.shop.static.value"
-"""The config key that carries the shop's label, namespace/name: whose connector it is."""
 REPLICATION_FACTOR = -1
 """The dead-letter topic takes the broker's default, as the shop's own topics do."""
 CONNECTOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}\.analyst")
@@ -146,12 +145,12 @@ async def reconcile_analyst(
     async with ConnectClient(spec.connect_url, timeout=CONNECT_SECONDS) as connect:
         try:
             current = await connect.config(shop.connector)
-            if current is not None and current.get(SHOP_LABEL) != shop.label:
+            if current is not None and not belongs_to(current, shop.label):
                 return AnalystOutcome(
                     False,
                     "ConnectorOwnedByAnotherShop",
                     f"connector {shop.connector} at {spec.connect_url} belongs to shop "
-                    f"{current.get(SHOP_LABEL) or '(none)'}; it was left alone",
+                    f"{current.get(SHOP_LABEL_KEY) or '(none)'}; it was left alone",
                     shop.connector,
                     spec.connect_url,
                 ), 0
@@ -211,10 +210,10 @@ async def delete_connector(connect_url: str, connector: str, label: str) -> str:
         current = await connect.config(connector)
         if current is None:
             return f"no connector {connector} at {connect_url}"
-        if current.get(SHOP_LABEL) != label:
+        if not belongs_to(current, label):
             return (
                 f"connector {connector} at {connect_url} belongs to shop "
-                f"{current.get(SHOP_LABEL) or '(none)'}; left alone"
+                f"{current.get(SHOP_LABEL_KEY) or '(none)'}; left alone"
             )
         await connect.delete(connector)
         return f"deleted connector {connector} at {connect_url}"

@@ -177,10 +177,13 @@ async def audit(
     ``table``, how the analyst's table agrees with the served topic."""
     auditor = Auditor(settings, topics)
     await auditor.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
     try:
         summary = await auditor.settle(wait)
         if table is not None:
-            books = await check_table(auditor.ledger.served_orders, table.url, table.shop, wait)
+            left = max(0.0, deadline - loop.time())
+            books = await check_table(auditor.ledger.served_orders, table.url, table.shop, left)
             dead = await auditor.records_in(analyst_dead_letter_topic(topics.prefix))
             summary = dataclasses.replace(
                 summary, analyst=dataclasses.replace(books, dead_letters=dead or 0)

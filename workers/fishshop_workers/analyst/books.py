@@ -27,6 +27,9 @@ class TableBooks:
     differ: int
     examples: tuple[str, ...] = ()
     """A few ids of rows missing, extra or different, to look at first."""
+    older: int = 0
+    """Rows of orders served before the oldest record the served topic still keeps
+    (gone with its retention): neither extra nor checked."""
     dead_letters: int = 0
     """Records Connect put in the analyst's dead-letter topic (it could not read or
     write them); a served order among them also counts as missing."""
@@ -42,6 +45,7 @@ class TableBooks:
             "extra": self.extra,
             "differ": self.differ,
             "dead_letters": self.dead_letters,
+            **({"older_than_topic": self.older} if self.older else {}),
             **({"examples": list(self.examples)} if self.examples else {}),
         }
 
@@ -81,9 +85,19 @@ def _differs(expected: ServedRow, row: ServedRow) -> bool:
 def compare_table(
     served: Mapping[str, Order], rows: Mapping[str, ServedRow], examples: int = 5
 ) -> TableBooks:
-    """Compare the served orders (by id) with the table's rows (by id)."""
+    """Compare the served orders (by id) with the table's rows (by id).
+
+    A row served before the earliest order the topic holds is older than what
+    Kafka keeps (retention took its record): it is counted apart, not as extra.
+    """
+    earliest = min((parse_time(o.served_at) for o in served.values() if o.served_at), default=None)
+    older = {
+        order_id
+        for order_id, row in rows.items()
+        if order_id not in served and (earliest is None or row.served_at < earliest)
+    }
     missing = [order_id for order_id in served if order_id not in rows]
-    extra = [order_id for order_id in rows if order_id not in served]
+    extra = [order_id for order_id in rows if order_id not in served and order_id not in older]
     differ = [
         order_id
         for order_id, order in served.items()
@@ -95,4 +109,5 @@ def compare_table(
         extra=len(extra),
         differ=len(differ),
         examples=tuple((missing + extra + differ)[:examples]),
+        older=len(older),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from fishshop_workers.analyst.sink import jdbc_url
 
@@ -16,6 +16,10 @@ __all__ = ["DatabaseAddress", "DatabaseAddressError"]
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+
+
+#: libpq's sslmode values, which PostgreSQL's JDBC driver takes under the same name.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class DatabaseAddressError(ValueError):
@@ -29,6 +33,8 @@ class DatabaseAddress:
     database: str
     user: str
     password: str = field(default="", repr=False)
+    sslmode: str = ""
+    """TLS to PostgreSQL (``?sslmode=require``); empty: the clients' default."""
 
     @classmethod
     def from_url(cls, url: str) -> DatabaseAddress:
@@ -52,21 +58,34 @@ class DatabaseAddress:
             raise DatabaseAddressError(
                 f"the URL names database {database!r}: give one database name after the host"
             )
-        if not _NAME.match(user):
-            raise DatabaseAddressError(f"the URL's user {user!r} is not a PostgreSQL role name")
-        if parts.query or parts.fragment:
-            raise DatabaseAddressError("the URL takes no options after the database name")
-        return cls(host, port, database, user, unquote(parts.password or ""))
+        if not 0 < len(user) <= 63 or not user.isprintable():
+            raise DatabaseAddressError(
+                "the URL needs a user (1 to 63 printable characters, percent-encoded "
+                "where special): postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        options = parse_qs(parts.query, keep_blank_values=True)
+        sslmode = (options.pop("sslmode", [""]) or [""])[-1]
+        if options or parts.fragment:
+            raise DatabaseAddressError(
+                "the URL takes one option after the database name, sslmode "
+                "(for example ?sslmode=verify-full); not "
+                + ", ".join(sorted(options) or ["a #fragment"])
+            )
+        if sslmode and sslmode not in SSL_MODES:
+            raise DatabaseAddressError(f"sslmode must be one of {', '.join(SSL_MODES)}")
+        return cls(host, port, database, user, unquote(parts.password or ""), sslmode)
 
     @property
     def libpq_url(self) -> str:
         secret = f":{quote(self.password, safe='')}" if self.password else ""
         where = f"{self.host}:{self.port}/{self.database}"
-        return f"postgresql://{quote(self.user, safe='')}{secret}@{where}"
+        tls = f"?sslmode={self.sslmode}" if self.sslmode else ""
+        return f"postgresql://{quote(self.user, safe='')}{secret}@{where}{tls}"
 
     @property
     def jdbc_url(self) -> str:
-        return jdbc_url(self.host, self.port, self.database)
+        url = jdbc_url(self.host, self.port, self.database)
+        return f"{url}&sslmode={self.sslmode}" if self.sslmode else url
 
     @property
     def shown(self) -> str:

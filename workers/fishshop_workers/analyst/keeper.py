@@ -31,8 +31,6 @@ class ConnectorKeeper:
     backoff: RestartBackoff = field(default_factory=RestartBackoff)
     restarts: int = 0
     """Restarts made by this keeper."""
-    last_status: ConnectorStatus | None = None
-    last_error: str | None = None
 
     async def put(self) -> None:
         await self.client.put_config(self.name, self.config)
@@ -58,10 +56,9 @@ class ConnectorKeeper:
                 )
                 await self.client.restart_failed(self.name)
                 self.restarts += 1
-            self.last_status, self.last_error = status, None
             return status
         except ConnectError as error:
-            self.last_error = str(error)
+            log.warning("cannot look after the sink %s: %s", self.name, error)
             return None
 
     async def watch(self) -> None:
@@ -69,8 +66,3 @@ class ConnectorKeeper:
         while True:
             await asyncio.sleep(self.poll)
             await self.check()
-
-    async def run(self) -> None:
-        """Put the connector, then watch it until cancelled."""
-        await self.put()
-        await self.watch()

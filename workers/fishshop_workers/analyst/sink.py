@@ -22,8 +22,10 @@ from fishshop_workers.menu import MENU
 
 __all__ = [
     "SERVED_SCHEMA",
+    "SHOP_LABEL_KEY",
     "SINK_CONNECTOR_CLASS",
     "analyst_dead_letter_topic",
+    "belongs_to",
     "connector_name",
     "jdbc_url",
     "shop_label",
@@ -81,6 +83,16 @@ def shop_label(name: str, namespace: str | None = None) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
+#: The config key that carries the shop's label: whose connector it is.
+SHOP_LABEL_KEY = "transforms.shop.static.value"
+
+
+def belongs_to(config: Mapping[str, str] | None, label: str) -> bool:
+    """A connector's config (None: there is none) is free for or already this shop's.
+    Two shops never take each other's connector, even with names that collide."""
+    return config is None or config.get(SHOP_LABEL_KEY) == label
+
+
 def connector_name(topic_prefix: str) -> str:
     """One connector per shop, named after its topics: ``<prefix>.analyst``."""
     return f"{topic_prefix}.analyst"
@@ -121,7 +133,7 @@ def sink_connector_config(
         "transforms.names.renames": renames,
         "transforms.shop.type": "org.apache.kafka.connect.transforms.InsertField$Value",
         "transforms.shop.static.field": "shop",
-        "transforms.shop.static.value": shop,
+        SHOP_LABEL_KEY: shop,
         "connection.url": jdbc_url,
         "connection.username": user,
         "connection.password": password,
