@@ -317,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
     )
     _option(report, "--shop", help="one shop (default: every shop in the table)")
+    _option(
+        report,
+        "--namespace",
+        help="the shop's Kubernetes namespace (its rows are labelled namespace/name)",
+    )
     _option(report, "--since", default="1h", help="how far back: 90s, 30m, 1h, 2d (default 1h)")
     _option(report, "--every", default="1m", help="interval of each line: 10s, 1m, 1h (default 1m)")
     shape = report.add_mutually_exclusive_group()

@@ -27,6 +27,7 @@ from fishshop_workers.analyst.report import (
     parse_duration,
     report_window,
 )
+from fishshop_workers.analyst.sink import shop_label
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -40,7 +41,8 @@ def run_report(args: argparse.Namespace) -> int:
         )
     except ReportError as error:
         raise UsageError(str(error)) from None
-    shop = str(args.shop) if args.shop else None
+    # On Kubernetes a shop's rows carry namespace/name.
+    shop = shop_label(str(args.shop), args.namespace) if args.shop else None
     report = build_report(report_rows(address.libpq_url, window, shop), window, shop)
     if args.json:
         text = json_text(report, since=since, every=every)

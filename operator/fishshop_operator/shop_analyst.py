@@ -96,8 +96,9 @@ def _state(status: ConnectorStatus | None) -> ConnectorState | None:
     )
 
 
-async def _make_table(address: DatabaseAddress) -> None:
-    await asyncio.wait_for(asyncio.to_thread(ensure_table, address.libpq_url), TABLE_SECONDS)
+async def _make_table(address: DatabaseAddress, secret: str) -> None:
+    hint = f"Check the url in Secret {secret} (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
+    await asyncio.wait_for(asyncio.to_thread(ensure_table, address.libpq_url, hint), TABLE_SECONDS)
 
 
 def _connect_failed(error: ConnectError, shop: AnalystShop, url: str) -> AnalystOutcome:
@@ -123,7 +124,7 @@ async def reconcile_analyst(
     restarts = memory.restarts or 0
     try:
         if memory.table_made != address:
-            await _make_table(address)
+            await _make_table(address, spec.postgres_secret)
             memory.table_made = address
     except (AnalystStoreError, TimeoutError) as error:
         memory.table_made = None
@@ -169,7 +170,7 @@ async def reconcile_analyst(
             if failed and memory.backoff.due(now):
                 # A dropped table is one cause of failed writes: make it again first.
                 try:
-                    await _make_table(address)
+                    await _make_table(address, spec.postgres_secret)
                 except (AnalystStoreError, TimeoutError) as error:
                     log.warning("action=make-table connector=%s error=%s", shop.connector, error)
                 await connect.restart_failed(shop.connector)

@@ -202,7 +202,7 @@ def test_the_analyst_sample_fills_postgresql() -> None:
     def served_rows() -> int | None:
         report = in_cluster(
             "default", "fishshop", "report", "--postgres-url", ANALYST_URL,
-            "--shop", "default/harbour-analyst", "--since", "1h", "--json",
+            "--shop", "harbour-analyst", "--namespace", "default", "--since", "1h", "--json",
         )  # fmt: skip
         orders = int(json.loads(report)["totals"]["orders"])
         return orders or None

@@ -16,20 +16,24 @@ class AnalystStoreError(RuntimeError):
     """PostgreSQL could not be reached or refused; the message says what to do."""
 
 
-def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
+COMMAND_LINE_HINT = "Check --postgres-url (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
+
+
+def connect(url: str, hint: str = COMMAND_LINE_HINT) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection; ``AnalystStoreError`` saying what failed and ``hint`` (where
+    the address came from) when there is none."""
     try:
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as error:
         said = str(error).strip().splitlines()
         raise AnalystStoreError(
-            f"cannot reach PostgreSQL: {said[0] if said else type(error).__name__}. "
-            "Check --postgres-url (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
+            f"cannot reach PostgreSQL: {said[0] if said else type(error).__name__}. {hint}"
         ) from None
 
 
-def ensure_table(url: str) -> None:
+def ensure_table(url: str, hint: str = COMMAND_LINE_HINT) -> None:
     """Make the table (idempotent); PostgreSQL's errors become ``AnalystStoreError``."""
-    with connect(url) as connection:
+    with connect(url, hint) as connection:
         try:
             connection.execute(table_ddl())
         except psycopg.errors.UniqueViolation:
