@@ -80,7 +80,8 @@ class AnalystSpec:
 
 
 def check_connect_url(url: str, where: str = f"{SECTION}.connectUrl") -> str:
-    """The URL without a trailing slash; never quoted back (it may hold a password)."""
+    """The URL without a trailing slash. Credentials, a query or a fragment are refused,
+    and the refusal never quotes the URL back (it might hold a password)."""
     if len(url) > 1024 or not CONNECT_URL.fullmatch(url):
         raise ShopSpecError(f"{where}: {CONNECT_URL_MESSAGE}")
     return url.rstrip("/")

@@ -110,6 +110,7 @@ class LocalServer:
         raise NotImplementedError
 
     def restart(self) -> None:
+        """Stop in order and start again on the same port and data."""
         self.stop()
         self.start()
 

@@ -34,7 +34,6 @@ __all__ = [
 JDBC_SINK_VERSION = "3.5.0.Final"
 SINK_LOCK_FILE = Path(__file__).with_name("jdbc-sink-jars.lock")
 PLUGINS_FOLDER = "connect-plugins"
-SINK_CONNECTOR_CLASS = "io.debezium.connector.jdbc.JdbcSinkConnector"
 
 LOG4J2_PROPERTIES = """\
 status = warn
@@ -207,7 +206,3 @@ class EmbeddedConnect(LocalServer):
                 return bool(response.status == 200)
         except (OSError, ValueError, urllib.error.URLError):
             return False
-
-    def restart(self, timeout: float = 120.0) -> None:
-        self.stop()
-        self.start(timeout)

@@ -94,9 +94,7 @@ class EmbeddedPostgres(LocalServer):
     @property
     def url(self) -> str:
         """A libpq URL for the fishshop database (with its password)."""
-        return (
-            f"postgresql://{USER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{DATABASE}"
-        )
+        return self._url_for(DATABASE)
 
     def _make_cluster(self, bin_dir: Path) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +189,3 @@ class EmbeddedPostgres(LocalServer):
             ).fetchone()
             if not exists:
                 connection.execute(f'CREATE DATABASE "{DATABASE}"')
-
-    def restart(self, timeout: float = 60.0) -> None:
-        self.stop()
-        self.start(timeout)

@@ -99,7 +99,9 @@ def connector_name(topic_prefix: str) -> str:
 
 
 def analyst_dead_letter_topic(topic_prefix: str) -> str:
-    """Where Connect puts served records the sink cannot write."""
+    """Where Connect puts served records its converter or transforms refuse (a write
+    PostgreSQL refuses fails the task instead: Debezium's sink reports no errant
+    records)."""
     return f"{topic_prefix}.analyst-dlq"
 
 

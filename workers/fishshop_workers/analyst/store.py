@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import psycopg
 
-from fishshop_workers.analyst.table import TABLE, ServedRow, table_ddl
+from fishshop_workers.analyst.table import TABLE, WRITTEN_COLUMNS, ServedRow, table_ddl
 
 __all__ = ["AnalystStoreError", "ServedRow", "connect", "ensure_table", "row_count", "served_rows"]
 
@@ -57,18 +57,7 @@ def served_rows(url: str, shop: str) -> dict[str, ServedRow]:
     from fishshop_workers.menu import MENU
 
     items = sorted(MENU)
-    columns = ", ".join(
-        [
-            "id",
-            "till",
-            "order_number",
-            *items,
-            "created_at",
-            "served_at",
-            "prepared_by",
-            "cooked_by",
-        ]
-    )
+    columns = ", ".join(WRITTEN_COLUMNS[1:])  # all but shop, which the query names
     with connect(url) as connection:
         cursor = connection.execute(
             f"SELECT {columns} FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code

@@ -120,7 +120,3 @@ class EmbeddedRedis(LocalServer):
     def stop(self, timeout: float = 15.0) -> None:
         """Shut down in order (Redis syncs its append-only file)."""
         super().stop(timeout)
-
-    def restart(self, timeout: float = 15.0) -> None:
-        self.stop()
-        self.start(timeout)
