@@ -209,11 +209,8 @@ async def sink_for_the_day(
     name = connector_name(prefix)
     config = sink_connector_config(
         shop=shop_label(spec.name),
-        served_topic=topics.served,
-        dead_letter_topic=analyst_dead_letter_topic(prefix),
-        jdbc_url=address.jdbc_url,
-        user=address.user,
-        password=address.password,
+        topic_prefix=prefix,
+        database=address,
         replication_factor=analyst.replication_factor,
     )
     sink = Sink(analyst, spec, kafka, topics)

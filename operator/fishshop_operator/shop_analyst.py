@@ -29,7 +29,6 @@ from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError,
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.sink import (
     SHOP_LABEL_KEY,
-    analyst_dead_letter_topic,
     belongs_to,
     connector_name,
     sink_connector_config,
@@ -134,11 +133,8 @@ async def reconcile_analyst(
         ), 0
     desired = sink_connector_config(
         shop=shop.label,
-        served_topic=shop.served_topic,
-        dead_letter_topic=analyst_dead_letter_topic(shop.topic_prefix),
-        jdbc_url=address.jdbc_url,
-        user=address.user,
-        password=address.password,
+        topic_prefix=shop.topic_prefix,
+        database=address,
         replication_factor=REPLICATION_FACTOR,
         tasks=spec.tasks,
     )

@@ -63,11 +63,8 @@ def _sink(connect_url: str, postgres_url: str, shop: str) -> str:
     address = DatabaseAddress.from_url(postgres_url)
     config = sink_connector_config(
         shop=shop,
-        served_topic=ShopTopics.from_prefix(prefix).served,
-        dead_letter_topic=analyst_dead_letter_topic(prefix),
-        jdbc_url=address.jdbc_url,
-        user=address.user,
-        password=address.password,
+        topic_prefix=prefix,
+        database=address,
     )
     name = connector_name(prefix)
 

@@ -24,7 +24,6 @@ from fishshop_workers.analyst.connect_server import EmbeddedConnect
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
 from fishshop_workers.analyst.sink import (
-    analyst_dead_letter_topic,
     connector_name,
     sink_connector_config,
 )
@@ -54,11 +53,8 @@ def _put_sink(connect_url: str, postgres_url: str, shop: str) -> str:
     address = DatabaseAddress.from_url(postgres_url)
     config = sink_connector_config(
         shop=shop,
-        served_topic=ShopTopics.from_prefix(prefix).served,
-        dead_letter_topic=analyst_dead_letter_topic(prefix),
-        jdbc_url=address.jdbc_url,
-        user=address.user,
-        password=address.password,
+        topic_prefix=prefix,
+        database=address,
     )
     name = connector_name(prefix)
 

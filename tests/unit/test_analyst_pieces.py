@@ -72,11 +72,8 @@ def test_a_url_fishshop_cannot_use_is_refused_with_a_reason(url: str, said: str)
 def _config() -> dict[str, str]:
     return sink_connector_config(
         shop="fs-a/harbour",
-        served_topic="fishshop.fs-a.harbour.served",
-        dead_letter_topic="fishshop.fs-a.harbour.analyst-dlq",
-        jdbc_url="jdbc:postgresql://db:5432/d?stringtype=unspecified",
-        user="u",
-        password="p",
+        topic_prefix="fishshop.fs-a.harbour",
+        database=DatabaseAddress.from_url("postgresql://u:p@db:5432/d"),
     )
 
 
@@ -85,7 +82,10 @@ def test_the_sink_reads_committed_orders_only_and_upserts_on_shop_and_id() -> No
     assert config["consumer.override.isolation.level"] == "read_committed"
     assert (config["insert.mode"], config["primary.key.fields"]) == ("upsert", "shop,id")
     assert config["collection.name.format"] == TABLE
+    assert config["topics"] == "fishshop.fs-a.harbour.served"
     assert config["errors.deadletterqueue.topic.name"] == "fishshop.fs-a.harbour.analyst-dlq"
+    assert config["connection.url"] == "jdbc:postgresql://db:5432/d?stringtype=unspecified"
+    assert (config["connection.username"], config["connection.password"]) == ("u", "p")
     assert all(isinstance(value, str) for value in config.values())
 
 

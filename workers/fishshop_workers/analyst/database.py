@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from fishshop_workers.analyst.sink import jdbc_url
-
 __all__ = ["DatabaseAddress", "DatabaseAddressError"]
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
@@ -84,7 +82,9 @@ class DatabaseAddress:
 
     @property
     def jdbc_url(self) -> str:
-        url = jdbc_url(self.host, self.port, self.database)
+        """The sink's URL. ``stringtype=unspecified`` lets PostgreSQL read the
+        record's ISO 8601 times into timestamptz columns itself."""
+        url = f"jdbc:postgresql://{self.host}:{self.port}/{self.database}?stringtype=unspecified"
         return f"{url}&sslmode={self.sslmode}" if self.sslmode else url
 
     @property

@@ -17,8 +17,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.table import TABLE
 from fishshop_workers.menu import MENU
+from fishshop_workers.topics import ShopTopics
 
 __all__ = [
     "SERVED_SCHEMA",
@@ -27,7 +29,6 @@ __all__ = [
     "analyst_dead_letter_topic",
     "belongs_to",
     "connector_name",
-    "jdbc_url",
     "shop_label",
     "sink_connector_config",
 ]
@@ -71,12 +72,6 @@ SERVED_SCHEMA: Mapping[str, Any] = {
 }
 
 
-def jdbc_url(host: str, port: int, database: str) -> str:
-    """The sink's JDBC URL. ``stringtype=unspecified`` lets PostgreSQL read the
-    record's ISO 8601 times into timestamptz columns itself."""
-    return f"jdbc:postgresql://{host}:{port}/{database}?stringtype=unspecified"
-
-
 def shop_label(name: str, namespace: str | None = None) -> str:
     """The ``shop`` column: the shop's name, ``namespace/name`` on Kubernetes (two
     namespaces may each have a shop of the same name)."""
@@ -108,15 +103,16 @@ def analyst_dead_letter_topic(topic_prefix: str) -> str:
 def sink_connector_config(
     *,
     shop: str,
-    served_topic: str,
-    dead_letter_topic: str,
-    jdbc_url: str,
-    user: str,
-    password: str,
+    topic_prefix: str,
+    database: DatabaseAddress,
     replication_factor: int = 1,
     tasks: int = 1,
 ) -> dict[str, str]:
-    """The connector's config: every value a string, as Connect's REST API wants."""
+    """The config of the connector of the shop labelled ``shop`` whose topics start
+    with ``topic_prefix``: every value a string, as Connect's REST API wants.
+    ``replication_factor`` is its dead-letter topic's (-1: the broker's default)."""
+    served_topic = ShopTopics.from_prefix(topic_prefix).served
+    dead_letter_topic = analyst_dead_letter_topic(topic_prefix)
     renames = ",".join(f"{old}:{new}" for old, new in _RENAMES.items())
     return {
         "connector.class": SINK_CONNECTOR_CLASS,
@@ -136,9 +132,9 @@ def sink_connector_config(
         "transforms.shop.type": "org.apache.kafka.connect.transforms.InsertField$Value",
         "transforms.shop.static.field": "shop",
         SHOP_LABEL_KEY: shop,
-        "connection.url": jdbc_url,
-        "connection.username": user,
-        "connection.password": password,
+        "connection.url": database.jdbc_url,
+        "connection.username": database.user,
+        "connection.password": database.password,
         "insert.mode": "upsert",
         "delete.enabled": "false",
         "primary.key.mode": "record_value",
