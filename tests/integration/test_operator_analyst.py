@@ -23,6 +23,7 @@ from fishshop_workers.analyst.postgres_server import (
     PostgresStartError,
     postgres_bin_dir,
 )
+from fishshop_workers.analyst.sink import sink_connector_config
 from fishshop_workers.analyst.store import row_count
 from fishshop_workers.broker.server import EmbeddedBroker, free_port
 from tests.support.cluster import Cluster
@@ -299,3 +300,43 @@ def test_the_crd_refuses_a_bad_analyst_with_a_readable_message(
     out = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(shop), check=False)
     assert message in out, out
     assert "created" not in out
+
+
+def test_a_connector_of_the_same_name_with_another_shops_label_is_left_alone(
+    fishshop_operator: Worker,
+    cluster: Cluster,
+    broker: EmbeddedBroker,
+    connect_worker: EmbeddedConnect,
+    postgres_server: EmbeddedPostgres,
+    namespace: str,
+) -> None:
+    """Names can collide (a prefix set by hand); rows carry the shop's label, and the
+    operator never takes, changes or deletes a connector labelled for another shop."""
+    name = _connector(namespace)
+    theirs = sink_connector_config(
+        shop="elsewhere/harbour",
+        topic_prefix=name.removesuffix(".analyst"),
+        database=DatabaseAddress.from_url(postgres_server.url),
+    )
+
+    async def put() -> None:
+        async with ConnectClient(connect_worker.url) as client:
+            await client.put_config(name, theirs)
+
+    asyncio.run(put())
+    try:
+        _secret(cluster, namespace, postgres_server.url)
+        apply(cluster, namespace, _analyst_shop(broker, connect_worker.url))
+        refused = _analyst_ready(cluster, namespace, "False", "ConnectorOwnedByAnotherShop")
+        assert "elsewhere/harbour" in refused["message"]
+        assert _config(connect_worker, name) == {**theirs, "name": name}
+
+        cluster.kubectl("delete", "fishshop", "harbour", "-n", namespace, "--timeout=120s")
+        assert _config(connect_worker, name) == {**theirs, "name": name}
+    finally:
+
+        async def remove() -> None:
+            async with ConnectClient(connect_worker.url) as client:
+                await client.delete(name)
+
+        asyncio.run(remove())
