@@ -380,18 +380,20 @@ class Reconciler:
         if placed is not None and (spec is None or placed[0] != spec.connect_url):
             # The spec took the analyst away or moved it to another Connect.
             gone = await self._delete_connector(body, shop, *placed)
-            if not gone:
-                # The status keeps the old place until the connector there is gone,
-                # so that a later reconcile (or a restarted operator) tries again.
-                why = "spec.analyst was removed" if spec is None else "connectUrl moved"
+            if spec is None and not gone:
+                # The status keeps the place until the connector there is gone, so
+                # that a later reconcile (or a restarted operator) tries again.
                 return AnalystOutcome(
                     False,
                     "ConnectorNotDeleted",
-                    f"{why}, but connector {placed[1]} at {placed[0]} "
+                    f"spec.analyst was removed, but connector {placed[1]} at {placed[0]} "
                     "could not be deleted yet; the operator tries again",
                     placed[1],
                     placed[0],
                 )
+            # Moved to another Connect: the shop's analyst follows the spec at once. An
+            # old Connect that cannot be reached keeps its connector; the Warning event
+            # (ConnectorNotDeleted) says where, for a person to delete it.
         if spec is None:
             memory.analyst = AnalystMemory()
             self.metrics.forget_analyst(shop.namespace, shop.name)
