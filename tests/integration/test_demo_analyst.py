@@ -113,3 +113,20 @@ def test_sigterm_stops_the_analyst_demo_with_its_postgresql_connect_and_broker()
     assert "Traceback" not in rest
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
     assert alive == [], "the demo left a server running"
+
+
+def test_a_second_demo_on_the_same_postgresql_is_clean_too(tmp_path: Path) -> None:
+    """The embedded broker starts empty each time, the PostgreSQL keeps yesterday's
+    rows: those are not today's to account for, and today's are all there."""
+    from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
+
+    with EmbeddedPostgres(tmp_path / "postgres") as database:
+        run = ["demo", "--scenario", "analyst", "--headless", "--json", "--duration", "8"]
+        served = []
+        for _ in range(2):
+            result = run_fishshop(*run, "--postgres-url", database.url, timeout=600)
+            assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+            summary = json.loads(result.stdout)
+            assert (summary["analyst"]["missing"], summary["analyst"]["extra"]) == (0, 0)
+            served.append(summary["orders_served"])
+        assert row_count(database.url, "analyst") == sum(served) > 0
