@@ -18,19 +18,18 @@ from aiokafka import AIOKafkaProducer
 
 from fishshop_workers.analyst.connect_client import ConnectClient
 from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.keeper import ConnectorKeeper
 from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
 from fishshop_workers.analyst.sink import (
     analyst_dead_letter_topic,
     connector_name,
-    sink_connector_config,
 )
 from fishshop_workers.analyst.store import ensure_table, row_count
 from fishshop_workers.broker.server import EmbeddedBroker, free_port
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import ensure_topics
 from fishshop_workers.topics import ShopTopics, default_prefix
+from tests.support.analyst import put_sink
 from tests.support.processes import Worker, run_fishshop
 from tests.support.shops import topic_partitions
 
@@ -56,24 +55,6 @@ def own_connect(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[EmbeddedConn
     worker.start()
     yield worker
     worker.kill()
-
-
-def _sink(connect_url: str, postgres_url: str, shop: str) -> str:
-    prefix = default_prefix(shop)
-    address = DatabaseAddress.from_url(postgres_url)
-    config = sink_connector_config(
-        shop=shop,
-        topic_prefix=prefix,
-        database=address,
-    )
-    name = connector_name(prefix)
-
-    async def put() -> None:
-        async with ConnectClient(connect_url) as client:
-            await client.put_config(name, config)
-
-    asyncio.run(put())
-    return name
 
 
 def _keep_until_rows(connect_url: str, postgres_url: str, shop: str, at_least: int) -> int:
@@ -166,7 +147,7 @@ def test_rows_equal_served_after_connect_killed_and_postgres_restarted(
     for worker in kitchen + tills:
         worker.start()
     try:
-        _sink(own_connect.url, own_postgres.url, shop_name)
+        put_sink(own_connect.url, own_postgres.url, shop_name)
         first = _wait_rows(own_postgres.url, shop_name, 5, 90)
 
         # Connect dies mid-stream, without a word, and comes back on the same topics.
@@ -255,7 +236,7 @@ def test_table_rows_are_what_was_served(
             await producer.stop()
 
     asyncio.run(produce())
-    _sink(connect_worker.url, postgres_server.url, shop_name)
+    put_sink(connect_worker.url, postgres_server.url, shop_name)
     _wait_rows(postgres_server.url, shop_name, 2, 90)
     with psycopg.connect(postgres_server.url) as connection:
         rows = connection.execute(

@@ -19,19 +19,14 @@ from typing import Any
 
 import pytest
 
-from fishshop_workers.analyst.connect_client import ConnectClient
 from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
-from fishshop_workers.analyst.sink import (
-    connector_name,
-    sink_connector_config,
-)
 from fishshop_workers.analyst.store import row_count
 from fishshop_workers.broker.server import EmbeddedBroker, free_port
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import ensure_topics
 from fishshop_workers.topics import ShopTopics, default_prefix
+from tests.support.analyst import delete_sink, put_sink
 from tests.support.console_consumer import read_committed
 from tests.support.processes import Worker, audit_json, run_fishshop
 
@@ -46,32 +41,6 @@ class FilledShop:
     postgres_url: str
     served: list[dict[str, Any]]
     """Every served record of the shop, as Kafka's console consumer read them."""
-
-
-def _put_sink(connect_url: str, postgres_url: str, shop: str) -> str:
-    prefix = default_prefix(shop)
-    address = DatabaseAddress.from_url(postgres_url)
-    config = sink_connector_config(
-        shop=shop,
-        topic_prefix=prefix,
-        database=address,
-    )
-    name = connector_name(prefix)
-
-    async def put() -> None:
-        async with ConnectClient(connect_url) as client:
-            await client.put_config(name, config)
-
-    asyncio.run(put())
-    return name
-
-
-def _delete_sink(connect_url: str, name: str) -> None:
-    async def delete() -> None:
-        async with ConnectClient(connect_url) as client:
-            await client.delete(name)
-
-    asyncio.run(delete())
 
 
 def _wait_rows(url: str, shop: str, expected: int, seconds: float) -> None:
@@ -134,7 +103,7 @@ def filled_shop(
             bootstrap_servers=bootstrap,
         ),
     ]
-    connector = _put_sink(connect_worker.url, postgres_server.url, shop)
+    connector = put_sink(connect_worker.url, postgres_server.url, shop)
     try:
         for worker in kitchen + tills:
             worker.start()
@@ -158,7 +127,7 @@ def filled_shop(
     finally:
         for worker in tills + kitchen:
             worker.terminate(timeout=30)
-        _delete_sink(connect_worker.url, connector)
+        delete_sink(connect_worker.url, connector)
 
 
 def _report(shop: FilledShop, *options: str) -> dict[str, Any]:
