@@ -72,3 +72,51 @@ app.kubernetes.io/version: {{ .Values.redis.image.tag | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: fishshop
 {{- end -}}
+
+{{/* The oldest Kubernetes the chart supports (templates/kube-version.yaml checks it). */}}
+{{- define "fishshop.minKubeVersion" -}}
+1.30
+{{- end -}}
+
+{{/*
+"true" when the operator's rights are Roles in the watched namespaces only: the
+operator watches some namespaces, each named exactly. A pattern (shops-*) matches
+namespaces not yet made, which a Role cannot name, and kopf finds them by listing
+every namespace: that needs the ClusterRole.
+*/}}
+{{- define "fishshop.namespacedRbac" -}}
+{{- $exact := true -}}
+{{- range .Values.operator.watchNamespaces -}}
+{{- if regexMatch "[*?\\[\\]]" . }}{{ $exact = false }}{{ end -}}
+{{- end -}}
+{{- if and .Values.operator.watchNamespaces $exact }}true{{ end -}}
+{{- end -}}
+
+{{/*
+The rules the operator needs in each namespace whose shops it runs; the ClusterRole
+adds the cluster-scoped ones. manifests/operator/rbac.yaml explains each rule, and a
+test keeps the two the same.
+*/}}
+{{- define "fishshop.namespacedRules" -}}
+- apiGroups: [fishshop.dev]
+  resources: [fishshops]
+  verbs: [get, list, watch, patch]
+- apiGroups: [fishshop.dev]
+  resources: [fishshops/status]
+  verbs: [patch]
+- apiGroups: [fishshop.dev]
+  resources: [fishshops/finalizers]
+  verbs: [update]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets]
+  verbs: [get, list, watch, create, patch]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [create, patch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}
