@@ -51,17 +51,31 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
         on(*SHOPS, registry=registry, id="reconcile", backoff=config.retry)(reconcile)
 
+    @kopf.index(*SHOPS, registry=registry)
+    def shop_prefixes(body: kopf.Body, memo: Any, **_: Any) -> None:
+        """Feed the index of which shop uses which topic prefix.
+
+        kopf runs index handlers on every shop of its first listing before any other
+        handler of any resource, so no shop decides who owns a prefix (and makes
+        topics) before every existing shop is known. Nothing is kept in kopf's own
+        index; ``track`` empties the operator's on DELETED.
+        """
+        _reconciler(memo).know(body)
+
     @kopf.on.event(*SHOPS, registry=registry)
     def track(
         event: kopf.RawEvent, namespace: str | None, name: str | None, memo: Any, **_: Any
     ) -> None:
-        """Keep the list of shops that the resync loop visits.
+        """Keep the list of shops that the resync loop visits, and the index of their
+        topic prefixes, up to date; forget a deleted shop.
 
         (A kopf timer would do, but kopf puts a finalizer on every object with a
         timer, and a shop whose topics are retained must not carry one.)
         """
         if namespace and name:
-            _reconciler(memo).track(namespace, name, gone=event["type"] == "DELETED")
+            _reconciler(memo).track(
+                namespace, name, gone=event["type"] == "DELETED", body=event["object"]
+            )
 
     async def owned_changed(body: kopf.Body, namespace: str | None, memo: Any, **_: Any) -> None:
         for owner in body.get("metadata", {}).get("ownerReferences", []) or []:

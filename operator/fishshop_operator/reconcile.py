@@ -14,6 +14,7 @@ import datetime
 import logging
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from fishshop_operator.conditions import (
 from fishshop_operator.kube import KubeApi, KubeApiError, object_path
 from fishshop_operator.memory import ShopMemory
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.resource import GROUP, PLURAL, VERSION, ShopResource, read_resource
+from fishshop_operator.resource import GROUP, VERSION, ShopResource, read_resource
 from fishshop_operator.shop_analyst import (
     AnalystShop,
     ConnectError,
@@ -46,6 +47,7 @@ from fishshop_operator.shop_analyst import (
     reconcile_analyst,
 )
 from fishshop_operator.shop_cabinet import check_cabinet
+from fishshop_operator.shop_index import ShopIndex, prefix_owner
 from fishshop_operator.shop_kafka import (
     KafkaUnreachable,
     TopicDeletionError,
@@ -58,7 +60,6 @@ from fishshop_operator.tls import TLSSecretError, build_ssl_context, read_tls_se
 from fishshop_operator.workloads import shop_workloads
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.shop import ShopSpecError
-from fishshop_workers.topics import default_prefix
 
 __all__ = ["Reconciler", "prefix_owner"]
 
@@ -67,42 +68,6 @@ log = logging.getLogger("fishshop_operator")
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def prefix_owner(shop: ShopResource, shops: list[dict[str, Any]]) -> str | None:
-    """The shop that already uses this shop's topic prefix, if another one does.
-
-    The oldest shop keeps the topics (ties go to the first by namespace and name).
-    """
-
-    def key(body: dict[str, Any]) -> tuple[str, str, str]:
-        meta = body.get("metadata") or {}
-        return (
-            str(meta.get("creationTimestamp", "")),
-            str(meta.get("namespace", "")),
-            str(meta.get("name", "")),
-        )
-
-    mine: tuple[str, str, str] | None = None
-    rivals = []
-    for body in shops:
-        meta = body.get("metadata") or {}
-        if meta.get("uid") == shop.uid:
-            mine = key(body)
-            continue
-        if meta.get("deletionTimestamp"):
-            continue
-        # Read leniently: a shop whose spec this operator no longer accepts (made under
-        # an older CRD, say) still owns its prefix, and its topics stay its own.
-        spec = body.get("spec") or {}
-        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
-        prefix = spec.get("topicPrefix") or default_prefix(name, namespace)
-        if prefix == shop.topic_prefix:
-            rivals.append((key(body), f"{namespace}/{name}"))
-    if mine is None:
-        return None
-    older = sorted((k, name) for k, name in rivals if k < mine)
-    return older[0][1] if older else None
 
 
 @dataclass
@@ -126,6 +91,8 @@ class Reconciler:
         metrics: OperatorMetrics,
         certs_root: Path,
         delete_patience: float = 60.0,
+        *,
+        concurrency: int = 16,
     ) -> None:
         self.api = api
         self.image = image
@@ -133,6 +100,10 @@ class Reconciler:
         self.certs_root = certs_root
         """Scratch space for a client key, only where in-memory files are missing."""
         self.delete_patience = delete_patience
+        self.concurrency = concurrency
+        """Shops the resync loop visits at the same time."""
+        self.index = ShopIndex()
+        """Every shop the watch has shown, by topic prefix: who owns which topics."""
         self._shops: dict[tuple[str, str], ShopMemory] = {}
 
     def _memory(self, namespace: str, name: str) -> ShopMemory:
@@ -142,24 +113,48 @@ class Reconciler:
         """The shops the operator holds state for: (namespace, name)."""
         return set(self._shops)
 
-    def track(self, namespace: str, name: str, gone: bool) -> None:
+    def know(self, body: Mapping[str, Any]) -> None:
+        """The shop as the watch shows it now, for deciding who owns which topics."""
+        self.index.put(body)
+
+    def track(
+        self, namespace: str, name: str, gone: bool, body: Mapping[str, Any] | None = None
+    ) -> None:
         """Remember which shops exist, for ``resync``; forget the ones deleted."""
         if gone:
             self.metrics.forget(namespace, name)
             self._shops.pop((namespace, name), None)
+            if body is not None:
+                self.index.discard(str((body.get("metadata") or {}).get("uid", "")))
         else:
             self._memory(namespace, name).watched = True
+            if body is not None:
+                self.know(body)
 
     async def resync(self, interval: float) -> None:
         """Reconcile every known shop every ``interval`` seconds, until cancelled."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         while True:
-            await asyncio.sleep(interval)
-            watched = sorted(key for key, memory in self._shops.items() if memory.watched)
-            for namespace, name in watched:
+            # A round slowed by an unreachable Kafka is not followed by a full wait.
+            await asyncio.sleep(max(0.0, began + interval - loop.time()))
+            began = loop.time()
+            await self.resync_round()
+
+    async def resync_round(self) -> None:
+        """Reconcile every known shop once, ``concurrency`` at a time, so that a shop
+        whose Kafka does not answer (20 s per call) holds up only itself."""
+        watched = sorted(key for key, memory in self._shops.items() if memory.watched)
+        visits = asyncio.Semaphore(max(1, self.concurrency))
+
+        async def visit(namespace: str, name: str) -> None:
+            async with visits:
                 try:
                     await self.reconcile_by_name(namespace, name, check_kafka=True)
                 except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
                     log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
+
+        await asyncio.gather(*(visit(namespace, name) for namespace, name in watched))
 
     async def reconcile_by_name(
         self, namespace: str, name: str, check_kafka: bool = False
@@ -224,7 +219,7 @@ class Reconciler:
         if not check_kafka and seen is not None and seen[0] == shop.generation and seen[1].ready:
             topics = seen[1]
         else:
-            topics, settings = await self._topics(shop, memory)
+            topics, settings = await self._topics(body, shop, memory)
         cabinet = await self._cabinet(shop, memory, check_kafka)
         roles: dict[str, RoleCount] = {}
         workloads_error = None
@@ -492,10 +487,10 @@ class Reconciler:
         return credentials
 
     async def _topics(
-        self, shop: ShopResource, memory: ShopMemory
+        self, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
     ) -> tuple[TopicsOutcome, KafkaSettings | None]:
         """The topics' outcome, and the Kafka settings used when Kafka was asked."""
-        owner = await self._prefix_owner(shop)
+        owner = await self._prefix_owner(body, shop)
         if owner is not None:
             return TopicsOutcome(
                 False,
@@ -513,9 +508,25 @@ class Reconciler:
             log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
         return outcome, settings
 
-    async def _prefix_owner(self, shop: ShopResource) -> str | None:
-        shops = await self.api.list_items(f"/apis/{GROUP}/{VERSION}/{PLURAL}")
-        return prefix_owner(shop, shops)
+    async def _prefix_owner(self, body: dict[str, Any], shop: ShopResource) -> str | None:
+        """The shop that keeps this shop's topic prefix, if another one does.
+
+        Read from the index, not from a list of every shop. An owner found there is
+        read once more, since a watch that relists never says DELETED for a shop that
+        went meanwhile: only a shop that still exists may keep the topics.
+        """
+        while (owner := self.index.owner(body, shop.topic_prefix)) is not None:
+            found = await self.api.get(
+                object_path(f"{GROUP}/{VERSION}", "FishShop", owner.namespace, owner.name)
+            )
+            uid = ((found or {}).get("metadata") or {}).get("uid")
+            if uid != owner.uid:
+                self.index.discard(owner.uid)
+            if found is not None:
+                self.index.put(found)  # as it is now: being deleted, or a new shop
+            if uid == owner.uid and self.index.owner(body, shop.topic_prefix) == owner:
+                return owner.ref
+        return None
 
     async def _count_queues(
         self, shop: ShopResource, settings: KafkaSettings, topics: TopicsOutcome
@@ -630,7 +641,7 @@ class Reconciler:
         delay = 1.0
         while True:
             try:
-                owner = await self._prefix_owner(shop)
+                owner = await self._prefix_owner(body, shop)
                 if owner is not None:
                     message = (
                         f"the topics {shop.topic_prefix}.* belong to shop {owner}; "

@@ -20,6 +20,9 @@ class FakeKube:
     def __init__(self, *objects: dict[str, Any]) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
+        """Paths read (get and list)."""
+        self.sent: list[tuple[str, str]] = []
+        """Every request, as (verb, path or object): what the API server would serve."""
         self.statuses: list[dict[str, Any]] = []
         self.events: list[tuple[str, str, str]] = []
         self.applied: list[dict[str, Any]] = []
@@ -34,15 +37,19 @@ class FakeKube:
 
     async def get(self, path: str) -> dict[str, Any] | None:
         self.requests.append(path)
+        self.sent.append(("get", path))
         found = self.objects.get(path)
         return copy.deepcopy(found) if found is not None else None
 
     async def list_items(self, path: str) -> list[dict[str, Any]]:
         self.requests.append(path)
-        return [copy.deepcopy(o) for o in self.objects.values() if o.get("kind") == "FishShop"]
+        items = [copy.deepcopy(o) for o in self.objects.values() if o.get("kind") == "FishShop"]
+        self.sent.append(("list", f"{path}: {len(items)} items"))
+        return items
 
     async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
         self.applied.append(manifest)
+        self.sent.append(("apply", f"{manifest['kind']}/{manifest['metadata']['name']}"))
         replicas = (manifest.get("spec") or {}).get("replicas", 0)
         applied = copy.deepcopy(manifest)
         applied["metadata"].update(uid=f"uid-{manifest['metadata']['name']}", generation=1)
@@ -56,9 +63,11 @@ class FakeKube:
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         self.statuses.append(status)
+        self.sent.append(("patch-status", f"{namespace}/{name}"))
 
     async def event(self, about: dict[str, Any], kind: str, reason: str, message: str) -> None:
         self.events.append((kind, reason, message))
+        self.sent.append(("event", reason))
 
     def reasons(self) -> list[str]:
         return [reason for _, reason, _ in self.events]

@@ -72,7 +72,15 @@ def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
 
 
 def _reconciler(kube: FakeKube, certs_root: Path, patience: float = 0.0) -> Reconciler:
-    return Reconciler(cast(KubeApi, kube), "fishshop:test", OperatorMetrics(), certs_root, patience)
+    """A Reconciler that knows every shop in ``kube``, as the watch would show them."""
+    reconciler = Reconciler(
+        cast(KubeApi, kube), "fishshop:test", OperatorMetrics(), certs_root, patience
+    )
+    for item in kube.objects.values():
+        if item["kind"] == "FishShop":
+            meta = item["metadata"]
+            reconciler.track(meta["namespace"], meta["name"], gone=False, body=item)
+    return reconciler
 
 
 def _files(root: Path) -> list[Path]:
@@ -264,6 +272,49 @@ async def test_deleting_a_shop_refused_its_prefix_leaves_the_owners_topics(
     assert f"belong to shop {NAMESPACE}/first" in message
 
 
+async def test_a_shop_sharing_a_prefix_waits_for_its_owner_to_go(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
+    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    kube = FakeKube(owner, newer)
+    reconciler = _reconciler(kube, tmp_path)
+    assert (await reconciler.reconcile(newer)).reason == "TopicsOwnedByAnotherShop"
+    assert (await reconciler.reconcile(owner)).result == "ready"
+    reconciler.track(NAMESPACE, "first", gone=True, body=owner)
+    assert (await reconciler.reconcile(newer)).result == "ready"
+    assert [prefix for what, prefix, _ in kafka.calls if what == "topics"] == ["shared"] * 2
+
+
+async def test_an_owner_whose_deletion_the_watch_missed_keeps_no_prefix(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """A watch that relists never says DELETED for a shop that went meanwhile: the owner
+    found in the index is read once more before another shop is refused its topics."""
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
+    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    kube = FakeKube(owner, newer)
+    reconciler = _reconciler(kube, tmp_path)
+    del kube.objects[f"/apis/fishshop.dev/v1alpha1/namespaces/{NAMESPACE}/fishshops/first"]
+    assert (await reconciler.reconcile(newer)).result == "ready"
+    assert owner["metadata"]["uid"] not in reconciler.index
+    # And one whose deletion has begun since the index saw it.
+    third = shop_body("third", NAMESPACE, created="2024-03-01T00:00:00Z", topicPrefix="shared")
+    kube.put(third)
+    reconciler.track(NAMESPACE, "third", gone=False, body=third)
+    newer["metadata"]["deletionTimestamp"] = "2024-04-01T00:00:00Z"
+    kube.put(newer)
+    assert (await reconciler.reconcile(third)).result == "ready"
+
+
+async def test_a_reconcile_lists_no_shops(kafka: FakeKafka, tmp_path: Path) -> None:
+    body = shop_body("harbour", NAMESPACE)
+    kube = FakeKube(body, *(shop_body(f"shop{i}", "elsewhere") for i in range(50)))
+    await _reconciler(kube, tmp_path).reconcile(body)
+    assert not [path for path in kube.requests if path.endswith("/fishshops")]
+    assert not [verb for verb, _ in kube.sent if verb == "list"]
+
+
 async def test_deleting_the_owner_deletes_its_topics(kafka: FakeKafka, tmp_path: Path) -> None:
     owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
     newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
@@ -360,3 +411,26 @@ async def test_a_shop_with_an_invalid_spec_is_let_go_without_touching_kafka(
     assert kafka.calls == []
     assert not [path for path in kube.requests if "secrets" in path]
     assert kube.reasons() == ["TopicsNotDeleted"]
+
+
+# -- hundreds of shops: what one shop costs does not grow with the others --------------
+
+
+async def _requests_of_one_reconcile(kube: FakeKube, tmp_path: Path) -> list[tuple[str, str]]:
+    reconciler = _reconciler(kube, tmp_path)
+    await reconciler.reconcile_by_name(NAMESPACE, "harbour", check_kafka=True)
+    kube.sent.clear()
+    await reconciler.reconcile_by_name(NAMESPACE, "harbour", check_kafka=True)
+    return list(kube.sent)
+
+
+async def test_the_requests_of_a_reconcile_do_not_grow_with_the_shops_known(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    body = shop_body("harbour", NAMESPACE)
+    alone = await _requests_of_one_reconcile(FakeKube(body), tmp_path)
+    others = [shop_body(f"shop{i}", f"street{i % 20}") for i in range(200)]
+    crowded = await _requests_of_one_reconcile(FakeKube(body, *others), tmp_path)
+    assert crowded == alone
+    assert ("get", f"/apis/fishshop.dev/v1alpha1/namespaces/{NAMESPACE}/fishshops/harbour") in alone
+    assert len(alone) <= 10, alone
