@@ -234,7 +234,13 @@ def test_a_task_that_failed_is_restarted_once_its_database_is_back(
 
         # The backoff holds the second restart back for a while; both fail again.
         wait_for("two restarts while PostgreSQL is down", restarted, timeout=90)
-        assert _metric(fishshop_operator, FAILED_TASKS, namespace) == 1
+        # Just after a restart the task runs for a moment before it fails again, so
+        # the gauge reads 0 between looks; it reads 1 again once the task has failed.
+        wait_for(
+            "the failed task counted",
+            lambda: _metric(fishshop_operator, FAILED_TASKS, namespace) == 1 or None,
+            timeout=60,
+        )
     finally:
         own_postgres.start()
 
