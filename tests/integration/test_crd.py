@@ -317,3 +317,115 @@ def test_kubectl_explain_documents_the_hot_cabinet(cluster: Cluster) -> None:
         described = _explain(cluster, f"fishshop.spec.hotCabinet.{field}")
         assert len(described.split("DESCRIPTION:")[1].strip()) > 20, field
     assert re.search(r"redisUrl\s+<string>\s+-required-", out), out
+
+
+# -- spec.preparers.autoscale and spec.cooks.autoscale -----------------------------------
+
+SCALE_REFUSED = "spec.preparers.replicas cannot be changed while spec.preparers.autoscale is on"
+
+
+def _autoscaled(**roles: dict[str, Any]) -> dict[str, Any]:
+    shop = sample_shop(BOOTSTRAP)
+    for section, autoscale in roles.items():
+        shop["spec"][section]["autoscale"] = autoscale
+    return shop
+
+
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        ({"preparers": {"minReplicas": 4, "maxReplicas": 2}}, "preparers.autoscale.minReplicas must not be above maxReplicas"),
+        ({"cooks": {"minReplicas": 3, "maxReplicas": 2}}, "cooks.autoscale.minReplicas must not be above maxReplicas"),
+        ({"preparers": {"minReplicas": 1}}, "spec.preparers.autoscale.maxReplicas: Required value"),
+        ({"preparers": {"maxReplicas": 0}}, "spec.preparers.autoscale.maxReplicas in body should be greater than or equal to 1"),
+        ({"preparers": {"maxReplicas": 101}}, "spec.preparers.autoscale.maxReplicas in body should be less than or equal to 100"),
+        ({"preparers": {"maxReplicas": 3, "minReplicas": -1}}, "spec.preparers.autoscale.minReplicas in body should be greater than or equal to 0"),
+        ({"cooks": {"maxReplicas": 3, "minReplicas": 0}}, "spec.cooks.autoscale.minReplicas in body should be greater than or equal to 1"),
+        ({"preparers": {"maxReplicas": 3, "ordersPerPreparer": 0}}, "spec.preparers.autoscale.ordersPerPreparer in body should be greater than or equal to 1"),
+        ({"cooks": {"maxReplicas": 3, "ordersPerCook": 0}}, "spec.cooks.autoscale.ordersPerCook in body should be greater than or equal to 1"),
+        ({"preparers": {"maxReplicas": 3, "stabilizationWindowSeconds": 3601}}, "should be less than or equal to 3600"),
+        ({"preparers": {"maxReplicas": 3, "ordersPerCook": 5}}, 'unknown field "spec.preparers.autoscale.ordersPerCook"'),
+    ],
+)  # fmt: skip
+def test_invalid_autoscales_are_refused_with_a_readable_message(
+    cluster: Cluster, namespace: str, roles: dict[str, dict[str, Any]], message: str
+) -> None:
+    out = _apply(cluster, namespace, _autoscaled(**roles))
+    assert message in out, out
+    assert "created" not in out
+
+
+def test_cooks_that_autoscale_keep_plaice_on_the_menu(cluster: Cluster, namespace: str) -> None:
+    shop = _autoscaled(cooks={"maxReplicas": 2})
+    shop["spec"]["cooks"]["replicas"] = 0
+    out = _apply(cluster, namespace, shop)
+    assert "spec.cooks.autoscale needs spec.cooks.replicas of at least 1" in out, out
+
+
+def test_an_autoscale_gets_its_defaults(cluster: Cluster, namespace: str) -> None:
+    shop = _autoscaled(preparers={"maxReplicas": 4}, cooks={"maxReplicas": 2})
+    assert "created" in _apply(cluster, namespace, shop)
+    stored = json.loads(cluster.kubectl("get", "shop", "harbour", "-n", namespace, "-o", "json"))
+    assert stored["spec"]["preparers"]["autoscale"] == {
+        "minReplicas": 1,
+        "maxReplicas": 4,
+        "ordersPerPreparer": 10,
+        "stabilizationWindowSeconds": 60,
+    }
+    assert stored["spec"]["cooks"]["autoscale"] == {
+        "minReplicas": 1,
+        "maxReplicas": 2,
+        "ordersPerCook": 5,
+        "stabilizationWindowSeconds": 60,
+    }
+
+
+def _scale(cluster: Cluster, namespace: str, replicas: int) -> str:
+    return cluster.kubectl(
+        "scale", "-n", namespace, "fishshop/harbour", f"--replicas={replicas}", check=False
+    )
+
+
+def _replicas(cluster: Cluster, namespace: str) -> int:
+    stored = json.loads(cluster.kubectl("get", "shop", "harbour", "-n", namespace, "-o", "json"))
+    return int(stored["spec"]["preparers"]["replicas"])
+
+
+def test_kubectl_scale_is_refused_while_autoscale_is_on_and_works_when_off(
+    cluster: Cluster, namespace: str
+) -> None:
+    shop = sample_shop(BOOTSTRAP)
+    assert "created" in _apply(cluster, namespace, shop)
+    # Off: kubectl scale (what an HPA does, through the scale subresource) drives replicas.
+    assert "scaled" in _scale(cluster, namespace, 4)
+    assert _replicas(cluster, namespace) == 4
+
+    autoscaled = json.loads(json.dumps(shop))
+    autoscaled["spec"]["preparers"].update(replicas=4, autoscale={"maxReplicas": 3})
+    assert "configured" in _apply(cluster, namespace, autoscaled)
+    out = _scale(cluster, namespace, 1)
+    assert SCALE_REFUSED in out, out
+    assert "remove spec.preparers.autoscale to scale by hand" in out
+    assert _replicas(cluster, namespace) == 4
+    # An apply that changes replicas is refused the same way; one that keeps them is not.
+    changed = json.loads(json.dumps(autoscaled))
+    changed["spec"]["preparers"]["replicas"] = 2
+    assert SCALE_REFUSED in _apply(cluster, namespace, changed)
+    autoscaled["spec"]["preparers"]["autoscale"]["maxReplicas"] = 5
+    assert "configured" in _apply(cluster, namespace, autoscaled)
+
+    # Turning autoscale off may set replicas in the same change; then scale works again.
+    del changed["spec"]["preparers"]["autoscale"]
+    assert "configured" in _apply(cluster, namespace, changed)
+    assert _replicas(cluster, namespace) == 2
+    assert "scaled" in _scale(cluster, namespace, 3)
+    assert _replicas(cluster, namespace) == 3
+
+
+def test_kubectl_explain_documents_autoscale(cluster: Cluster) -> None:
+    for role, per in (("preparers", "ordersPerPreparer"), ("cooks", "ordersPerCook")):
+        out = _explain(cluster, f"fishshop.spec.{role}.autoscale")
+        assert "queue" in out.split("FIELDS:")[0]
+        for field in ("minReplicas", "maxReplicas", per, "stabilizationWindowSeconds"):
+            assert field in out, field
+        assert re.search(r"maxReplicas\s+<integer>\s+-required-", out), out
