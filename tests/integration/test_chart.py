@@ -4,6 +4,7 @@ real API server accepts (with the Prometheus Operator's CRDs for the monitoring)
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,9 @@ def run_helm(helm: Path, *args: str, check: bool = True) -> subprocess.Completed
     return result
 
 
-KUBE_VERSION = ["--kube-version", "v1.34.4"]  # the test control plane's
-
-
 def render(helm: Path, namespace: str, *args: str) -> list[dict[str, Any]]:
-    out = run_helm(
-        helm, "template", "fishshop", str(CHART), "-n", namespace, *KUBE_VERSION, *args
-    ).stdout
+    """The chart as `helm template` renders it offline, as users and GitOps tools do."""
+    out = run_helm(helm, "template", "fishshop", str(CHART), "-n", namespace, *args).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
@@ -86,7 +83,7 @@ def test_helm_lint_passes_with_default_and_monitoring_values(helm: Path) -> None
     ],
 )
 def test_values_schema_refuses_wrong_values(helm: Path, values: list[str], message: str) -> None:
-    result = run_helm(helm, "template", "fishshop", str(CHART), *KUBE_VERSION, *values, check=False)
+    result = run_helm(helm, "template", "fishshop", str(CHART), *values, check=False)
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr
     assert message in result.stderr
@@ -260,9 +257,7 @@ def test_rendered_chart_passes_a_server_side_dry_run(
     helm: Path, monitoring_api: Cluster, namespace: str, monitoring: bool
 ) -> None:
     args = MONITORING_ON if monitoring else []
-    out = run_helm(
-        helm, "template", "fishshop", str(CHART), "-n", namespace, *KUBE_VERSION, *args
-    ).stdout
+    out = run_helm(helm, "template", "fishshop", str(CHART), "-n", namespace, *args).stdout
     result = monitoring_api.kubectl(
         "--warnings-as-errors", "apply", "--dry-run=server", "-n", namespace, "-f", "-",
         input=out,
@@ -410,9 +405,7 @@ def test_the_hot_cabinet_sample_points_at_the_charts_redis_as_kind_up_installs_i
 def test_rendered_redis_passes_a_server_side_dry_run(
     helm: Path, cluster: Cluster, namespace: str
 ) -> None:
-    out = run_helm(
-        helm, "template", "fishshop", str(CHART), "-n", namespace, *KUBE_VERSION, *REDIS_ON
-    ).stdout
+    out = run_helm(helm, "template", "fishshop", str(CHART), "-n", namespace, *REDIS_ON).stdout
     result = cluster.kubectl(
         "--warnings-as-errors", "apply", "--dry-run=server", "-n", namespace, "-f", "-",
         input=out,
@@ -440,3 +433,190 @@ def test_install_notes_give_the_redis_url(helm: Path, cluster: Cluster) -> None:
     locked = notes(*REDIS_ON)
     assert "credentialsSecret:" in locked
     assert "redis.persistence.enabled" not in locked
+
+
+# -- the oldest Kubernetes, checked against a cluster only ------------------------------
+
+CLUSTER_CAPABILITIES = ["--api-versions", "v1/Namespace"]
+"""What a cluster's API versions look like to Helm (kinds named), unlike Helm's offline
+default (group versions only); Argo CD passes these with the cluster's --kube-version."""
+
+
+def test_helm_template_renders_with_no_flags_as_users_and_gitops_tools_run_it(
+    helm: Path,
+) -> None:
+    """Plain `helm template`: Helm makes up a Kubernetes version here (v1.20.0 for this
+    helm, built with `go install`), which Chart.yaml's kubeVersion used to refuse."""
+    result = run_helm(helm, "template", str(CHART))
+    kinds = {doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc}
+    assert {"Deployment", "ClusterRole", "ServiceAccount"} <= kinds
+    assert "kubeVersion" not in yaml.safe_load((CHART / "Chart.yaml").read_text())
+
+
+def test_a_cluster_older_than_the_minimum_is_refused_with_its_version(helm: Path) -> None:
+    old = run_helm(
+        helm, "template", str(CHART), "--kube-version", "v1.29.9", *CLUSTER_CAPABILITIES,
+        check=False,
+    )  # fmt: skip
+    assert old.returncode != 0
+    assert "fishshop needs Kubernetes 1.30 or newer; this cluster runs v1.29.9" in old.stderr
+    for version in ("v1.30.0", "v1.30.2-eks-1234", "v1.34.4"):
+        run_helm(helm, "template", str(CHART), "--kube-version", version, *CLUSTER_CAPABILITIES)
+    # A version given without a cluster's API versions is no cluster's: not checked.
+    run_helm(helm, "template", str(CHART), "--kube-version", "v1.29.9")
+
+
+def test_helm_checks_the_real_api_servers_version(helm: Path, cluster: Cluster) -> None:
+    """--validate reads the version and API versions from the test API server."""
+    result = subprocess.run(
+        [str(helm), "template", "fishshop", str(CHART), "--validate"],
+        capture_output=True, text=True, check=False, env=cluster.env(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "kind: Deployment" in result.stdout
+
+
+# -- a namespaced install: Roles in the watched namespaces, nothing cluster-wide --------
+
+WATCHED = ["--set", "operator.watchNamespaces={shops-a,shops-b}"]
+CLUSTER_SCOPED = ({"namespaces"}, {"customresourcedefinitions"})
+
+
+def _by_kind(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        kinds.setdefault(doc["kind"], []).append(doc)
+    return kinds
+
+
+def test_watched_namespaces_get_a_role_each_and_nothing_cluster_wide(helm: Path) -> None:
+    kinds = _by_kind(render(helm, "fishshop-system", *WATCHED))
+    assert "ClusterRole" not in kinds
+    assert "ClusterRoleBinding" not in kinds
+    assert sorted(r["metadata"]["namespace"] for r in kinds["Role"]) == ["shops-a", "shops-b"]
+    assert sorted(b["metadata"]["namespace"] for b in kinds["RoleBinding"]) == [
+        "shops-a",
+        "shops-b",
+    ]
+    for binding in kinds["RoleBinding"]:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "fishshop",
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "fishshop", "namespace": "fishshop-system"}
+        ]
+    # The same rules as the cluster-wide install, less the cluster-scoped ones.
+    (cluster_role,) = _by_kind(render(helm, "fishshop-system"))["ClusterRole"]
+    namespaced = [r for r in cluster_role["rules"] if set(r["resources"]) not in CLUSTER_SCOPED]
+    assert len(namespaced) == len(cluster_role["rules"]) - 2
+    for role in kinds["Role"]:
+        assert role["rules"] == namespaced
+
+
+def test_a_namespace_pattern_keeps_the_cluster_role(helm: Path) -> None:
+    """A pattern matches namespaces made later, which no Role can name in advance, and
+    kopf lists namespaces to find them."""
+    kinds = _by_kind(
+        render(helm, "fishshop-system", "--set", "operator.watchNamespaces={shops-a,team-*}")
+    )
+    assert "Role" not in kinds
+    (role,) = kinds["ClusterRole"]
+    assert {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]} in role[
+        "rules"
+    ]
+    assert len(kinds["ClusterRoleBinding"]) == 1
+    off = _by_kind(render(helm, "fishshop-system", *WATCHED, "--set", "rbac.create=false"))
+    assert not {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} & set(off)
+
+
+def test_install_notes_say_where_the_operators_rights_reach(helm: Path, cluster: Cluster) -> None:
+    def notes(*args: str) -> str:
+        result = subprocess.run(
+            [str(helm), "install", "fishshop", str(CHART), "--dry-run=client",
+             "-n", "fishshop-system", *args],
+            capture_output=True, text=True, check=False, env=cluster.env(),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split("NOTES:", 1)[1]
+
+    assert "It needs Kubernetes 1.30 or newer." in notes()
+    named = notes(*WATCHED)
+    assert "The operator only watches: shops-a, shops-b." in named
+    assert "a Role in each of these namespaces, nothing cluster-wide" in named
+    pattern = notes("--set", "operator.watchNamespaces={team-*}")
+    assert "rights stay cluster-wide (a ClusterRole)" in pattern
+
+
+# What the operator does to a watched namespace (operator/fishshop_operator: kopf's
+# watches and patches, server-side apply, Secrets it reads, Events it posts), and what
+# it never needs there, asked of the real API server's RBAC authorizer.
+OPERATOR_DOES = [
+    *(["get", "fishshops.fishshop.dev"], ["list", "fishshops.fishshop.dev"]),
+    *(["watch", "fishshops.fishshop.dev"], ["patch", "fishshops.fishshop.dev"]),
+    ["patch", "fishshops.fishshop.dev", "--subresource=status"],
+    ["update", "fishshops.fishshop.dev", "--subresource=finalizers"],
+    *([verb, "deployments.apps"] for verb in ("get", "list", "watch", "create", "patch")),
+    *([verb, "statefulsets.apps"] for verb in ("get", "list", "watch", "create", "patch")),
+    *(["create", "services"], ["patch", "services"]),
+    ["get", "secrets"],
+    ["create", "events"],
+]
+OPERATOR_NEVER = [
+    ["list", "secrets"],
+    ["delete", "deployments.apps"],
+    ["delete", "fishshops.fishshop.dev"],
+    ["create", "pods"],
+    ["update", "fishshops.fishshop.dev", "--subresource=status"],
+]
+
+
+def test_namespaced_rights_hold_on_the_real_api_server_in_watched_namespaces_only(
+    helm: Path, cluster: Cluster
+) -> None:
+    """The rendered ServiceAccount, Roles and RoleBindings, applied for real: the
+    operator may do its work in each watched namespace and nothing in any other, nor
+    anything cluster-wide (the API server runs with --authorization-mode=Node,RBAC)."""
+    tag = uuid.uuid4().hex[:8]
+    home, watched, other = f"chart-op-{tag}", [f"chart-a-{tag}", f"chart-b-{tag}"], f"chart-x-{tag}"
+    namespaces = [home, *watched, other]
+    for name in namespaces:
+        cluster.kubectl("create", "namespace", name)
+    try:
+        docs = render(helm, home, "--set", f"operator.watchNamespaces={{{','.join(watched)}}}")
+        rights = [d for d in docs if d["kind"] in {"ServiceAccount", "Role", "RoleBinding"}]
+        assert {d["kind"] for d in rights} == {"ServiceAccount", "Role", "RoleBinding"}
+        operator = f"system:serviceaccount:{home}:fishshop"
+
+        def can(namespace: str | None, *request: str) -> bool:
+            where = ["-n", namespace] if namespace else []
+            answer = cluster.kubectl(
+                "auth", "can-i", *request, *where, f"--as={operator}", check=False
+            )
+            assert answer.splitlines()[0] in {"yes", "no"}, answer
+            return answer.startswith("yes")
+
+        assert not can(watched[0], "get", "secrets")  # nothing before the chart's rights
+        cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rights))
+        for request in OPERATOR_DOES:
+            for namespace in watched:
+                assert can(namespace, *request), (namespace, request)
+            assert not can(other, *request), (other, request)
+            assert not can(home, *request), (home, request)
+        for request in OPERATOR_NEVER:
+            assert not can(watched[0], *request), request
+        # Cluster-wide: kopf falls back to the names as given and the CRD as first read.
+        assert not can(None, "list", "namespaces")
+        assert not can(None, "watch", "customresourcedefinitions.apiextensions.k8s.io")
+        assert not can(None, "list", "fishshops.fishshop.dev", "--all-namespaces")
+        # A real request as the operator, not only the authorizer's answer (kubectl
+        # raises if it is refused).
+        cluster.kubectl("get", "deployments", "-n", watched[1], f"--as={operator}")
+        refused = cluster.kubectl(
+            "get", "deployments", "-n", other, f"--as={operator}", check=False
+        )
+        assert "Forbidden" in refused, refused
+    finally:
+        for name in namespaces:
+            cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
