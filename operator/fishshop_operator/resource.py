@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fishshop_operator.analyst_spec import AnalystSpec, read_analyst
+from fishshop_operator.autoscale_spec import (
+    AUTOSCALED_ROLES,
+    AutoscaleSpec,
+    read_autoscale,
+    read_decided_replicas,
+)
 from fishshop_operator.cabinet_spec import HotCabinetSpec, read_hot_cabinet
 from fishshop_operator.names import (
     check_bootstrap_servers,
@@ -41,6 +48,10 @@ class ShopResource:
     """The hot cabinet, when ``spec.hotCabinet`` turns it on."""
     analyst: AnalystSpec | None = None
     """The analyst's sink connector, when ``spec.analyst`` asks for one."""
+    autoscale: Mapping[str, AutoscaleSpec] = field(default_factory=dict, hash=False)
+    """Role (preparer, cook) -> its autoscale, for each role whose spec turns it on."""
+    decided_replicas: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False)
+    """Role -> replicas the operator last decided for it, as the status says."""
 
     @property
     def label(self) -> str:
@@ -101,6 +112,16 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
     check_topic_prefix(shop_spec.topic_prefix)
     hot_cabinet = read_hot_cabinet(spec)
     analyst = read_analyst(spec)
+    autoscale = {
+        role: found
+        for role in AUTOSCALED_ROLES
+        if (found := read_autoscale(spec, role)) is not None
+    }
+    if "cook" in autoscale and shop_spec.cooks.replicas < 1:
+        raise ShopSpecError(
+            "spec.cooks.autoscale needs spec.cooks.replicas of at least 1: with no cook, "
+            "plaice is off the menu and nothing reaches the cook topic"
+        )
     return ShopResource(
         name=name,
         namespace=namespace,
@@ -111,4 +132,6 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
         hot_cabinet=hot_cabinet,
         analyst=analyst,
+        autoscale=autoscale,
+        decided_replicas=read_decided_replicas(body.get("status")),
     )

@@ -13,6 +13,7 @@ so a password never sits in the pod spec. Tills never touch the cabinet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fishshop_operator.cabinet_credentials import CA_KEY, PASSWORD_KEY
@@ -253,8 +254,16 @@ def tills_service(shop: ShopResource) -> Manifest:
     }
 
 
-def deployment(shop: ShopResource, role: str, image: str, redis_ca: bool = False) -> Manifest:
-    replicas = shop.spec.preparers.replicas if role == "preparer" else shop.spec.cooks.replicas
+def deployment(
+    shop: ShopResource,
+    role: str,
+    image: str,
+    redis_ca: bool = False,
+    replicas: int | None = None,
+) -> Manifest:
+    """``replicas``: what the autoscaler decided, in place of the spec's."""
+    if replicas is None:
+        replicas = shop.spec.preparers.replicas if role == "preparer" else shop.spec.cooks.replicas
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -271,15 +280,23 @@ def deployment(shop: ShopResource, role: str, image: str, redis_ca: bool = False
     }
 
 
-def shop_workloads(shop: ShopResource, image: str, *, redis_ca: bool = False) -> list[Manifest]:
+def shop_workloads(
+    shop: ShopResource,
+    image: str,
+    *,
+    redis_ca: bool = False,
+    replicas: Mapping[str, int] | None = None,
+) -> list[Manifest]:
     """Every object the shop's workers need, in the order to apply them.
 
     ``redis_ca``: the hot cabinet's credentials Secret holds ``ca.pem`` (read by the
-    operator), so the preparers and cooks get it for ``rediss://``.
+    operator), so the preparers and cooks get it for ``rediss://``. ``replicas``: role
+    (preparer, cook) -> replicas the autoscaler decided, which win over the spec's.
     """
+    decided = replicas or {}
     return [
         tills_service(shop),
         tills(shop, image),
-        deployment(shop, "preparer", image, redis_ca),
-        deployment(shop, "cook", image, redis_ca),
+        deployment(shop, "preparer", image, redis_ca, decided.get("preparer")),
+        deployment(shop, "cook", image, redis_ca, decided.get("cook")),
     ]
