@@ -17,12 +17,14 @@ from fishshop_operator.resource import GROUP, PLURAL, VERSION
 from fishshop_operator.settings import OperatorConfig
 from fishshop_operator.workloads import MANAGED_BY
 
-__all__ = ["register"]
+__all__ = ["register", "watch_managed_only"]
 
 log = logging.getLogger("fishshop_operator")
 
 SHOPS = (GROUP, VERSION, PLURAL)
 MANAGED = {"app.kubernetes.io/managed-by": MANAGED_BY}
+WORKLOADS = ("deployments", "statefulsets")
+"""apps/v1 kinds the shops' pods run in, watched to reconcile a shop when one changes."""
 
 
 def _reconciler(memo: Any) -> Reconciler:
@@ -37,6 +39,18 @@ def _deletes_things(spec: kopf.Spec, status: kopf.Status, **_: Any) -> bool:
         or spec.get("analyst")
         or status.get("analyst")
     )
+
+
+def watch_managed_only(settings: kopf.OperatorSettings) -> None:
+    """Have the API server send the operator its own workloads only.
+
+    A handler's ``labels=`` filters on the operator's side, after the server has
+    streamed it every Deployment and StatefulSet in the cluster; a label selector on
+    the watch request itself leaves the others on the server.
+    """
+    selector = ",".join(f"{key}={value}" for key, value in sorted(MANAGED.items()))
+    for plural in WORKLOADS:
+        settings.watching.label_selectors["apps", "v1", plural] = selector
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
@@ -82,7 +96,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             if owner.get("kind") == "FishShop" and namespace:
                 await _reconciler(memo).reconcile_by_name(namespace, owner["name"])
 
-    for plural in ("deployments", "statefulsets"):
+    for plural in WORKLOADS:
         kopf.on.event("apps", "v1", plural, registry=registry, labels=MANAGED)(owned_changed)
 
     @kopf.on.delete(*SHOPS, registry=registry, when=_deletes_things, id="delete-topics")

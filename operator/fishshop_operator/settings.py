@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_IMAGE", "OperatorConfig"]
+__all__ = ["CONCURRENCY_VARIABLE", "DEFAULT_CONCURRENCY", "DEFAULT_IMAGE", "OperatorConfig"]
 
 DEFAULT_IMAGE = "fishshop:0.1.0"
+DEFAULT_CONCURRENCY = 16
+CONCURRENCY_VARIABLE = "FISHSHOP_OPERATOR_CONCURRENCY"
+
+
+def _concurrency_from_environment() -> int:
+    raw = os.environ.get(CONCURRENCY_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_CONCURRENCY
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(
+            f"{CONCURRENCY_VARIABLE} must be a whole number of at least 1, not {raw!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -22,3 +37,13 @@ class OperatorConfig:
     """Seconds before a failed reconcile is tried again."""
     delete_patience: float = 60.0
     """Seconds to keep trying to delete a shop's topics before letting it go."""
+    concurrency: int = field(default_factory=_concurrency_from_environment)
+    """Shops the resync loop reconciles at the same time, so that one whose Kafka does
+    not answer holds up only itself (env FISHSHOP_OPERATOR_CONCURRENCY, default 16)."""
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(
+                f"the operator's concurrency ({CONCURRENCY_VARIABLE}) must be at least 1, "
+                f"not {self.concurrency}"
+            )
