@@ -14,7 +14,7 @@ import datetime
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,7 @@ class Reconciler:
         delete_patience: float = 60.0,
         *,
         concurrency: int = 16,
+        workload_replicas: Callable[[ShopResource], Mapping[str, int]] | None = None,
     ) -> None:
         self.api = api
         self.image = image
@@ -102,6 +103,8 @@ class Reconciler:
         self.delete_patience = delete_patience
         self.concurrency = concurrency
         """Shops the resync loop visits at the same time."""
+        self.workload_replicas = workload_replicas
+        """Role -> replicas the autoscaler decided for a shop, which win over its spec."""
         self.index = ShopIndex()
         """Every shop the watch has shown, by topic prefix: who owns which topics."""
         self._shops: dict[tuple[str, str], ShopMemory] = {}
@@ -548,7 +551,8 @@ class Reconciler:
         self, shop: ShopResource, memory: ShopMemory, *, redis_ca: bool
     ) -> dict[str, RoleCount]:
         roles: dict[str, RoleCount] = {}
-        for manifest in shop_workloads(shop, self.image, redis_ca=redis_ca):
+        decided = self.workload_replicas(shop) if self.workload_replicas else None
+        for manifest in shop_workloads(shop, self.image, redis_ca=redis_ca, replicas=decided):
             applied = await self.api.apply(manifest)
             self._log_change(shop, memory, applied)
             role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
