@@ -8,6 +8,11 @@ killed, or that only thinks it still owns the partition, can never commit again.
 Offsets are committed inside the same transaction as the outputs, and every
 reader uses ``read_committed``, so outputs and progress appear together or not
 at all.
+
+The consumer's fetches are taken in whole and held in a ``Backlog`` that hands
+out a batch at a time, so the consumer has read past every transaction marker
+among them and the records held are a true count of what waits (see
+``fishshop_workers.backlog``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import IllegalOperation, KafkaError
+from aiokafka.errors import IllegalOperation, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from fishshop_workers.backlog import Backlog, records_waiting
 from fishshop_workers.committed import committed_offset
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.outgoing import Outgoing
@@ -33,6 +39,12 @@ log = logging.getLogger(__name__)
 SETUP_TIMEOUT = 30.0
 """Seconds for starting a producer, fetching an offset or leaving the group."""
 TRANSACTION_TIMEOUT_MS = 60_000
+BACKLOG_LIMIT = 2_000
+"""Records held per partition (at least two batches): past it the partition is
+paused, so a worker far behind holds a bounded amount in memory. A backlog deeper
+than this counts the markers beyond what is held, until the worker reads there."""
+POSITION_PATIENCE = 0.05
+"""Seconds a lag report waits for a position the consumer is still resetting."""
 
 Record: TypeAlias = ConsumerRecord  # aiokafka ships no type hints
 BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgoing]]]
@@ -112,6 +124,11 @@ class ExactlyOnceLoop:
         self._consumer: AIOKafkaConsumer | None = None
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._next_offset: dict[TopicPartition, int] = {}
+        self._backlog: Backlog[TopicPartition, Record] = Backlog(
+            max(BACKLOG_LIMIT, 2 * max_records)
+        )
+        self._held_back: set[TopicPartition] = set()
+        """Owned partitions paused because their backlog is full."""
         self._batch_lock = asyncio.Lock()
         self._to_take: set[TopicPartition] = set()
         self.connected = False
@@ -197,6 +214,7 @@ class ExactlyOnceLoop:
         else:
             consumer.seek(tp, committed)
             self._next_offset[tp] = committed
+        self._backlog.drop(tp)
         self._producers[tp] = producer
 
     async def release(self, revoked: list[TopicPartition]) -> None:
@@ -206,6 +224,8 @@ class ExactlyOnceLoop:
                 self._to_take.discard(tp)
                 producer = self._producers.pop(tp, None)
                 self._next_offset.pop(tp, None)
+                self._backlog.drop(tp)
+                self._held_back.discard(tp)
                 if self.on_lag is not None:
                     self.on_lag(tp, None)
                 if producer is not None:
@@ -243,7 +263,8 @@ class ExactlyOnceLoop:
             isolation_level="read_committed",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self.max_records,
+            # No max_poll_records: every fetched record goes to the backlog, which
+            # hands out max_records at a time.
             session_timeout_ms=10_000,
             # A rebalance waits for the batch in hand to commit, and the next poll
             # comes only after it: both follow how long a batch's work may take.
@@ -260,10 +281,16 @@ class ExactlyOnceLoop:
             while not stop.is_set():
                 if self._to_take:
                     await self.take_claimed()
-                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                # Everything fetched is taken (no max_records): aiokafka moves the
+                # position past a marker only when it reads on past the record
+                # before it. A held backlog means work to do now, not a long poll.
+                fetched = await consumer.getmany(timeout_ms=0 if len(self._backlog) else 200)
+                self._hold(consumer, fetched)
+                batches = self._backlog.take(self.max_records, self._next_offset)
                 if batches:
                     await self._handle(batches)
-                self._report_lag(consumer)
+                self._release_held_back(consumer)
+                await self._report_lag(consumer)
         finally:
             self.connected = False
             await _quietly(asyncio.wait_for(consumer.stop(), SETUP_TIMEOUT))
@@ -271,6 +298,8 @@ class ExactlyOnceLoop:
                 producers, self._producers = self._producers, {}
                 self._next_offset.clear()
                 self._to_take.clear()
+                self._backlog.clear()
+                self._held_back.clear()
             for producer in producers.values():
                 await _quietly(producer.stop())
             self._consumer = None
@@ -332,16 +361,57 @@ class ExactlyOnceLoop:
         self._next_offset[tp] = next_offset
         self.on_committed(outputs)
 
-    def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+    def _hold(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Record]]
+    ) -> None:
+        """Keep what was fetched for owned partitions; pause those whose backlog is full."""
+        for tp, records in fetched.items():
+            if tp not in self._producers:
+                continue  # fetched before the partition moved away
+            self._backlog.add(tp, records)
+            if self._backlog.full(tp) and tp not in self._held_back:
+                consumer.pause(tp)
+                self._held_back.add(tp)
+
+    def _release_held_back(self, consumer: AIOKafkaConsumer) -> None:
+        """Fetch again for a paused partition once half its backlog is handled."""
+        ready = [
+            tp
+            for tp in self._held_back
+            if self._backlog.held(tp) <= self._backlog.limit // 2 and tp in self._producers
+        ]
+        if ready:
+            self._held_back.difference_update(ready)
+            consumer.resume(*ready)
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Records waiting per owned partition: held here, plus any not yet fetched.
+
+        Reported between batches, when every record taken is handled and committed.
+        """
         if self.on_lag is None:
             return
         for tp in list(self._producers):
+            position = await _known_position(consumer, tp)
+            if position is None or tp not in self._producers:
+                continue
             end = consumer.last_stable_offset(tp)
-            if end is None:
+            if end is None:  # a broker without transactions' fetch fields
                 end = consumer.highwater(tp)
-            position = self._next_offset.get(tp)
-            if end is not None and position is not None:
-                self.on_lag(tp, max(0, end - position))
+            waiting = records_waiting(self._backlog.held(tp), end, position)
+            if waiting is not None:
+                self.on_lag(tp, waiting)
+
+
+async def _known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    """The consumer's next offset in ``tp``, or None while it is being reset or the
+    partition is no longer assigned (a lag report never holds up the work)."""
+    try:
+        async with asyncio.timeout(POSITION_PATIENCE):
+            position: int = await consumer.position(tp)
+    except (TimeoutError, IllegalStateError):
+        return None
+    return position
 
 
 async def _quietly(step: Awaitable[Any]) -> None:

@@ -71,7 +71,10 @@ class ShopMetrics:
         )
         self.consumer_lag = Gauge(
             "fishshop_consumer_lag",
-            "Records in a partition that the worker's group has not yet handled.",
+            # Records, not offsets: transaction markers and aborted records take
+            # offsets too, and an idle transactional topic must read 0.
+            "Orders (records) in a partition that the worker's group has not yet handled; "
+            "transaction markers and aborted records are not counted.",
             ["shop", "topic", "partition"],
             registry=registry,
         )
