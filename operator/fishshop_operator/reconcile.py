@@ -35,6 +35,7 @@ from fishshop_operator.conditions import (
     TopicsOutcome,
     shop_status,
 )
+from fishshop_operator.kafka_clients import KafkaClients
 from fishshop_operator.kube import KubeApi, KubeApiError, object_path
 from fishshop_operator.memory import ShopMemory
 from fishshop_operator.metrics import OperatorMetrics
@@ -107,7 +108,13 @@ class Reconciler:
         """Role -> replicas the autoscaler decided for a shop, which win over its spec."""
         self.index = ShopIndex()
         """Every shop the watch has shown, by topic prefix: who owns which topics."""
+        self.kafka = KafkaClients()
+        """Kafka clients shared by the shops of one Kafka, across reconciles."""
         self._shops: dict[tuple[str, str], ShopMemory] = {}
+
+    async def close(self) -> None:
+        """Close what the Reconciler holds open (the operator stops)."""
+        await self.kafka.close()
 
     def _memory(self, namespace: str, name: str) -> ShopMemory:
         return self._shops.setdefault((namespace, name), ShopMemory())
@@ -127,6 +134,7 @@ class Reconciler:
         if gone:
             self.metrics.forget(namespace, name)
             self._shops.pop((namespace, name), None)
+            self.kafka.release((namespace, name))
             if body is not None:
                 self.index.discard(str((body.get("metadata") or {}).get("uid", "")))
         else:
@@ -506,7 +514,7 @@ class Reconciler:
         except TLSSecretError as error:
             return TopicsOutcome(False, "TLSSecretInvalid", str(error)), None
         settings = shop_settings(shop, tls)
-        outcome = await reconcile_topics(settings, shop)
+        outcome = await reconcile_topics(settings, shop, clients=self.kafka)
         if outcome.ready and outcome.message.startswith(("created", "grew")):
             log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
         return outcome, settings
@@ -536,7 +544,7 @@ class Reconciler:
     ) -> TopicsOutcome:
         """After the workloads (so a change reaches them first): partitions and queues."""
         try:
-            state = await queue_state(settings, shop)
+            state = await queue_state(settings, shop, clients=self.kafka)
         except KafkaUnreachable as error:
             log.warning("action=count-queue shop=%s/%s error=%s", *_ids(shop), error)
             return topics

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from fishshop_operator.conditions import TopicsOutcome
+from fishshop_operator.kafka_clients import KafkaClients
 from fishshop_operator.resource import ShopResource
 from fishshop_workers.analyst.sink import analyst_dead_letter_topic
 from fishshop_workers.kafka_settings import KafkaSettings
@@ -29,7 +30,12 @@ from fishshop_workers.kafka_topics import (
     describe_partitions,
     ensure_topics,
 )
-from fishshop_workers.topics import PartitionDecreaseError
+from fishshop_workers.topics import (
+    PartitionDecreaseError,
+    TopicPlan,
+    desired_partitions,
+    plan_topics,
+)
 
 __all__ = [
     "KafkaUnreachable",
@@ -99,14 +105,14 @@ async def _bounded(work: Awaitable[T], what: str, servers: str) -> T:
         ) from error
 
 
-async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> TopicsOutcome:
-    """Create or grow the shop's topics."""
+async def reconcile_topics(
+    settings: KafkaSettings, shop: ShopResource, *, clients: KafkaClients | None = None
+) -> TopicsOutcome:
+    """Create or grow the shop's topics; with ``clients``, look first on a shared one."""
     servers = settings.bootstrap_servers
     try:
         plan = await _bounded(
-            ensure_topics(settings, shop.topics, shop.spec.partitions),
-            "create the shop's topics",
-            servers,
+            _ensure_topics(settings, shop, clients), "create the shop's topics", servers
         )
     except PartitionDecreaseError as error:
         return TopicsOutcome(False, "TopicHasMorePartitions", str(error))
@@ -123,39 +129,56 @@ async def reconcile_topics(settings: KafkaSettings, shop: ShopResource) -> Topic
     return TopicsOutcome(True, "TopicsCreated", message, shop.spec.partitions)
 
 
-async def queue_state(settings: KafkaSettings, shop: ShopResource) -> QueueState:
-    """Partitions, and what waits for the preparers and for the cooks."""
-    return await _bounded(
-        _queue_state(settings, shop),
-        "count queued orders",
-        settings.bootstrap_servers,
-    )
+async def _ensure_topics(
+    settings: KafkaSettings, shop: ShopResource, clients: KafkaClients | None
+) -> TopicPlan:
+    """Nearly every resync finds the topics as asked: that is seen on the shared admin
+    client; only a change (rare) opens a client of its own to make it."""
+    if clients is not None:
+        desired = desired_partitions(shop.topics, shop.spec.partitions)
+        async with clients.admin(_ids(shop), settings) as admin:
+            existing = await describe_partitions(admin, list(desired))
+        plan = plan_topics(desired, existing)
+        if plan.empty:
+            return plan
+    return await ensure_topics(settings, shop.topics, shop.spec.partitions)
 
 
-async def _queue_state(settings: KafkaSettings, shop: ShopResource) -> QueueState:
-    topics = shop.topics
-    admin = AIOKafkaAdminClient(**settings.client_options())
-    await admin.start()
+async def queue_state(
+    settings: KafkaSettings, shop: ShopResource, *, clients: KafkaClients | None = None
+) -> QueueState:
+    """Partitions, and what waits for the preparers and for the cooks; on ``clients``
+    (shared with other shops of that Kafka), else on clients of its own."""
+    pool = clients if clients is not None else KafkaClients()
     try:
+        return await _bounded(
+            _queue_state(settings, shop, pool),
+            "count queued orders",
+            settings.bootstrap_servers,
+        )
+    finally:
+        if clients is None:
+            await pool.close()
+
+
+async def _queue_state(
+    settings: KafkaSettings, shop: ShopResource, clients: KafkaClients
+) -> QueueState:
+    topics = shop.topics
+    async with clients.admin(_ids(shop), settings) as admin:
         partitions = await describe_partitions(admin, [topics.orders, topics.cook])
         for_preparers = await _group_offsets(admin, shop.preparers_group)
         for_cooks = await _group_offsets(admin, shop.cooks_group)
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(
-        **settings.client_options(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
+    async with clients.consumer(_ids(shop), settings) as consumer:
         # A topic deleted by hand since has no partitions: the next reconcile makes it.
         orders, cook = partitions.get(topics.orders, 0), partitions.get(topics.cook, 0)
         queued = await _queued(consumer, topics.orders, orders, for_preparers)
         for_cook = await _queued(consumer, topics.cook, cook, for_cooks)
-    finally:
-        await consumer.stop()
     return QueueState(orders, queued, for_cook)
+
+
+def _ids(shop: ShopResource) -> tuple[str, str]:
+    return shop.namespace, shop.name
 
 
 async def _group_offsets(

@@ -82,12 +82,14 @@ class FakeKafka:
     deletion_error: Exception | None = None
 
     async def reconcile_topics(
-        self, settings: ShopKafkaSettings, shop: ShopResource
+        self, settings: ShopKafkaSettings, shop: ShopResource, *, clients: object = None
     ) -> TopicsOutcome:
         self.calls.append(("topics", shop.topic_prefix, settings))
         return TopicsOutcome(True, "TopicsCreated", "created", shop.spec.partitions)
 
-    async def queue_state(self, settings: ShopKafkaSettings, shop: ShopResource) -> QueueState:
+    async def queue_state(
+        self, settings: ShopKafkaSettings, shop: ShopResource, *, clients: object = None
+    ) -> QueueState:
         self.calls.append(("count", shop.topic_prefix, settings))
         return self.queues
 

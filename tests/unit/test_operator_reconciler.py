@@ -331,7 +331,7 @@ async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
     gate = asyncio.Event()
     making = kafka.reconcile_topics
 
-    async def slow_topics(settings: Any, shop: Any) -> Any:
+    async def slow_topics(settings: Any, shop: Any, **_: Any) -> Any:
         kafka.calls.append(("waiting", shop.topic_prefix, settings))
         await gate.wait()
         return await making(settings, shop)

@@ -39,7 +39,7 @@ class SlowKafka:
         self.most = 0
         self.done: list[str] = []
 
-    async def reconcile_topics(self, settings: Any, shop: Any) -> TopicsOutcome:
+    async def reconcile_topics(self, settings: Any, shop: Any, **_: Any) -> TopicsOutcome:
         self.now += 1
         self.most = max(self.most, self.now)
         try:
@@ -104,7 +104,7 @@ async def test_a_shop_whose_kafka_hangs_holds_up_only_itself(
 async def test_a_failing_shop_does_not_end_the_round(
     kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(settings: Any, shop: Any) -> TopicsOutcome:
+    async def broken(settings: Any, shop: Any, **_: Any) -> TopicsOutcome:
         if shop.name == "shop01":
             raise RuntimeError("a bug in one shop")
         return await kafka.reconcile_topics(settings, shop)
