@@ -132,15 +132,25 @@ class Reconciler:
     ) -> None:
         """Remember which shops exist, for ``resync``; forget the ones deleted."""
         if gone:
-            self.metrics.forget(namespace, name)
-            self._shops.pop((namespace, name), None)
-            self.kafka.release((namespace, name))
-            if body is not None:
-                self.index.discard(str((body.get("metadata") or {}).get("uid", "")))
+            uid = ((body or {}).get("metadata") or {}).get("uid")
+            self.forget(namespace, name, uid=str(uid) if uid else None)
         else:
             self._memory(namespace, name).watched = True
             if body is not None:
                 self.know(body)
+
+    def forget(self, namespace: str, name: str, *, uid: str | None = None) -> None:
+        """Let go of everything held for the shop: its memory (lock, caches, TLS
+        context, credentials), its place in the index (``uid``'s only, when known: a
+        new shop of the same name may be there already), its claim on Kafka clients
+        and its metrics' series."""
+        self._shops.pop((namespace, name), None)
+        if uid is not None:
+            self.index.discard(uid)
+        else:
+            self.index.discard_named(namespace, name)
+        self.kafka.release((namespace, name))
+        self.metrics.forget(namespace, name)
 
     async def resync(self, interval: float) -> None:
         """Reconcile every known shop every ``interval`` seconds, until cancelled."""
@@ -189,8 +199,10 @@ class Reconciler:
         finally:
             memory.pending = False
         if body is None:
-            if not memory.watched and not memory.lock.locked():
-                self._shops.pop((namespace, name), None)  # an owner that is long gone
+            if not memory.lock.locked() and (check_kafka or not memory.watched):
+                # An owner that is long gone, or (found by the resync loop) a shop whose
+                # DELETED the watch missed: a watch that relists never says it.
+                self.forget(namespace, name)
             return None
         if body.get("metadata", {}).get("deletionTimestamp"):
             return None

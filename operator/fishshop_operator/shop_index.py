@@ -121,6 +121,11 @@ class ShopIndex:
             if not sharing:
                 del self._by_prefix[card.prefix]
 
+    def discard_named(self, namespace: str, name: str) -> None:
+        """The API server has no shop of that name (seldom asked: a scan)."""
+        for card in [c for c in self._cards.values() if (c.namespace, c.name) == (namespace, name)]:
+            self.discard(card.uid)
+
     def owner(self, body: Mapping[str, Any], prefix: str) -> ShopCard | None:
         """The shop that keeps ``prefix`` before the shop of ``body``, if another does.
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fishshop_operator.conditions import TopicsOutcome
+from fishshop_operator.kafka_clients import KafkaClients
 from fishshop_operator.kube import object_path
 from fishshop_operator.resource import ShopResource
 from fishshop_operator.shop_kafka import QueueState, ShopKafkaSettings
@@ -103,3 +104,35 @@ class FakeKafka:
 
     def made(self) -> list[str]:
         return [what for what, _, _ in self.calls]
+
+
+class FakeKafkaClient:
+    """Stands in for an aiokafka admin client or consumer in a KafkaClients pool."""
+
+    def __init__(self, made: list[FakeKafkaClient], **options: Any) -> None:
+        self.options = options
+        self.started = self.stopped = False
+        self.unsubscribed = 0
+        made.append(self)
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def close(self) -> None:
+        self.stopped = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    def unsubscribe(self) -> None:
+        self.unsubscribed += 1
+
+
+def fake_kafka_clients(made: dict[str, list[FakeKafkaClient]]) -> KafkaClients:
+    """A pool whose clients are fakes, listed in ``made`` under "admin" and "consumer"."""
+    made.setdefault("admin", [])
+    made.setdefault("consumer", [])
+    return KafkaClients(
+        admin_factory=lambda **o: FakeKafkaClient(made["admin"], **o),
+        consumer_factory=lambda **o: FakeKafkaClient(made["consumer"], **o),
+    )

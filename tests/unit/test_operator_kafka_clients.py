@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
@@ -15,42 +14,20 @@ from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from fishshop_operator.kafka_clients import KafkaClients, address_of
 from fishshop_operator.shop_kafka import ShopKafkaSettings
 from fishshop_workers.kafka_settings import KafkaSettings
+from tests.unit.operator_fakes import FakeKafkaClient, fake_kafka_clients
 
 HERE = KafkaSettings("kafka-a:9092")
 THERE = KafkaSettings("kafka-b:9092")
 
 
-class FakeClient:
-    def __init__(self, made: list[FakeClient], **options: Any) -> None:
-        self.options = options
-        self.started = self.stopped = False
-        self.unsubscribed = 0
-        made.append(self)
-
-    async def start(self) -> None:
-        self.started = True
-
-    async def close(self) -> None:
-        self.stopped = True
-
-    async def stop(self) -> None:
-        self.stopped = True
-
-    def unsubscribe(self) -> None:
-        self.unsubscribed += 1
-
-
 @pytest.fixture
-def made() -> dict[str, list[FakeClient]]:
+def made() -> dict[str, list[FakeKafkaClient]]:
     return {"admin": [], "consumer": []}
 
 
 @pytest.fixture
-def clients(made: dict[str, list[FakeClient]]) -> KafkaClients:
-    return KafkaClients(
-        admin_factory=lambda **o: FakeClient(made["admin"], **o),
-        consumer_factory=lambda **o: FakeClient(made["consumer"], **o),
-    )
+def clients(made: dict[str, list[FakeKafkaClient]]) -> KafkaClients:
+    return fake_kafka_clients(made)
 
 
 async def _settle() -> None:
@@ -59,7 +36,7 @@ async def _settle() -> None:
 
 
 async def test_shops_of_one_kafka_share_one_admin_client(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     async with (
         clients.admin(("a", "one"), HERE) as first,
@@ -77,7 +54,7 @@ async def test_shops_of_one_kafka_share_one_admin_client(
 
 
 async def test_a_consumer_serves_one_caller_at_a_time_and_is_reused(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     one, two = ("a", "one"), ("a", "two")
     async with clients.consumer(one, HERE) as first, clients.consumer(two, HERE) as second:
@@ -92,7 +69,7 @@ async def test_a_consumer_serves_one_caller_at_a_time_and_is_reused(
 
 
 async def test_many_concurrent_counts_never_share_a_consumer(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     holding: set[int] = set()
 
@@ -110,7 +87,7 @@ async def test_many_concurrent_counts_never_share_a_consumer(
 
 @pytest.mark.parametrize("error", [KafkaConnectionError(), OSError("reset"), TimeoutError()])
 async def test_a_broken_client_is_closed_and_made_anew(
-    clients: KafkaClients, made: dict[str, list[FakeClient]], error: Exception
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]], error: Exception
 ) -> None:
     with pytest.raises(type(error)):
         async with clients.admin(("a", "one"), HERE):
@@ -127,7 +104,7 @@ async def test_a_broken_client_is_closed_and_made_anew(
 
 
 async def test_a_refusal_from_kafka_keeps_the_client(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     with pytest.raises(TopicAuthorizationFailedError):
         async with clients.admin(("a", "one"), HERE):
@@ -138,7 +115,7 @@ async def test_a_refusal_from_kafka_keeps_the_client(
 
 
 async def test_an_address_closes_when_its_last_shop_goes(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     for shop in (("a", "one"), ("a", "two")):
         async with clients.admin(shop, HERE), clients.consumer(shop, HERE):
@@ -154,7 +131,7 @@ async def test_an_address_closes_when_its_last_shop_goes(
 
 
 async def test_a_shop_that_moves_to_another_kafka_lets_the_old_one_go(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     async with clients.admin(("a", "one"), HERE):
         pass
@@ -166,7 +143,7 @@ async def test_a_shop_that_moves_to_another_kafka_lets_the_old_one_go(
 
 
 async def test_a_consumer_lent_when_its_address_closed_is_stopped_on_return(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     async with clients.consumer(("a", "one"), HERE):
         clients.release(("a", "one"))
@@ -175,7 +152,7 @@ async def test_a_consumer_lent_when_its_address_closed_is_stopped_on_return(
 
 
 async def test_stopping_the_operator_closes_every_client(
-    clients: KafkaClients, made: dict[str, list[FakeClient]]
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
     for i, settings in enumerate((HERE, THERE)):
         async with (

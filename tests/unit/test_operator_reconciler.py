@@ -20,7 +20,7 @@ from fishshop_operator.reconcile import Reconciler
 from fishshop_operator.shop_kafka import QueueState, TopicDeletionError
 from tests.support.certs import make_certificates
 from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.unit.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
 
 NAMESPACE = "seaside"
 
@@ -241,6 +241,80 @@ async def test_a_forgotten_shop_leaves_no_state_and_no_series(
     reconciler.track(NAMESPACE, "harbour", gone=True)
     assert reconciler.remembered() == set()
     assert registry.get_sample_value("fishshop_operator_shop_queued_for_cook", labels) is None
+
+
+async def _reconciled_on_shared_clients(
+    monkeypatch: pytest.MonkeyPatch,
+    kafka: FakeKafka,
+    kube: FakeKube,
+    certs_root: Path,
+    made: dict[str, list[FakeKafkaClient]],
+) -> Reconciler:
+    """A Reconciler that has reconciled every shop in ``kube``, its queues counted on
+    pooled (fake) Kafka clients as the real queue_state does."""
+
+    async def count_on_pool(settings: Any, shop: Any, *, clients: Any = None) -> QueueState:
+        ids = (shop.namespace, shop.name)
+        async with clients.admin(ids, settings), clients.consumer(ids, settings):
+            return await kafka.queue_state(settings, shop)
+
+    monkeypatch.setattr(reconcile_module, "queue_state", count_on_pool)
+    reconciler = _reconciler(kube, certs_root)
+    reconciler.kafka = fake_kafka_clients(made)
+    for item in list(kube.objects.values()):
+        if item["kind"] == "FishShop":
+            assert (await reconciler.reconcile(item)).result == "ready", kube.statuses
+    return reconciler
+
+
+def _held_for(reconciler: Reconciler, namespace: str, name: str) -> list[str]:
+    """Every place the Reconciler could keep something about the shop."""
+    labels = {"namespace": namespace, "shop": name}
+    held = []
+    if (namespace, name) in reconciler.remembered():
+        held.append("memory")
+    if any((c.namespace, c.name) == (namespace, name) for c in reconciler.index._cards.values()):
+        held.append("index")
+    if (namespace, name) in reconciler.kafka.users():
+        held.append("kafka clients")
+    for metric in reconciler.metrics.registry.collect():
+        for sample in metric.samples:
+            if {k: sample.labels.get(k) for k in labels} == labels:
+                held.append(sample.name)
+    return held
+
+
+@pytest.mark.parametrize("missed", [False, True], ids=["deleted", "deletion-missed-by-watch"])
+async def test_a_deleted_shop_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch,
+    kafka: FakeKafka,
+    tmp_path: Path,
+    client_certs: Path,
+    missed: bool,
+) -> None:
+    kafka.queues = QueueState(3, 4, 2)
+    body = _tls_shop()
+    neighbour = _tls_shop(name="pier")
+    kube = FakeKube(body, neighbour, _tls_secret(client_certs))
+    made: dict[str, list[FakeKafkaClient]] = {}
+    certs_root = tmp_path / "certs"
+    reconciler = await _reconciled_on_shared_clients(monkeypatch, kafka, kube, certs_root, made)
+    assert _held_for(reconciler, NAMESPACE, "harbour")
+    assert reconciler.kafka.addresses() == 2  # each shop's own TLS context
+
+    await reconciler.delete({**body, "metadata": {**body["metadata"], "deletionTimestamp": "x"}})
+    del kube.objects[f"/apis/fishshop.dev/v1alpha1/namespaces/{NAMESPACE}/fishshops/harbour"]
+    if missed:
+        await reconciler.resync_round()
+    else:
+        reconciler.track(NAMESPACE, "harbour", gone=True, body=body)
+    await asyncio.sleep(0)
+    assert _held_for(reconciler, NAMESPACE, "harbour") == []
+    assert reconciler.kafka.addresses() == 1
+    assert [c.stopped for c in made["admin"]] == [True, False]
+    assert _files(certs_root) == []
+    assert "memory" in _held_for(reconciler, NAMESPACE, "pier")
+    assert "index" in _held_for(reconciler, NAMESPACE, "pier")
 
 
 async def test_an_event_for_a_shop_that_is_gone_leaves_no_state(
