@@ -91,7 +91,7 @@ def test_partitions_never_decrease_and_the_prefix_never_changes(
 
 
 def _merge(shop: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    copy = json.loads(json.dumps(shop))
+    copy: dict[str, Any] = json.loads(json.dumps(shop))
     copy["spec"].update(spec)
     return copy
 
