@@ -176,18 +176,14 @@ async def _bare_shop(api: KubeApi, kafka: KafkaSettings, body: dict[str, Any]) -
 
 
 async def _bare(cluster: Cluster, bootstrap: str, count: int) -> list[float]:
-    import kopf
-
     namespace = "bench-bare"
     cluster.kubectl("create", "namespace", namespace)
-    os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
-    info = kopf.login_with_kubeconfig(settings=kopf.OperatorSettings())
-    assert info is not None
+    os.environ["KUBECONFIG"] = str(cluster.kubeconfig)  # read by KubeApi's first request
     shops = []
     for body in _shops(bootstrap, count):
         body["metadata"]["namespace"] = namespace
         shops.append(body)
-    async with KubeApi(info) as api:
+    async with KubeApi() as api:
         return list(
             await asyncio.gather(*(_bare_shop(api, KafkaSettings(bootstrap), b) for b in shops))
         )

@@ -12,7 +12,7 @@ from typing import Any
 import kopf
 
 from fishshop_operator.handlers import register
-from fishshop_operator.kube import KubeApi, login
+from fishshop_operator.kube import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import Reconciler
 from fishshop_operator.settings import OperatorConfig
@@ -29,8 +29,12 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
     metrics = OperatorMetrics()
 
     @kopf.on.login(registry=registry)
-    def credentials(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
-        return login(settings)
+    def credentials(
+        settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any
+    ) -> kopf.ConnectionInfo | None:
+        # kopf's watches log in through the kubernetes client, as KubeApi does: in-cluster
+        # service account, else kubeconfig with its exec plugins (EKS, GKE, AKS).
+        return kopf.login_via_client(settings=settings, logger=logger)
 
     @kopf.on.startup(registry=registry)
     async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
@@ -44,7 +48,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
-        api = KubeApi(login(settings), relogin=lambda: login(settings))
+        api = KubeApi(requests=metrics.api_requests)
         # Shops' TLS material stays in memory; this is scratch space only where
         # in-memory files are missing, used for a moment and left as it was.
         certs_root = Path(tempfile.gettempdir())

@@ -12,6 +12,8 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
+from fishshop_operator.kube_rules import API_VERBS
+
 __all__ = ["RESULTS", "OperatorMetrics"]
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -70,6 +72,14 @@ class OperatorMetrics:
             ["namespace", "shop"],
             registry=self.registry,
         )
+        self.api_requests = Counter(
+            "fishshop_operator_api_requests",
+            "Requests the operator sent to the Kubernetes API (resent ones too), by verb",
+            ["verb"],
+            registry=self.registry,
+        )
+        for verb in API_VERBS:
+            self.api_requests.labels(verb)
 
     def forget_analyst(self, namespace: str, shop: str) -> None:
         """A shop's analyst series go away with its spec.analyst."""
