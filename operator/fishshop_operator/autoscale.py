@@ -26,7 +26,8 @@ class Recommendations:
     replicas: int
     """Replicas decided, which the workload runs."""
     history: tuple[tuple[float, int], ...]
-    """(when, replicas recommended) within the window, oldest first."""
+    """(when, replicas recommended) within the window that may still be its highest,
+    oldest (and highest) first."""
     last_scale: float | None = None
     """When the replicas last changed (the caller's clock), None before any change."""
 
@@ -91,7 +92,14 @@ def decide(
 ) -> Decision:
     """The replicas to run after a look at the queue at ``now`` (seconds, any clock)."""
     recommended, reason = recommend(queue, spec, partitions, role)
-    recent = [(when, count) for when, count in memory.history if now - when < spec.window_seconds]
+    # An earlier recommendation no higher than this one can never be the window's
+    # highest again (this one outlasts it), so the history stays short: at most one
+    # entry per replica count, whatever the window.
+    recent = [
+        (when, count)
+        for when, count in memory.history
+        if now - when < spec.window_seconds and count > recommended
+    ]
     history = (*recent, (now, recommended))
     held = max(replicas for _, replicas in history)
     current = memory.replicas

@@ -248,6 +248,15 @@ def test_history_keeps_only_the_window() -> None:
     assert all(595 - when < 60 for when, _ in memory.history)
 
 
+def test_history_stays_short_with_a_long_window() -> None:
+    spec = AutoscaleSpec(1, 100, 1, 3600)
+    memory = first_sight(1, spec, 100, now=0)
+    for second in range(0, 3600, 3):
+        memory = decide(memory, (second * 7) % 101, 100, spec, now=second).memory
+        assert len(memory.history) <= 100
+    assert memory.replicas == 100
+
+
 def test_the_same_queue_keeps_the_same_replicas_and_last_scale_time() -> None:
     memory = _look(first_sight(1, SPEC, 6, now=0), 25, 1)
     again = decide(memory, 25, 6, SPEC, now=6)
