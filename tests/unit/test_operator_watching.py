@@ -1,11 +1,13 @@
 """The operator asks the API server for its own workloads only; the shops themselves
-are watched whole (every shop is needed to know who owns which topic prefix)."""
+are watched whole (every shop is needed to know who owns which topic prefix), and
+indexed before any handler runs."""
 
 from __future__ import annotations
 
 import kopf
 
-from fishshop_operator.handlers import watch_managed_only
+from fishshop_operator.handlers import register, watch_managed_only
+from fishshop_operator.settings import OperatorConfig
 
 
 def _selectors(settings: kopf.OperatorSettings, group: str, version: str, plural: str) -> list[str]:
@@ -27,3 +29,13 @@ def test_shops_and_other_kinds_are_watched_whole() -> None:
     watch_managed_only(settings)
     assert _selectors(settings, "fishshop.dev", "v1alpha1", "fishshops") == []
     assert _selectors(settings, "apps", "v1", "daemonsets") == []
+
+
+def test_shops_are_indexed_so_kopf_holds_other_handlers_until_all_are_known() -> None:
+    """kopf runs no handler of any resource before every object of an indexed kind's
+    first listing went through its index handlers: no shop decides who owns a topic
+    prefix before every shop is in the operator's index."""
+    registry = kopf.OperatorRegistry()
+    register(registry, OperatorConfig())
+    shops = kopf.Resource("fishshop.dev", "v1alpha1", "fishshops")
+    assert registry._indexing.has_handlers(resource=shops)

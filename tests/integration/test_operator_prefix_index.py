@@ -1,0 +1,81 @@
+"""A fresh operator finds shops that share a topic prefix already there: it knows every
+one of them before any decides who owns the prefix, so the oldest keeps the topics and
+no newer one is given workloads on them, however kopf orders its first events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fishshop_workers.broker.server import EmbeddedBroker
+from tests.conftest import operator_process
+from tests.support.cluster import Cluster
+from tests.support.shops import apply, condition, get, small_shop, wait_for
+
+pytestmark = pytest.mark.broker
+
+NEWER = 8
+
+
+@pytest.fixture
+def quiet_namespace(cluster: Cluster) -> Iterator[str]:
+    """A namespace that the session's operator (fs-*) does not watch."""
+    name = f"ix-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def _idle_shop(bootstrap: str, name: str, prefix: str) -> dict[str, Any]:
+    shop = small_shop(bootstrap, name=name, topicPrefix=prefix)
+    shop["spec"]["tills"]["replicas"] = 0
+    shop["spec"]["preparers"]["replicas"] = 0
+    return shop
+
+
+def _refused(cluster: Cluster, namespace: str, i: int) -> Callable[[], dict[str, Any] | None]:
+    def probe() -> dict[str, Any] | None:
+        shop = get(cluster, namespace, "fishshop", f"newer{i}")
+        if shop and condition(shop, "Ready").get("reason") == "TopicsOwnedByAnotherShop":
+            return shop
+        return None
+
+    return probe
+
+
+def test_a_fresh_operator_leaves_a_shared_prefix_to_the_oldest_shop(
+    cluster: Cluster, broker: EmbeddedBroker, quiet_namespace: str, tmp_path: Path
+) -> None:
+    namespace = quiet_namespace
+    prefix = f"kept-{uuid.uuid4().hex[:6]}"
+    apply(cluster, namespace, _idle_shop(broker.bootstrap_servers, "oldest", prefix))
+    time.sleep(1.1)  # creationTimestamp counts whole seconds
+    for i in range(NEWER):
+        apply(cluster, namespace, _idle_shop(broker.bootstrap_servers, f"newer{i}", prefix))
+
+    operator = operator_process(cluster, tmp_path, "operator-index", namespace)
+    operator.start()
+    try:
+        for i in range(NEWER):
+            refused = wait_for(f"newer{i} to be refused", _refused(cluster, namespace, i))
+            assert f"{namespace}/oldest" in condition(refused, "Ready")["message"]
+        oldest = wait_for(
+            "the oldest shop's topics",
+            lambda: (
+                (s := get(cluster, namespace, "fishshop", "oldest"))
+                and condition(s, "TopicsReady").get("status") == "True"
+                and s
+            ),
+        )
+        assert oldest["status"]["topics"]["orders"] == f"{prefix}.orders"
+        made = cluster.kubectl(
+            "get", "deployments,statefulsets", "-n", namespace, "-o", "name"
+        ).split()
+        assert made and all("/oldest-" in name for name in made), made
+    finally:
+        operator.terminate(30)
