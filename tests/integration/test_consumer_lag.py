@@ -208,10 +208,14 @@ def test_a_backlog_past_its_limit_is_paused_and_every_order_handled_once(
     registry = CollectorRegistry()
     metrics = ShopMetrics(shop_name, "preparer", "preparer-0", registry)
     handled: list[int] = []
+    written = asyncio.Event()
 
     async def handle(_tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         handled.extend(r.offset for r in records)
-        await asyncio.sleep(0.1)  # slower than the orders come
+        # Slower than the orders come, whatever the machine: the first batch waits
+        # for the last order, so the next fetch brings more than the backlog holds.
+        await written.wait()
+        await asyncio.sleep(0.05)
         return []
 
     loop = ExactlyOnceLoop(
@@ -232,6 +236,7 @@ def test_a_backlog_past_its_limit_is_paused_and_every_order_handled_once(
             # The partition is taken and read (an empty topic reads 0) before orders come.
             await _until(lambda: _lag(registry, shop_name, tp) == 0, 60, "the partition taken")
             orders = await _orders_in_transactions(kafka, topics.orders, [5] * 12)
+            written.set()
             await _until(
                 lambda: len(handled) >= orders and _lag(registry, shop_name, tp) == 0,
                 60,
