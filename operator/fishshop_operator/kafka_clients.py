@@ -61,11 +61,21 @@ def _broken(error: BaseException) -> bool:
 
 
 @dataclass
+class _SharedAdmin:
+    """An admin client and how many callers use it now: one that is let go (broken,
+    or its address closed) is closed when the last of them is done, not under them."""
+
+    client: AIOKafkaAdminClient
+    users: int = 0
+    let_go: bool = False
+
+
+@dataclass
 class _Clients:
     """The clients of one address."""
 
     options: dict[str, Any]
-    admin: AIOKafkaAdminClient | None = None
+    admin: _SharedAdmin | None = None
     starting: asyncio.Lock = field(default_factory=asyncio.Lock)
     idle: list[AIOKafkaConsumer] = field(default_factory=list)
     closed: bool = False
@@ -114,22 +124,21 @@ class KafkaClients:
         clients = self._claim(shop, settings)
         async with clients.starting:
             if clients.admin is None:
-                admin = self._admin_factory(**clients.options)
-                await self._start(admin)
-                clients.admin = admin
-            admin = clients.admin
+                client = self._admin_factory(**clients.options)
+                await self._start(client)
+                clients.admin = _SharedAdmin(client, let_go=clients.closed)
+            shared = clients.admin
+            shared.users += 1
         try:
-            yield admin
+            yield shared.client
         except BaseException as error:
-            if _broken(error) and clients.admin is admin:
-                clients.admin = None
-                self._close_later(admin.close())
+            if _broken(error):
+                self._let_go(clients, shared)
             raise
         finally:
-            if clients.closed and clients.admin is not None:
-                # Made while the address was let go: nobody else will close it.
-                self._close_later(clients.admin.close())
-                clients.admin = None
+            shared.users -= 1
+            if shared.let_go and shared.users == 0:
+                self._close_later(shared.client.close())
 
     @contextlib.asynccontextmanager
     async def consumer(
@@ -186,11 +195,19 @@ class KafkaClients:
         if clients is not None:
             self._close_clients(clients)
 
+    def _let_go(self, clients: _Clients, shared: _SharedAdmin) -> None:
+        """New callers get a new admin client; this one closes when its users are done."""
+        if clients.admin is shared:
+            clients.admin = None
+        if not shared.let_go:
+            shared.let_go = True
+            if shared.users == 0:
+                self._close_later(shared.client.close())
+
     def _close_clients(self, clients: _Clients) -> None:
         clients.closed = True
         if clients.admin is not None:
-            self._close_later(clients.admin.close())
-            clients.admin = None
+            self._let_go(clients, clients.admin)
         for consumer in clients.idle:
             self._close_later(consumer.stop())
         clients.idle.clear()  # lent ones are closed when they come back

@@ -103,6 +103,22 @@ async def test_a_broken_client_is_closed_and_made_anew(
         assert consumer is made["consumer"][1]
 
 
+async def test_a_broken_admin_client_is_closed_only_after_its_other_users(
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
+) -> None:
+    async with clients.admin(("a", "one"), HERE) as first:
+        with pytest.raises(KafkaConnectionError):
+            async with clients.admin(("a", "two"), HERE):
+                raise KafkaConnectionError()
+        async with clients.admin(("a", "three"), HERE) as fresh:
+            assert fresh is not first
+        await _settle()
+        assert not first.stopped  # "one" is still asking it something
+    await _settle()
+    assert first.stopped
+    assert not made["admin"][1].stopped
+
+
 async def test_a_refusal_from_kafka_keeps_the_client(
     clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
 ) -> None:
