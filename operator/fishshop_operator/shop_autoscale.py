@@ -30,6 +30,7 @@ from prometheus_client import Gauge
 
 from fishshop_operator.autoscale import Decision, Recommendations, bounds, decide, first_sight
 from fishshop_operator.autoscale_spec import AUTOSCALED_ROLES
+from fishshop_operator.kafka_clients import KafkaClients
 from fishshop_operator.kube import KubeApi, KubeApiError, object_path
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.resource import ShopResource
@@ -102,6 +103,10 @@ class Autoscaler:
         self._stale: dict[Key, set[str]] = {}
         """Shops whose status still shows an autoscale that is off: role -> cleared."""
         self._looking: dict[Key, asyncio.Task[None]] = {}
+        self.kafka = KafkaClients()
+        """Kafka clients kept across looks, shared by the shops of one Kafka. Apart from
+        the reconciler's: this loop builds its own TLS contexts, and one shop's claim
+        moving between two contexts would close and open clients at every look."""
 
     # -- the reconciler's hook ---------------------------------------------------
 
@@ -157,6 +162,7 @@ class Autoscaler:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await self.kafka.close()
 
     async def look(self, shops: Shops) -> None:
         """Start a look at each autoscaled shop whose last look has ended; forget the
@@ -189,10 +195,13 @@ class Autoscaler:
         shop = watched.shop
         try:
             settings = shop_settings(shop, await self._tls(watched))
-            state = await queue_state(settings, shop)
+            state = await queue_state(settings, shop, clients=self.kafka)
         except (KafkaUnreachable, TLSSecretError) as error:
             log.warning("action=autoscale shop=%s/%s error=%s", *key, error)
             return {}
+        finally:
+            if self._shops.get(key) is not watched:
+                self.kafka.release(key)  # forgotten while Kafka was asked
         if self._shops.get(key) is not watched or state.partitions < 1:
             return {}  # forgotten meanwhile, or the topic is not there (yet) to count
         shop = watched.shop  # the spec may have changed while Kafka was asked
@@ -282,6 +291,7 @@ class Autoscaler:
 
     def _forget(self, key: Key) -> None:
         watched = self._shops.pop(key, None)
+        self.kafka.release(key)
         if watched is not None:
             for role in AUTOSCALED_ROLES:
                 self._remove_gauge(watched.shop, role)
