@@ -11,11 +11,12 @@ from typing import Any
 
 import kopf
 
-from fishshop_operator.handlers import register
+from fishshop_operator.handlers import register, watch_managed_only
 from fishshop_operator.kube import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import Reconciler
 from fishshop_operator.settings import OperatorConfig
+from fishshop_operator.shop_autoscale import Autoscaler
 from fishshop_workers.http_server import MetricsServer
 
 __all__ = ["run_operator"]
@@ -48,17 +49,26 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
+        watch_managed_only(settings)
         api = KubeApi(requests=metrics.api_requests)
         # Shops' TLS material stays in memory; this is scratch space only where
         # in-memory files are missing, used for a moment and left as it was.
         certs_root = Path(tempfile.gettempdir())
         memo.api = api
+        memo.autoscaler = Autoscaler(api, metrics, certs_root)
         memo.reconciler = Reconciler(
-            api, config.worker_image, metrics, certs_root, config.delete_patience
+            api,
+            config.worker_image,
+            metrics,
+            certs_root,
+            config.delete_patience,
+            concurrency=config.concurrency,
+            workload_replicas=memo.autoscaler.replicas,
         )
         memo.server = MetricsServer(metrics.registry, config.metrics_port)
         await memo.server.start()
         memo.resync = asyncio.create_task(memo.reconciler.resync(config.resync))
+        memo.autoscale = asyncio.create_task(memo.autoscaler.run(memo.reconciler))
         log.info(
             "action=start watching=%s metrics_port=%d image=%s",
             ",".join(config.namespaces) or "all-namespaces",
@@ -68,10 +78,12 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
 
     @kopf.on.cleanup(registry=registry)
     async def stop(memo: Any, **_: Any) -> None:
-        memo.resync.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await memo.resync
+        for loop in (memo.resync, memo.autoscale):
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
         await memo.server.stop()
+        await memo.reconciler.close()
         await memo.api.close()
         log.info("action=stop")
 
