@@ -39,6 +39,12 @@ class OperatorMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.resync_round_seconds = Histogram(
+            "fishshop_operator_resync_round_seconds",
+            "Time for one resync round: every known FishShop reconciled against Kafka",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300),
+            registry=self.registry,
+        )
         self.shop_ready = Gauge(
             "fishshop_operator_shop_ready",
             "1 while a FishShop is Ready, 0 while it is not",

@@ -161,6 +161,7 @@ class Reconciler:
             await asyncio.sleep(max(0.0, began + interval - loop.time()))
             began = loop.time()
             await self.resync_round()
+            self.metrics.resync_round_seconds.observe(loop.time() - began)
 
     async def resync_round(self) -> None:
         """Reconcile every known shop once, ``concurrency`` at a time, so that a shop

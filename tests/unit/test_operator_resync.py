@@ -128,3 +128,26 @@ def test_a_bad_concurrency_fails_loudly(monkeypatch: pytest.MonkeyPatch, value: 
     monkeypatch.setenv("FISHSHOP_OPERATOR_CONCURRENCY", value)
     with pytest.raises(ValueError, match="FISHSHOP_OPERATOR_CONCURRENCY"):
         OperatorConfig()
+
+
+async def test_each_round_is_timed_on_the_operators_metrics(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fishshop_operator_resync_round_seconds: what bench/reconcile.py reads a round by."""
+    slow = SlowKafka(kafka, 0.05)
+    monkeypatch.setattr(reconcile_module, "reconcile_topics", slow.reconcile_topics)
+    reconciler = _shops(FakeKube(), 4, concurrency=2)
+    looping = asyncio.create_task(reconciler.resync(0.01))
+    registry = reconciler.metrics.registry
+    try:
+        for _ in range(200):
+            rounds = registry.get_sample_value("fishshop_operator_resync_round_seconds_count")
+            if rounds and rounds >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        looping.cancel()
+    assert rounds is not None and rounds >= 2
+    took = registry.get_sample_value("fishshop_operator_resync_round_seconds_sum") or 0.0
+    # Four shops two at a time take two turns of 0.05 s each: about 0.1 s a round.
+    assert 0.09 * rounds <= took < 1.0 * rounds
