@@ -50,6 +50,7 @@ from fishshop_workers.topics import PartitionDecreaseError, default_prefix
 
 if TYPE_CHECKING:
     from fishshop.demo_analyst import DemoAnalyst
+    from fishshop_operator.settings import OperatorConfig
 
 __all__ = ["build_parser", "main"]
 
@@ -435,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="seconds to retry deleting a shop's topics before giving up with a Warning",
     )
+    _option(
+        operator,
+        "--operator-concurrency",
+        type=int,
+        default=16,
+        help="shops reconciled at the same time in a resync round (at least 1)",
+    )
     return parser
 
 
@@ -815,12 +823,22 @@ def _command_audit(args: argparse.Namespace) -> int:
 
 def _command_operator(args: argparse.Namespace) -> int:
     from fishshop_operator.main import run_operator
-    from fishshop_operator.settings import OperatorConfig
 
     namespaces: list[str] = []
     for value in args.watch_namespace or []:
         namespaces += [n.strip() for n in str(value).split(",") if n.strip()]
-    config = OperatorConfig(
+    try:
+        config = _operator_config(args, namespaces)
+    except ValueError as error:
+        print(f"fishshop operator: {error}", file=sys.stderr)
+        return 2
+    return run_operator(config)
+
+
+def _operator_config(args: argparse.Namespace, namespaces: list[str]) -> OperatorConfig:
+    from fishshop_operator.settings import OperatorConfig
+
+    return OperatorConfig(
         namespaces=tuple(namespaces),
         worker_image=str(args.worker_image),
         metrics_port=int(args.metrics_port),
@@ -828,8 +846,8 @@ def _command_operator(args: argparse.Namespace) -> int:
         resync=float(args.resync_seconds),
         retry=float(args.retry_seconds),
         delete_patience=float(args.delete_patience),
+        concurrency=int(args.operator_concurrency),
     )
-    return run_operator(config)
 
 
 def _command_report(args: argparse.Namespace) -> int:

@@ -121,6 +121,7 @@ def test_options_from_the_environment(
     monkeypatch.setenv("FISHSHOP_RESYNC_SECONDS", "3")
     monkeypatch.setenv("FISHSHOP_RETRY_SECONDS", "2.5")
     monkeypatch.setenv("FISHSHOP_DELETE_PATIENCE", "8")
+    monkeypatch.setenv("FISHSHOP_OPERATOR_CONCURRENCY", "5")
     cli._command_operator(build_parser().parse_args(["operator"]))
     assert started == [
         OperatorConfig(
@@ -130,6 +131,7 @@ def test_options_from_the_environment(
             resync=3.0,
             retry=2.5,
             delete_patience=8.0,
+            concurrency=5,
         )
     ]
 
@@ -137,10 +139,21 @@ def test_options_from_the_environment(
 def test_command_line_options(started: list[OperatorConfig]) -> None:
     argv = ["--worker-image", "img:1", "--metrics-port", "0", "--health-port", "18080"]
     argv += ["--resync-seconds", "1", "--retry-seconds", "0.5", "--delete-patience", "0"]
+    argv += ["--operator-concurrency", "64"]
     cli._command_operator(build_parser().parse_args(["operator", *argv]))
     [config] = started
     assert (config.worker_image, config.metrics_port, config.health_port) == ("img:1", 0, 18080)
     assert (config.resync, config.retry, config.delete_patience) == (1.0, 0.5, 0.0)
+    assert config.concurrency == 64
+
+
+def test_a_concurrency_below_one_is_refused(
+    started: list[OperatorConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = build_parser().parse_args(["operator", "--operator-concurrency", "0"])
+    assert cli._command_operator(args) == 2
+    assert started == []
+    assert "must be at least 1, not 0" in capsys.readouterr().err
 
 
 def test_command_line_beats_the_environment_for_single_options(
