@@ -81,6 +81,34 @@ def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
 
 
 CPU: dict[str, dict[str, float]] = {}
+PROFILE: Path | None = None
+"""Where py-spy writes each fishshop process's stacks (``--profile``), if anywhere."""
+
+
+def _profile(processes: list[tuple[subprocess.Popen[bytes], str]]) -> list[subprocess.Popen[bytes]]:
+    """Sample each process with py-spy until it exits (its raw stacks in PROFILE)."""
+    if PROFILE is None:
+        return []
+    return [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(process.pid),
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-o",
+                str(PROFILE / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for process, name in processes
+    ]
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -122,6 +150,16 @@ def _time_pipeline(
     time.sleep(3)
     started = time.monotonic()
     writers = [_spawn(argv, logs / log, env) for argv, log in producers]
+    samplers = (
+        _profile(
+            [
+                (relay, consumer[1][:-4]),
+                *((w, log[:-4]) for w, (_, log) in zip(writers, producers, strict=True)),
+            ]
+        )
+        if name == "fishshop"
+        else []
+    )
     try:
         done = asyncio.run(_await_outputs(bootstrap, served, orders, 600, partitions))
         _record_cpu(name, writers, relay)
@@ -129,6 +167,8 @@ def _time_pipeline(
         for process in [*writers, relay]:
             process.terminate()
             process.wait()
+        for sampler in samplers:
+            sampler.wait()
     return done - started
 
 
@@ -204,7 +244,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--bootstrap-servers")
+    parser.add_argument("--profile", type=Path, help="write py-spy stacks of fishshop here")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
+    if PROFILE is not None:
+        PROFILE.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="fishshop-bench-"))
     broker = None
     bootstrap = args.bootstrap_servers
