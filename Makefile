@@ -3,7 +3,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 
 .PHONY: locks demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
-	chart-crd kind-up kind-e2e kind-down screenshots
+	chart-crd kind-tools kind-up kind-e2e kind-logs kind-down actionlint screenshots
 
 demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
 	bash scripts/install-demo-deps.sh
@@ -28,17 +28,27 @@ helm:  ## build helm from the Go module proxy (cached); prints its folder
 chart-crd:  ## copy the CRD (manifests/crd, its one source) into the Helm chart
 	cp manifests/crd/fishshops.fishshop.dev.yaml charts/fishshop/crds/
 
+kind-tools:  ## kind, kubectl, helm at scripts/versions.env's versions (cached); prints their folders
+	bash scripts/install-kind-tools.sh
+
 kind-up:  ## with Docker: kind cluster, image, Kafka, Prometheus, Grafana, chart, a shop
 	bash scripts/kind-up.sh
 
 kind-e2e:  ## with Docker, after kind-up: the end-to-end checks against the kind cluster
 	$(PYTHON) -m pytest tests/kind -v -rs -p no:cacheprovider
 
+kind-logs:  ## save the shops, pods, events and logs of the kind cluster in kind-logs/
+	bash scripts/kind-logs.sh kind-logs
+
 kind-down:  ## delete the kind cluster
 	bash scripts/kind-down.sh
 
-lint:
-	shellcheck scripts/*.sh .ci/run
+actionlint:  ## build actionlint from the Go module proxy (cached); prints its folder
+	bash scripts/build-actionlint.sh
+
+lint:  ## shellcheck; actionlint on .github/workflows (shellcheck on their scripts); ruff; mypy; import rules
+	shellcheck -x scripts/*.sh .ci/run
+	"$$(bash scripts/build-actionlint.sh)/actionlint"
 	ruff check .
 	ruff format --check .
 	mypy

@@ -4,7 +4,8 @@
 # (holds the hot cabinet), PostgreSQL (the analyst's database), openssl
 # (makes certificates for the TLS and Kubernetes tests), shellcheck (checks the
 # scripts), the Python package with its development tools, and the local Kubernetes
-# control plane (built with Go from the Go module proxy, cached in ~/.cache/fishshop).
+# control plane, helm and actionlint (built with Go from the Go module proxy, cached in
+# ~/.cache/fishshop).
 # Safe to run again.
 set -euo pipefail
 
@@ -45,3 +46,5 @@ echo "install: etcd, kube-apiserver, kube-controller-manager, kubectl (first bui
 bash "$(dirname "$0")/build-kube.sh" >/dev/null
 echo "install: helm, for the chart tests (first build: ~3 minutes)" >&2
 bash "$(dirname "$0")/build-helm.sh" >/dev/null
+echo "install: actionlint, for make lint's check of .github/workflows (first build: ~1 minute)" >&2
+bash "$(dirname "$0")/build-actionlint.sh" >/dev/null

@@ -7,12 +7,18 @@
 # FISHSHOP_KIND_ANALYST=1 also installs PostgreSQL and a Kafka Connect worker with
 # Debezium's JDBC sink (manifests/analyst) and opens the sample shop with an analyst
 # (manifests/samples/harbour-analyst.yaml).
+# The versions of kind's node image and of kube-prometheus-stack are in
+# scripts/versions.env, with those of kind, kubectl and helm
+# (scripts/install-kind-tools.sh installs those three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/versions.env
+source scripts/versions.env
 
 CLUSTER="${FISHSHOP_KIND_CLUSTER:-fishshop}"
 IMAGE="${FISHSHOP_IMAGE:-fishshop:0.1.0}"
-MONITORING_CHART_VERSION="${FISHSHOP_MONITORING_CHART_VERSION:-79.5.0}"
+MONITORING_CHART_VERSION="${FISHSHOP_MONITORING_CHART_VERSION:-$MONITORING_CHART_VERSION}"
+NODE_IMAGE="${FISHSHOP_KIND_NODE_IMAGE:-$KIND_NODE_IMAGE}"
 REDIS="${FISHSHOP_KIND_REDIS:-0}"
 case "$REDIS" in
     0 | 1) ;;
@@ -46,12 +52,20 @@ docker info >/dev/null 2>&1 || {
     echo "kind-up: the Docker engine is not running; start it and try again" >&2
     exit 1
 }
+# Another kind usually works, but the node image is the one this kind release was built
+# and tested with; say so rather than fail.
+kind_version="$(kind version 2>/dev/null | awk '{print $2}')"
+if [ "$kind_version" != "$KIND_VERSION" ]; then
+    echo "kind-up: kind $kind_version here, fishshop is tested with $KIND_VERSION" \
+        "(bash scripts/install-kind-tools.sh installs it)" >&2
+fi
 
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
     step "kind cluster $CLUSTER already exists"
 else
-    step "creating kind cluster $CLUSTER from kind-config.yaml"
-    kind create cluster --name "$CLUSTER" --config kind-config.yaml --wait 120s
+    step "creating kind cluster $CLUSTER from kind-config.yaml ($NODE_IMAGE)"
+    kind create cluster --name "$CLUSTER" --config kind-config.yaml --image "$NODE_IMAGE" \
+        --wait 120s
 fi
 kubectl config use-context "kind-$CLUSTER" >/dev/null
 
