@@ -2,21 +2,29 @@
 
 ``produce`` writes N orders as fast as an idempotent producer can; ``relay`` is a
 consume-transform-produce loop with one transactional producer, offsets in the
-transaction and ``read_committed``, the textbook aiokafka pattern.
+transaction and ``read_committed``, the textbook aiokafka pattern. Like a preparer,
+the relay hands an order with plaice that is not ready to the cook topic; ``cook``
+is the same loop on the cook topic, sending each order back ready to its till's
+partition of orders.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
-import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+Order = dict[str, Any]
+Transform = Callable[[Order], tuple[str, int | None]]
+"""Changes an order in place and says where it goes: topic and partition (or None)."""
 
-async def produce(bootstrap: str, topic: str, count: int, partition: int) -> None:
+
+async def produce(bootstrap: str, topic: str, count: int, partition: int, plaice: bool) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         enable_idempotence=True,
@@ -24,6 +32,7 @@ async def produce(bootstrap: str, topic: str, count: int, partition: int) -> Non
         linger_ms=5,
         max_batch_size=256 * 1024,
     )
+    parts = [["plaice", "chips"]] if plaice else [["cod", "chips"]]
     await producer.start()
     try:
         for n in range(count):
@@ -32,7 +41,7 @@ async def produce(bootstrap: str, topic: str, count: int, partition: int) -> Non
                 "id": uuid.uuid4().hex,
                 "order": n + 1,
                 "till": partition + 1,
-                "parts": [["cod", "chips"]],
+                "parts": parts,
                 "ready": False,
                 "createdAt": "2026-11-25T12:00:00.000Z",
             }
@@ -42,7 +51,10 @@ async def produce(bootstrap: str, topic: str, count: int, partition: int) -> Non
         await producer.stop()
 
 
-async def relay(bootstrap: str, source: str, target: str, group: str) -> None:
+async def transform_loop(
+    bootstrap: str, source: str, group: str, transactional_id: str, transform: Transform
+) -> None:
+    """The textbook loop: one transaction per poll, offsets inside it."""
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=bootstrap,
@@ -54,7 +66,7 @@ async def relay(bootstrap: str, source: str, target: str, group: str) -> None:
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
-        transactional_id=f"{group}-relay",
+        transactional_id=transactional_id,
         linger_ms=5,
         max_batch_size=256 * 1024,
     )
@@ -70,8 +82,10 @@ async def relay(bootstrap: str, source: str, target: str, group: str) -> None:
                 for tp, records in batches.items():
                     for record in records:
                         order = json.loads(record.value)
-                        order["servedAt"] = "2026-11-25T12:00:01.000Z"
-                        await producer.send(target, json.dumps(order).encode(), key=record.key)
+                        topic, partition = transform(order)
+                        await producer.send(
+                            topic, json.dumps(order).encode(), key=record.key, partition=partition
+                        )
                     offsets[tp] = records[-1].offset + 1
                 await producer.send_offsets_to_transaction(offsets, group)
     finally:
@@ -79,10 +93,54 @@ async def relay(bootstrap: str, source: str, target: str, group: str) -> None:
         await producer.stop()
 
 
-if __name__ == "__main__":
-    role = sys.argv[1]
-    started = time.monotonic()
-    if role == "produce":
-        asyncio.run(produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+def preparing(served: str, cook: str) -> Transform:
+    def prepare(order: Order) -> tuple[str, int | None]:
+        if not order["ready"] and any("plaice" in part for part in order["parts"]):
+            return cook, None
+        order["servedAt"] = "2026-11-25T12:00:01.000Z"
+        return served, None
+
+    return prepare
+
+
+def cooking(orders: str, partitions: int) -> Transform:
+    def cook(order: Order) -> tuple[str, int | None]:
+        order["ready"] = True
+        order["cookedBy"] = "bare-cook"
+        return orders, (order["till"] - 1) % partitions
+
+    return cook
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    roles = parser.add_subparsers(dest="role", required=True)
+    producing = roles.add_parser("produce")
+    producing.add_argument("bootstrap")
+    producing.add_argument("topic")
+    producing.add_argument("count", type=int)
+    producing.add_argument("partition", type=int)
+    producing.add_argument("--plaice", action="store_true", help="every order needs the cook")
+    relaying = roles.add_parser("relay")
+    for name in ("bootstrap", "orders", "served", "cook", "group"):
+        relaying.add_argument(name)
+    relaying.add_argument("--member", type=int, default=1)
+    cook = roles.add_parser("cook")
+    for name in ("bootstrap", "cook", "orders", "group"):
+        cook.add_argument(name)
+    cook.add_argument("partitions", type=int)
+    args = parser.parse_args()
+    if args.role == "produce":
+        asyncio.run(produce(args.bootstrap, args.topic, args.count, args.partition, args.plaice))
+    elif args.role == "relay":
+        prepare = preparing(args.served, args.cook)
+        txn_id = f"{args.group}-relay-{args.member}"
+        asyncio.run(transform_loop(args.bootstrap, args.orders, args.group, txn_id, prepare))
     else:
-        asyncio.run(relay(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
+        back = cooking(args.orders, args.partitions)
+        txn_id = f"{args.group}-cook"
+        asyncio.run(transform_loop(args.bootstrap, args.cook, args.group, txn_id, back))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,13 +1,25 @@
-"""Orders per second through fishshop (tills, a preparer, served) and through a
-bare aiokafka loop with the same delivery promise, on the same broker, in one run.
+"""Orders per second through fishshop and through a bare aiokafka loop with the same
+delivery promise, path by path, on the same broker, in one run.
 
-    python bench/pipeline.py [--orders 30000] [--bootstrap-servers HOST:PORT]
+    python bench/pipeline.py [--orders 30000] [--rounds 3] [--partitions 3]
+                             [--paths orders,two-preparers,cook]
+                             [--bootstrap-servers HOST:PORT] [--profile DIR]
 
-Both sides: 3 producing processes (tills, or bare producers) writing N orders to
-a 3-partition topic as fast as they can, and 1 consuming process writing each
-order to an output topic inside Kafka transactions with the offsets, read back
-``read_committed``. Prep and cook delays are zero. The figure is end to end:
-N divided by the time from starting the producers to the last committed output.
+Paths (prep and cook delays are zero; every hop is consume-transform-produce inside
+Kafka transactions with the offsets, read back ``read_committed``):
+
+- ``orders``: 3 tills write N orders as fast as they can; 1 preparer serves them.
+  Bare: 3 idempotent producers and 1 textbook relay.
+- ``two-preparers``: the same with 2 preparers in one group. Bare: 2 relays in one
+  group.
+- ``cook``: N plaice orders (written by the bare producers on both sides, since a
+  till puts plaice in only some orders) go preparer -> cook -> back to orders ->
+  preparer -> served. Bare: the relay and a second textbook loop for the cook.
+
+The figure is end to end: N divided by the time from starting the producers to the
+last committed output in ``served``. Consumers start first and are timed only once
+their groups are stable. CPU seconds: the producers' whole lives (they start inside
+the timed window, imports included), the consumers' from the start of the window.
 """
 
 from __future__ import annotations
@@ -15,22 +27,51 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.broker.server import EmbeddedBroker
 from fishshop_workers.kafka_settings import KafkaSettings
 from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.topics import ShopTopics, cooks_group, default_prefix, preparers_group
 
 HERE = Path(__file__).resolve().parent
+PATHS = ("orders", "two-preparers", "cook")
+PROFILE: Path | None = None
+"""Where py-spy writes each fishshop process's stacks (``--profile``), if anywhere."""
+
+Command = tuple[list[str], str]
+"""A process to start: its arguments and its log's name."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a path: who writes the orders, who moves them, which groups form."""
+
+    producers: list[Command]
+    consumers: list[Command]
+    groups: list[tuple[str, int]]
+    """Consumer groups and how many members each must have before timing starts."""
+    served: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    producing_cpu: float
+    consuming_cpu: float
 
 
 async def _await_outputs(
@@ -61,12 +102,33 @@ async def _await_outputs(
         await consumer.stop()
 
 
-def _spawn(
-    args: list[str], log: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+async def _await_groups(bootstrap: str, groups: list[tuple[str, int]], patience: float) -> None:
+    """Wait until every group is stable with its members (then they own partitions)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + patience
+        for group, members in groups:
+            while True:
+                try:
+                    [response] = await admin.describe_consumer_groups([group])
+                except KafkaError:  # the group's coordinator is still starting
+                    response = None
+                if response is not None:
+                    _, _, state, _, _, joined, *_ = response.groups[0]
+                    if state == "Stable" and len(joined) == members:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"group {group} not stable with {members} members")
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}
         )
 
 
@@ -80,9 +142,18 @@ def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-CPU: dict[str, dict[str, float]] = {}
-PROFILE: Path | None = None
-"""Where py-spy writes each fishshop process's stacks (``--profile``), if anywhere."""
+def _reap(producers: list[subprocess.Popen[bytes]]) -> float:
+    """Wait for the producers (they stop after their share); their CPU seconds."""
+    used = 0.0
+    for process in producers:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        used += usage.ru_utime + usage.ru_stime
+    return used
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def _profile(processes: list[tuple[subprocess.Popen[bytes], str]]) -> list[subprocess.Popen[bytes]]:
@@ -111,141 +182,147 @@ def _profile(processes: list[tuple[subprocess.Popen[bytes], str]]) -> list[subpr
     ]
 
 
-def _split(total: int, parts: int) -> list[int]:
-    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
-
-
-def _record_cpu(
-    name: str, producers: list[subprocess.Popen[bytes]], consumer: subprocess.Popen[bytes]
-) -> None:
-    producing = 0.0
-    for process in producers:  # they stop by themselves after their share
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        producing += usage.ru_utime + usage.ru_stime
-    CPU[name] = {
-        "producers": producing,
-        "consumer": _cpu_seconds(consumer),
-    }
-
-
-Command = tuple[list[str], str]
-"""A process to start: its arguments and its log's name."""
-
-
-def _time_pipeline(
-    name: str,
-    bootstrap: str,
-    served: str,
-    orders: int,
-    partitions: int,
-    logs: Path,
-    consumer: Command,
-    producers: list[Command],
-    env: dict[str, str] | None = None,
-) -> float:
-    """Start the consumer, let it join its group, then time the producers' orders
+def _time(
+    side: Side, bootstrap: str, orders: int, partitions: int, logs: Path, profile_as: str
+) -> Run:
+    """Start the consumers, wait for their groups, then time the producers' orders
     through to ``served``."""
-    relay = _spawn(consumer[0], logs / consumer[1], env)
-    time.sleep(3)
-    started = time.monotonic()
-    writers = [_spawn(argv, logs / log, env) for argv, log in producers]
-    samplers = (
-        _profile(
-            [
-                (relay, consumer[1][:-4]),
-                *((w, log[:-4]) for w, (_, log) in zip(writers, producers, strict=True)),
-            ]
-        )
-        if name == "fishshop"
-        else []
-    )
+    relays = [_spawn(argv, logs / log, side.env) for argv, log in side.consumers]
+    samplers: list[subprocess.Popen[bytes]] = []
+    writers: list[subprocess.Popen[bytes]] = []
     try:
-        done = asyncio.run(_await_outputs(bootstrap, served, orders, 600, partitions))
-        _record_cpu(name, writers, relay)
+        asyncio.run(_await_groups(bootstrap, side.groups, 60))
+        time.sleep(1)  # fishshop takes a partition (its producer) just after joining
+        # Start-up is not the loop's work: count the consumers' CPU from here.
+        idle = sum(_cpu_seconds(relay) for relay in relays)
+        started = time.monotonic()
+        writers = [_spawn(argv, logs / log, side.env) for argv, log in side.producers]
+        if profile_as:
+            named = [*zip(relays, side.consumers, strict=True)]
+            named += [*zip(writers, side.producers, strict=True)]
+            samplers = _profile([(p, f"{profile_as}-{log[:-4]}") for p, (_, log) in named])
+        done = asyncio.run(_await_outputs(bootstrap, side.served, orders, 600, partitions))
+        producing = _reap(writers)
+        consuming = sum(_cpu_seconds(relay) for relay in relays) - idle
     finally:
-        for process in [*writers, relay]:
-            process.terminate()
-            process.wait()
+        for process in [*writers, *relays]:
+            if process.returncode is None:
+                process.terminate()
+                process.wait()
         for sampler in samplers:
             sampler.wait()
-    return done - started
+    return Run(done - started, producing, consuming)
 
 
-def run_fishshop(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
-    shop = f"bench{uuid.uuid4().hex[:6]}"
-    topics = ShopTopics.from_prefix(default_prefix(shop))
-    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
-    fishshop = [sys.executable, "-m", "fishshop"]
-    preparer = [*fishshop, "preparer", "--prep-min", "0", "--prep-max", "0"]
-    tills = [
+def _bare_producers(
+    bootstrap: str, topic: str, orders: int, partitions: int, plaice: bool
+) -> list[Command]:
+    script = [sys.executable, str(HERE / "bare_loop.py"), "produce"]
+    return [
         (
             [
-                *fishshop,
-                "till",
-                "--till",
-                str(n + 1),
-                "--orders-per-minute",
-                "0",
-                "--max-orders",
+                *script,
+                bootstrap,
+                topic,
                 str(share),
+                str(n % partitions),
+                *(["--plaice"] if plaice else []),
             ],
-            f"till-{n + 1}.log",
+            f"producer-{n}.log",
         )
         for n, share in enumerate(_split(orders, 3))
     ]
+
+
+def fishshop_side(path: str, bootstrap: str, orders: int, partitions: int) -> Side:
+    shop = f"bench{uuid.uuid4().hex[:6]}"
+    prefix = default_prefix(shop)
+    topics = ShopTopics.from_prefix(prefix)
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
+    fishshop = [sys.executable, "-m", "fishshop"]
+    count = 2 if path == "two-preparers" else 1
+    preparer = [*fishshop, "preparer", "--prep-min", "0", "--prep-max", "0"]
+    consumers = [
+        (
+            [*preparer, "--worker-name", f"preparer-{n}"],
+            f"preparer-{n}.log",
+        )
+        for n in range(1, count + 1)
+    ]
+    groups = [(preparers_group(prefix), count)]
+    if path == "cook":
+        consumers.append(([*fishshop, "cook", "--cook-min", "0", "--cook-max", "0"], "cook.log"))
+        groups.append((cooks_group(prefix), 1))
+        producers = _bare_producers(bootstrap, topics.orders, orders, partitions, plaice=True)
+    else:
+        till = [*fishshop, "till", "--orders-per-minute", "0", "--till"]
+        producers = [
+            (
+                [*till, str(n + 1), "--max-orders", str(share)],
+                f"till-{n + 1}.log",
+            )
+            for n, share in enumerate(_split(orders, 3))
+        ]
     env = {
         "FISHSHOP_SHOP": shop,
         "FISHSHOP_BOOTSTRAP_SERVERS": bootstrap,
         "FISHSHOP_METRICS_PORT": "0",
         "FISHSHOP_LOG_LEVEL": "WARNING",
     }
-    return _time_pipeline(
-        "fishshop",
-        bootstrap,
-        topics.served,
-        orders,
-        partitions,
-        logs,
-        (preparer, "preparer.log"),
-        tills,
-        env,
-    )
+    return Side(producers, consumers, groups, topics.served, env)
 
 
-def run_bare(bootstrap: str, orders: int, partitions: int, logs: Path) -> float:
+def bare_side(path: str, bootstrap: str, orders: int, partitions: int) -> Side:
     prefix = f"bare{uuid.uuid4().hex[:6]}"
     topics = ShopTopics.from_prefix(prefix)
     asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
     script = [sys.executable, str(HERE / "bare_loop.py")]
-    relay = [*script, "relay", bootstrap, topics.orders, topics.served, f"{prefix}.relay"]
-    producers = [
-        (
-            [*script, "produce", bootstrap, topics.orders, str(share), str(n % partitions)],
-            f"producer-{n}.log",
+    group = f"{prefix}.relay"
+    count = 2 if path == "two-preparers" else 1
+    relay = [*script, "relay", bootstrap, topics.orders, topics.served, topics.cook, group]
+    consumers = [([*relay, "--member", str(n)], f"relay-{n}.log") for n in range(1, count + 1)]
+    groups = [(group, count)]
+    if path == "cook":
+        cook_group = f"{prefix}.cook"
+        consumers.append(
+            (
+                [
+                    *script,
+                    "cook",
+                    bootstrap,
+                    topics.cook,
+                    topics.orders,
+                    cook_group,
+                    f"{partitions}",
+                ],
+                "cook.log",
+            )
         )
-        for n, share in enumerate(_split(orders, 3))
-    ]
-    return _time_pipeline(
-        "bare aiokafka",
-        bootstrap,
-        topics.served,
-        orders,
-        partitions,
-        logs,
-        (relay, "relay.log"),
-        producers,
-    )
+        groups.append((cook_group, 1))
+    producers = _bare_producers(bootstrap, topics.orders, orders, partitions, path == "cook")
+    return Side(producers, consumers, groups, topics.served)
+
+
+TITLES = {
+    "orders": "orders, 1 preparer",
+    "two-preparers": "orders, 2 preparers",
+    "cook": "plaice via the cook",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=30000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated")
     parser.add_argument("--bootstrap-servers")
     parser.add_argument("--profile", type=Path, help="write py-spy stacks of fishshop here")
     args = parser.parse_args()
+    paths = [path for path in args.paths.split(",") if path]
+    unknown = set(paths) - set(PATHS)
+    if unknown:
+        parser.error(f"unknown paths {sorted(unknown)}; known: {', '.join(PATHS)}")
     global PROFILE
     PROFILE = args.profile
     if PROFILE is not None:
@@ -257,31 +334,46 @@ def main() -> None:
         broker = EmbeddedBroker(logs / "kafka")
         broker.start()
         bootstrap = broker.bootstrap_servers
+    sides = {"bare": bare_side, "fishshop": fishshop_side}
+    runs: dict[tuple[str, str], list[Run]] = {}
     try:
-        results: dict[str, list[float]] = {"fishshop": [], "bare aiokafka": []}
         for round_ in range(1, args.rounds + 1):
-            for name, run in (("bare aiokafka", run_bare), ("fishshop", run_fishshop)):
-                seconds = run(bootstrap, args.orders, args.partitions, logs)
-                rate = args.orders / seconds
-                results[name].append(rate)
-                print(
-                    f"round {round_}: {name:14s} {args.orders} orders in "
-                    f"{seconds:6.2f}s = {rate:8.0f} orders/s",
-                    flush=True,
-                )
-        best = {name: max(rates) for name, rates in results.items()}
+            for path in paths:
+                line = f"round {round_}: {TITLES[path]:20s}"
+                rates = {}
+                for name, build in sides.items():
+                    side = build(path, bootstrap, args.orders, args.partitions)
+                    where = logs / f"{path}-{name}-{round_}"
+                    where.mkdir()
+                    profile_as = f"{path}" if name == "fishshop" and PROFILE else ""
+                    run = _time(side, bootstrap, args.orders, args.partitions, where, profile_as)
+                    runs.setdefault((path, name), []).append(run)
+                    rates[name] = args.orders / run.seconds
+                    line += f"  {name} {rates[name]:7.0f}/s"
+                line += f"  ratio {rates['fishshop'] / rates['bare']:.2f}"
+                print(line, flush=True)
         print(
             f"\nbest of {args.rounds}, {args.orders} orders, {args.partitions} partitions, "
-            "exactly-once on both sides:"
+            "exactly-once on both sides (orders/s; CPU s are means over the rounds,"
+            " bare / fishshop, on 2 cores shared with the broker):"
         )
-        for name, rate in best.items():
-            print(f"  {name:14s} {rate:8.0f} orders/s")
-        print(f"  ratio fishshop / bare: {best['fishshop'] / best['bare aiokafka']:.2f}")
-        print("CPU seconds in the last round (2 cores shared with the broker):")
-        for name, cpu in CPU.items():
+        print(
+            f"  {'path':20s} {'bare':>7s} {'fishshop':>9s} {'ratio':>6s}"
+            f"  {'CPU s producing':>16s}  {'CPU s consuming+producing':>26s}"
+        )
+        for path in paths:
+            bare, shop = runs[(path, "bare")], runs[(path, "fishshop")]
+            best_bare = args.orders / min(r.seconds for r in bare)
+            best_shop = args.orders / min(r.seconds for r in shop)
+            producing = " / ".join(
+                f"{statistics.mean(r.producing_cpu for r in side):.2f}" for side in (bare, shop)
+            )
+            consuming = " / ".join(
+                f"{statistics.mean(r.consuming_cpu for r in side):.2f}" for side in (bare, shop)
+            )
             print(
-                f"  {name:14s} producing {cpu['producers']:5.2f}  "
-                f"consuming and producing {cpu['consumer']:5.2f}"
+                f"  {TITLES[path]:20s} {best_bare:7.0f} {best_shop:9.0f} "
+                f"{best_shop / best_bare:6.2f}  {producing:>16s}  {consuming:>26s}"
             )
         print(f"(logs in {logs})")
     finally:
