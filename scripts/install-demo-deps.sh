@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what `fishshop demo` needs on a Debian or Ubuntu machine, when missing:
-# Java 17 (runs the embedded Kafka broker and Connect worker), redis-server (the
+# Install what `fishshop demo` needs on a Debian or Ubuntu machine, when missing, and
+# say so: Java 17 or newer (runs the embedded Kafka broker and Connect worker; the
+# broker takes $JAVA_HOME/bin/java, else java on the PATH), redis-server (the
 # hot-cabinet scenario's local Redis) and PostgreSQL (the analyst scenario's local
 # database). Safe to run again. --dry-run only says what it would do.
 set -euo pipefail
@@ -8,19 +9,54 @@ set -euo pipefail
 dry_run=false
 if [ "${1:-}" = "--dry-run" ]; then dry_run=true; fi
 
+# The major version of the Java the broker would run ("8" for 1.8), or nothing.
+java_major() {
+  local java=""
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+    java="$JAVA_HOME/bin/java"
+  else
+    java="$(command -v java 2>/dev/null || true)"
+  fi
+  [ -n "$java" ] || return 0
+  local said
+  said="$("$java" -version 2>&1)" || true
+  # Bash alone reads it: `make demo` may run where little else is installed.
+  if [[ "$said" =~ version\ \"(1\.)?([0-9]+) ]]; then
+    echo "${BASH_REMATCH[2]}"
+  fi
+}
+
 need_apt=()
-command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+why=()
+java="$(java_major)"
+if [ -z "$java" ]; then
+  need_apt+=(openjdk-17-jre-headless)
+  why+=("Java 17 for the embedded Kafka broker (no java here)")
+elif [ "$java" -lt 17 ]; then
+  need_apt+=(openjdk-17-jre-headless)
+  why+=("Java 17 for the embedded Kafka broker (Java $java here is too old)")
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  need_apt+=(redis-server)
+  why+=("redis-server for the hot cabinet")
+fi
 # PostgreSQL's server (the analyst's local database): Debian keeps it off the PATH.
 postgres_root="${FISHSHOP_POSTGRES_ROOT:-/usr/lib/postgresql}"
-compgen -G "$postgres_root/*/bin/postgres" >/dev/null || command -v postgres >/dev/null 2>&1 ||
+if ! compgen -G "$postgres_root/*/bin/postgres" >/dev/null &&
+  ! command -v postgres >/dev/null 2>&1; then
   need_apt+=(postgresql)
+  why+=("PostgreSQL for the analyst")
+fi
 
 if ((${#need_apt[@]} == 0)); then
   exit 0
 fi
+for reason in "${why[@]}"; do
+  echo "demo: needs $reason" >&2
+done
 echo "demo: apt-get install ${need_apt[*]}" >&2
 if $dry_run; then
+  echo "demo: --dry-run, so nothing was installed" >&2
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -32,3 +68,4 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
   "${need_apt[@]}" >/dev/null
+echo "demo: installed ${need_apt[*]}" >&2
