@@ -212,6 +212,10 @@ async def _queued(
     """
     assignment = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(assignment)
+    # Paused at once, before the consumer's first fetch: the broker answers one request
+    # per connection at a time, so a fetch's long poll (0.5 s) would hold up the
+    # offset lookups behind it. Only partitions with records to read are resumed.
+    consumer.pause(*assignment)
     ends = await consumer.end_offsets(assignment)
     beginnings = await consumer.beginning_offsets(assignment)
     starts = {}
@@ -226,9 +230,7 @@ async def _queued(
     pending = {tp for tp in assignment if gaps[tp] > 0}
     for tp in pending:
         consumer.seek(tp, starts[tp])
-    for tp in assignment:
-        if tp not in pending:
-            consumer.pause(tp)
+    consumer.resume(*pending)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 5.0
     last_data = dict.fromkeys(pending, loop.time())
