@@ -154,6 +154,19 @@ def test_the_kind_job_installs_its_tools_from_the_one_place_and_makes_the_shop()
     assert any(step.get("run") == "bash .ci/run" for step in test["steps"])
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_what_the_workflow_calls_exists_and_shellcheck_sees_it(path: Path) -> None:
+    runs = "\n".join(step.get("run", "") for step in _steps(_workflow(path)))
+    scripts = set(re.findall(r"\bscripts/([\w-]+\.sh)\b", runs))
+    assert scripts
+    for name in scripts:
+        # `make lint` runs shellcheck on scripts/*.sh: these are among them.
+        assert (SCRIPTS / name).is_file(), name
+    makefile = (ROOT / "Makefile").read_text()
+    for target in set(re.findall(r"\bmake ([\w-]+)", runs)):
+        assert re.search(rf"^{re.escape(target)}:", makefile, re.M), target
+
+
 def test_the_scripts_read_their_versions_from_the_one_place() -> None:
     for name, used in {
         "kind-up.sh": ("$KIND_NODE_IMAGE", "$MONITORING_CHART_VERSION", "$KIND_VERSION"),
