@@ -65,8 +65,11 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
         on(*SHOPS, registry=registry, id="reconcile", backoff=config.retry)(reconcile)
 
+    # Both are coroutines so that kopf runs them on the event loop: a plain function
+    # runs in kopf's thread pool, where forgetting a shop (closing its Kafka clients,
+    # changing what the resync loop iterates) must not happen.
     @kopf.index(*SHOPS, registry=registry)
-    def shop_prefixes(body: kopf.Body, memo: Any, **_: Any) -> None:
+    async def shop_prefixes(body: kopf.Body, memo: Any, **_: Any) -> None:
         """Feed the index of which shop uses which topic prefix.
 
         kopf runs index handlers on every shop of its first listing before any other
@@ -77,7 +80,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         _reconciler(memo).know(body)
 
     @kopf.on.event(*SHOPS, registry=registry)
-    def track(
+    async def track(
         event: kopf.RawEvent, namespace: str | None, name: str | None, memo: Any, **_: Any
     ) -> None:
         """Keep the list of shops that the resync loop visits, and the index of their

@@ -160,7 +160,10 @@ class Reconciler:
             # A round slowed by an unreachable Kafka is not followed by a full wait.
             await asyncio.sleep(max(0.0, began + interval - loop.time()))
             began = loop.time()
-            await self.resync_round()
+            try:
+                await self.resync_round()
+            except Exception as error:  # the loop must outlive any round
+                log.error("action=resync error=%r", error, exc_info=True)
             self.metrics.resync_round_seconds.observe(loop.time() - began)
 
     async def resync_round(self) -> None:
@@ -211,24 +214,32 @@ class Reconciler:
 
     async def reconcile(self, body: dict[str, Any], check_kafka: bool = True) -> Outcome:
         meta = body.get("metadata") or {}
-        memory = self._memory(str(meta.get("namespace")), str(meta.get("name")))
-        async with memory.lock:
-            # Checked under the lock: a deletion that began while this reconcile waited
-            # must not see its topics made again behind it.
-            if meta.get("deletionTimestamp") or (
-                memory.deleting is not None and memory.deleting == meta.get("uid")
-            ):
-                return DELETING
-            started = time.monotonic()
-            try:
-                outcome = await self._reconcile(body, memory, check_kafka)
-            except Exception:
-                self.metrics.reconciliations.labels("error").inc()
-                raise
-            finally:
-                self.metrics.reconcile_seconds.observe(time.monotonic() - started)
-            self.metrics.reconciliations.labels(outcome.result).inc()
-            return outcome
+        key = (str(meta.get("namespace")), str(meta.get("name")))
+        memory = self._memory(*key)
+        try:
+            async with memory.lock:
+                # Checked under the lock: a deletion that began while this reconcile
+                # waited must not see its topics made again behind it.
+                if meta.get("deletionTimestamp") or (
+                    memory.deleting is not None and memory.deleting == meta.get("uid")
+                ):
+                    return DELETING
+                started = time.monotonic()
+                try:
+                    outcome = await self._reconcile(body, memory, check_kafka)
+                except Exception:
+                    self.metrics.reconciliations.labels("error").inc()
+                    raise
+                finally:
+                    self.metrics.reconcile_seconds.observe(time.monotonic() - started)
+                self.metrics.reconciliations.labels(outcome.result).inc()
+                return outcome
+        finally:
+            if self._shops.get(key) is not memory:
+                # The shop was forgotten while this reconcile ran: the Kafka clients it
+                # claimed and the series it set since then go as well.
+                self.kafka.release(key)
+                self.metrics.forget(*key)
 
     async def _reconcile(
         self, body: dict[str, Any], memory: ShopMemory, check_kafka: bool

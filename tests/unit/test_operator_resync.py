@@ -151,3 +151,53 @@ async def test_each_round_is_timed_on_the_operators_metrics(
     took = registry.get_sample_value("fishshop_operator_resync_round_seconds_sum") or 0.0
     # Four shops two at a time take two turns of 0.05 s each: about 0.1 s a round.
     assert 0.09 * rounds <= took < 1.0 * rounds
+
+
+async def test_a_reconcile_that_outlives_its_shop_leaves_no_claim_behind(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DELETED (of a shop with no finalizer) can arrive while a resync reconciles it:
+    what that reconcile claims after the shop was forgotten goes when it ends."""
+    counting = asyncio.Event()
+    go_on = asyncio.Event()
+    reconciler = _shops(FakeKube(), 1, concurrency=1)
+
+    async def queue_state(settings: Any, shop: Any, *, clients: Any = None) -> Any:
+        counting.set()
+        await go_on.wait()
+        clients._claim((shop.namespace, shop.name), settings)  # as a real count does
+        return kafka.queues
+
+    monkeypatch.setattr(reconcile_module, "queue_state", queue_state)
+    round_ = asyncio.create_task(reconciler.resync_round())
+    await asyncio.wait_for(counting.wait(), 5)
+    reconciler.track("street", "shop00", gone=True)
+    go_on.set()
+    await asyncio.wait_for(round_, 5)
+    assert reconciler.remembered() == set()
+    assert reconciler.kafka.users() == set()
+    registry = reconciler.metrics.registry
+    labels = {"namespace": "street", "shop": "shop00"}
+    assert registry.get_sample_value("fishshop_operator_shop_ready", labels) is None
+
+
+async def test_the_loop_outlives_a_round_that_fails(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconciler = _shops(FakeKube(), 1, concurrency=1)
+    rounds = 0
+
+    async def failing_round() -> None:
+        nonlocal rounds
+        rounds += 1
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(reconciler, "resync_round", failing_round)
+    looping = asyncio.create_task(reconciler.resync(0.01))
+    for _ in range(100):
+        if rounds >= 3:
+            break
+        await asyncio.sleep(0.01)
+    assert not looping.done()
+    looping.cancel()
+    assert rounds >= 3

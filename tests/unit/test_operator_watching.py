@@ -4,6 +4,8 @@ indexed before any handler runs."""
 
 from __future__ import annotations
 
+import inspect
+
 import kopf
 
 from fishshop_operator.handlers import register, watch_managed_only
@@ -39,3 +41,23 @@ def test_shops_are_indexed_so_kopf_holds_other_handlers_until_all_are_known() ->
     register(registry, OperatorConfig())
     shops = kopf.Resource("fishshop.dev", "v1alpha1", "fishshops")
     assert registry._indexing.has_handlers(resource=shops)
+
+
+def test_every_handler_runs_on_the_event_loop() -> None:
+    """kopf runs a plain function in a thread of its pool; forgetting a shop there
+    would close its Kafka clients off the event loop (and fail: that thread has no
+    loop) and change what the resync loop iterates under its feet."""
+    registry = kopf.OperatorRegistry()
+    register(registry, OperatorConfig())
+    handlers = [
+        handler
+        for registries in (
+            registry._indexing,
+            registry._watching,
+            registry._changing,
+        )
+        for handler in registries.get_all_handlers()
+    ]
+    assert len(handlers) >= 5
+    for handler in handlers:
+        assert inspect.iscoroutinefunction(handler.fn), handler.id
