@@ -20,11 +20,13 @@ from fishshop_workers.topics import ShopTopics
 
 __all__ = [
     "Incoming",
+    "ServingStamp",
     "cook_order",
     "hand_to_cook",
     "read_incoming",
     "readable",
     "serve_order",
+    "serve_stamped",
     "to_cook",
 ]
 
@@ -97,10 +99,29 @@ def hand_to_cook(order: Order, topics: ShopTopics) -> Outgoing:
     return Outgoing(topics.cook, encode_order(order), _till_key(order), "to_cook")
 
 
+class ServingStamp(NamedTuple):
+    """When and by whom orders are served: read and written once for a whole batch
+    of orders served together."""
+
+    moment: datetime
+    at: str
+    """``moment`` as the served record writes it."""
+    by: str
+
+    @classmethod
+    def of(cls, now: datetime, preparer: str) -> ServingStamp:
+        return cls(now, format_time(now), preparer)
+
+
 def serve_order(order: Order, topics: ShopTopics, preparer: str, now: datetime) -> Outgoing:
     """The served record, stamped with when and by whom."""
-    served = order.served(format_time(now), preparer)
-    wait = (now - parse_time(order.created_at)).total_seconds()
+    return serve_stamped(order, topics, ServingStamp.of(now, preparer))
+
+
+def serve_stamped(order: Order, topics: ShopTopics, stamp: ServingStamp) -> Outgoing:
+    """The served record, with a stamp shared by the orders served with it."""
+    served = order.served(stamp.at, stamp.by)
+    wait = (stamp.moment - parse_time(order.created_at)).total_seconds()
     return Outgoing(
         topics.served,
         encode_order(served),

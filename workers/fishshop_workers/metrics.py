@@ -90,8 +90,9 @@ class ShopMetrics:
             ["shop", "result"],
             registry=registry,
         )
-        for reason in REJECTION_REASONS:
-            self.records_rejected.labels(shop, reason)
+        self._rejected = {
+            reason: self.records_rejected.labels(shop, reason) for reason in REJECTION_REASONS
+        }
         for result in ("committed", "aborted"):
             self.transactions.labels(shop, result)
         # Bound once: counting a committed batch then costs no label look-ups.
@@ -116,7 +117,12 @@ class ShopMetrics:
             elif event == "cooked":
                 cooked += 1
             elif event == "rejected" and out.reason is not None:
-                self.records_rejected.labels(self.shop, out.reason).inc()
+                rejected = self._rejected.get(out.reason)
+                if rejected is None:  # a reason outside the list still counts
+                    rejected = self._rejected[out.reason] = self.records_rejected.labels(
+                        self.shop, out.reason
+                    )
+                rejected.inc()
         if served:
             self._served.inc(served)
         if to_cook:

@@ -3,6 +3,10 @@
 Reading never raises on bad input: ``parse_order`` returns a ``Rejection`` whose
 reason is one of ``REJECTION_REASONS``, which is what goes to the dead-letter
 topic and into ``fishshop_records_rejected_total{reason}``.
+
+Every worker reads and writes thousands of orders a second, so a record is first
+decoded and checked in one pass by msgspec against the shape the shop writes; only a
+record that fails there is read again, slowly, to say exactly what is wrong with it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, TypeGuard
+from typing import Annotated, Any, Final, Literal, NamedTuple, TypeGuard, get_args
+
+import msgspec
 
 from fishshop_workers.menu import MENU, Part, count_portions
 
@@ -52,9 +58,9 @@ REJECTION_REASONS: Final = (
     "unknown_item",
 )
 
-# ensure_ascii=False: an id in another script stays as long as it came, instead of
-# growing sixfold into \u escapes past what the next reader accepts.
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# Compact, and an id in another script is written as UTF-8, as long as it came,
+# instead of growing sixfold into \u escapes past what the next reader accepts.
+_ENCODER = msgspec.json.Encoder()
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DIGIT_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
 
@@ -77,11 +83,32 @@ class Order(NamedTuple):
     prepared_by: str | None = None
     cooked_by: str | None = None
 
+    # Built whole rather than with _replace, which costs three times as much.
     def served(self, at: str, by: str) -> Order:
-        return self._replace(served_at=at, prepared_by=by)
+        return Order(
+            self.id,
+            self.number,
+            self.till,
+            self.parts,
+            self.created_at,
+            self.ready,
+            at,
+            by,
+            self.cooked_by,
+        )
 
     def cooked(self, by: str) -> Order:
-        return self._replace(ready=True, cooked_by=by)
+        return Order(
+            self.id,
+            self.number,
+            self.till,
+            self.parts,
+            self.created_at,
+            True,
+            self.served_at,
+            self.prepared_by,
+            by,
+        )
 
 
 class Rejection(NamedTuple):
@@ -142,7 +169,7 @@ def encode_order(order: Order) -> bytes:
         document["portions"] = count_portions(order.parts)
     if order.prepared_by is not None:
         document["preparedBy"] = order.prepared_by
-    return _COMPACT.encode(document).encode()
+    return _ENCODER.encode(document)
 
 
 _REQUIRED = ("v", "id", "order", "till", "parts", "ready", "createdAt")
@@ -154,6 +181,81 @@ def parse_order(raw: bytes | None) -> Order | Rejection:
         return Rejection("missing_field", "the record has no value")
     if len(raw) > MAX_ORDER_BYTES:
         return Rejection("oversized", f"{len(raw)} bytes, limit {MAX_ORDER_BYTES}")
+    order = _read_plain(raw)
+    if order is not None:
+        return order
+    return _read_carefully(raw)
+
+
+_Text = Annotated[str, msgspec.Meta(min_length=1)]
+_Item = Literal["chips", "cod", "plaice"]
+if frozenset(get_args(_Item)) != MENU:
+    raise ImportError("the wire's items and the menu differ")
+
+
+class _Wire(msgspec.Struct, rename="camel", gc=False):
+    """An order as the shop writes it: what msgspec checks while it decodes."""
+
+    v: Literal[1]
+    id: _Text
+    order: Annotated[int, msgspec.Meta(ge=1, le=MAX_ORDER_NUMBER)]
+    till: Annotated[int, msgspec.Meta(ge=1, le=MAX_TILL)]
+    parts: Annotated[
+        tuple[Annotated[tuple[_Item, ...], msgspec.Meta(min_length=1)], ...],
+        msgspec.Meta(min_length=1),
+    ]
+    ready: bool
+    created_at: _Text
+    cooked_by: _Text | msgspec.UnsetType = msgspec.UNSET
+    served_at: _Text | msgspec.UnsetType = msgspec.UNSET
+    prepared_by: _Text | msgspec.UnsetType = msgspec.UNSET
+
+
+_WIRE = msgspec.json.Decoder(_Wire)
+
+
+def _read_plain(raw: bytes) -> Order | None:
+    """The order, if ``raw`` is one written plainly; None: read it carefully instead.
+
+    msgspec lets a repeated key's last value win, so a record with a duplicate key
+    must not pass here. Without a backslash every quote in ``raw`` opens or closes a
+    string, and counting the strings decoded (keys, texts, items) finds any key that
+    was repeated, unknown, or decoded away. Escapes (and so lone surrogates) go the
+    careful way.
+    """
+    if b"\\" in raw:
+        return None
+    try:
+        wire = _WIRE.decode(raw)
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
+    cooked_by = None if wire.cooked_by is msgspec.UNSET else wire.cooked_by
+    served_at = None if wire.served_at is msgspec.UNSET else wire.served_at
+    prepared_by = None if wire.prepared_by is msgspec.UNSET else wire.prepared_by
+    stamps = (cooked_by is not None) + (served_at is not None) + (prepared_by is not None)
+    keys = 7 + stamps
+    texts = 2 + stamps + sum(map(len, wire.parts))
+    if raw.count(b'"') != 2 * (keys + texts):
+        return None
+    if wire.ready and cooked_by is None:
+        return None
+    if not _is_time(wire.created_at) or (served_at is not None and not _is_time(served_at)):
+        return None
+    return Order(
+        wire.id,
+        wire.order,
+        wire.till,
+        wire.parts,
+        wire.created_at,
+        wire.ready,
+        served_at,
+        prepared_by,
+        cooked_by,
+    )
+
+
+def _read_carefully(raw: bytes) -> Order | Rejection:
+    """Read ``raw`` with the standard library, naming every problem it has."""
     try:
         document = json.loads(
             raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants

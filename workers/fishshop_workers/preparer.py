@@ -19,10 +19,11 @@ from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.exactly_once import ExactlyOnceLoop, Record, StoreUnavailable
 from fishshop_workers.kitchen import (
     Incoming,
+    ServingStamp,
     hand_to_cook,
     read_incoming,
     readable,
-    serve_order,
+    serve_stamped,
     to_cook,
 )
 from fishshop_workers.menu import needs_cooking
@@ -107,6 +108,9 @@ class Preparer:
     async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics
         outputs: list[Outgoing] = []
+        preparing = self.settings.prep_max > 0
+        # Without a prep time the whole batch is served at once: one clock reading.
+        stamp = ServingStamp.of(datetime.now(UTC), self.options.worker_name)
         for record in records:
             incoming = Incoming(tp.topic, tp.partition, record.offset, record.key, record.value)
             order = read_incoming(incoming, topics)
@@ -122,13 +126,13 @@ class Preparer:
                 if handed_over is not None:
                     outputs.append(readable(handed_over, incoming, topics))
                     continue
-            if self.settings.prep_max > 0:
+            if preparing:
                 async with self._hands:
                     await asyncio.sleep(
                         draw_seconds(self.rng, self.settings.prep_min, self.settings.prep_max)
                     )
-            served = serve_order(order, topics, self.options.worker_name, datetime.now(UTC))
-            outputs.append(readable(served, incoming, topics))
+                stamp = ServingStamp.of(datetime.now(UTC), self.options.worker_name)
+            outputs.append(readable(serve_stamped(order, topics, stamp), incoming, topics))
         await self._show_cabinet()
         return outputs
 
