@@ -59,11 +59,17 @@ def _plural(count: int, role: str) -> str:
     return f"{count} {role}{'' if count == 1 else 's'}"
 
 
-def recommend(queue: int, spec: AutoscaleSpec, partitions: int, role: str) -> tuple[int, str]:
-    """Replicas the queue asks for, within bounds, and why."""
+def recommend(
+    queue: int, spec: AutoscaleSpec, partitions: int, role: str, *, estimated: bool = False
+) -> tuple[int, str]:
+    """Replicas the queue asks for, within bounds, and why. ``estimated``: the queue was
+    taken from offsets (too long, or too slow, to count record by record), which may
+    count transaction markers too: the reason says so."""
     need = math.ceil(max(queue, 0) / spec.orders_per_replica)
     low, high = bounds(spec, partitions)
     orders = "1 order waits" if queue == 1 else f"{max(queue, 0)} orders wait"
+    if estimated:
+        orders = f"about {orders} (estimated from offsets)"
     said = f"{orders}, {spec.orders_per_replica} per {role}: {_plural(need, role)}"
     if need > high:
         if high < spec.max_replicas:
@@ -89,9 +95,12 @@ def decide(
     spec: AutoscaleSpec,
     now: float,
     role: str = "preparer",
+    *,
+    estimated: bool = False,
 ) -> Decision:
-    """The replicas to run after a look at the queue at ``now`` (seconds, any clock)."""
-    recommended, reason = recommend(queue, spec, partitions, role)
+    """The replicas to run after a look at the queue at ``now`` (seconds, any clock);
+    ``estimated``: the queue was taken from offsets, not counted."""
+    recommended, reason = recommend(queue, spec, partitions, role, estimated=estimated)
     # An earlier recommendation no higher than this one can never be the window's
     # highest again (this one outlasts it), so the history stays short: at most one
     # entry per replica count, whatever the window.

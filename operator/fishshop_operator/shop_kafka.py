@@ -16,6 +16,7 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.structs import OffsetAndMetadata
 
 from fishshop_operator.conditions import TopicsOutcome
@@ -57,6 +58,9 @@ MARKER_PATIENCE = 1.2
 taken for a transaction marker (a fetch long-polls for 0.5 s)."""
 EXACT_COUNT_LIMIT = 5000
 """Up to this many offsets behind, queued orders are counted record by record."""
+COUNT_PATIENCE = 5.0
+"""Seconds a record-by-record count may take; what is not read by then is taken from
+offsets (an overestimate: markers count too), never left out."""
 
 
 class KafkaUnreachable(RuntimeError):
@@ -93,6 +97,11 @@ class QueueState:
     """Orders taken but not yet picked up by a preparer."""
     queued_for_cook: int
     """Plaice orders in the cook topic not yet picked up by a cook."""
+    orders_estimated: bool = False
+    """Some of ``queued_orders`` was taken from offsets, not counted record by record (a
+    long queue, or a count that ran out of time): it may include transaction markers."""
+    cook_estimated: bool = False
+    """The same for ``queued_for_cook``."""
 
 
 async def _bounded(work: Awaitable[T], what: str, servers: str) -> T:
@@ -166,19 +175,37 @@ async def _queue_state(
 ) -> QueueState:
     topics = shop.topics
     async with clients.admin(_ids(shop), settings) as admin:
-        partitions = await describe_partitions(admin, [topics.orders, topics.cook])
+        partitions = await _own_partitions(admin, [topics.orders, topics.cook])
         for_preparers = await _group_offsets(admin, shop.preparers_group)
         for_cooks = await _group_offsets(admin, shop.cooks_group)
     async with clients.consumer(_ids(shop), settings) as consumer:
         # A topic deleted by hand since has no partitions: the next reconcile makes it.
         orders, cook = partitions.get(topics.orders, 0), partitions.get(topics.cook, 0)
-        queued = await _queued(consumer, topics.orders, orders, for_preparers)
-        for_cook = await _queued(consumer, topics.cook, cook, for_cooks)
-    return QueueState(orders, queued, for_cook)
+        queued, orders_estimated = await _queued(consumer, topics.orders, orders, for_preparers)
+        for_cook, cook_estimated = await _queued(consumer, topics.cook, cook, for_cooks)
+    return QueueState(orders, queued, for_cook, orders_estimated, cook_estimated)
 
 
 def _ids(shop: ShopResource) -> tuple[str, str]:
     return shop.namespace, shop.name
+
+
+async def _own_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Partitions of each named topic that exists, from metadata of these topics only.
+
+    ``list_topics`` would bring every topic of the cluster at each look (hundreds of
+    shops share it); the admin client's ``describe_topics`` lets the broker create a
+    topic it is asked about (auto.create.topics.enable), so a topic deleted by hand
+    would come back with the broker's defaults. Hence the request, with creation off.
+    """
+    request = MetadataRequest(names, allow_auto_topic_creation=False)
+    response = await admin._send_request(request)  # private: the public call allows creation
+    described = response.to_object()["topics"]
+    return {
+        item["topic"]: len(item["partitions"])
+        for item in described
+        if item["error_code"] == 0 and item["topic"] in names
+    }
 
 
 async def _group_offsets(
@@ -203,12 +230,15 @@ async def _queued(
     topic: str,
     partitions: int,
     committed: dict[TopicPartition, OffsetAndMetadata],
-) -> int:
-    """Committed records of ``topic`` not yet taken by the group that ``committed`` is of.
+) -> tuple[int, bool]:
+    """Committed records of ``topic`` not yet taken by the group that ``committed`` is of,
+    and whether any of it was taken from offsets rather than counted.
 
     Offsets also count transaction markers, so when the gap is small the records are
-    read and counted; a large gap is reported as it is. A partition the group has no
-    offset for counts from its beginning: nobody has taken anything from it yet.
+    read and counted; a large gap is reported as it is. A count that runs out of time
+    adds the offsets not yet read: an overestimate, which never scales down early. A
+    partition the group has no offset for counts from its beginning: nobody has taken
+    anything from it yet.
     """
     assignment = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(assignment)
@@ -225,14 +255,14 @@ async def _queued(
         starts[tp] = offset if offset >= beginnings[tp] else beginnings[tp]
     gaps = {tp: max(0, ends[tp] - starts[tp]) for tp in assignment}
     if sum(gaps.values()) > EXACT_COUNT_LIMIT:
-        return sum(gaps.values())
+        return sum(gaps.values()), True
     count = 0
     pending = {tp for tp in assignment if gaps[tp] > 0}
     for tp in pending:
         consumer.seek(tp, starts[tp])
     consumer.resume(*pending)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5.0
+    deadline = loop.time() + COUNT_PATIENCE
     last_data = dict.fromkeys(pending, loop.time())
     while pending and loop.time() < deadline:
         batches = await consumer.getmany(*pending, timeout_ms=300)
@@ -251,7 +281,9 @@ async def _queued(
             ):
                 pending.discard(tp)
                 consumer.pause(tp)
-    return count
+    for tp in pending:  # out of time: what is left unread counts by its offsets
+        count += max(0, ends[tp] - max(await consumer.position(tp), starts[tp]))
+    return count, bool(pending)
 
 
 async def delete_shop_topics(settings: KafkaSettings, shop: ShopResource) -> list[str]:

@@ -293,3 +293,11 @@ def test_decided_replicas_change_nothing_else() -> None:
             before = {**before, "spec": {**before["spec"], "replicas": None}}
             after = {**after, "spec": {**after["spec"], "replicas": None}}
         assert before == after
+
+
+def test_a_queue_taken_from_offsets_says_so_in_the_reason() -> None:
+    counted = decide(first_sight(1, SPEC, 6, 0.0), 45, 6, SPEC, 1.0)
+    estimated = decide(first_sight(1, SPEC, 6, 0.0), 45, 6, SPEC, 1.0, estimated=True)
+    assert counted.replicas == estimated.replicas == 5
+    assert "estimated" not in counted.reason
+    assert estimated.reason.startswith("about 45 orders wait (estimated from offsets)")
