@@ -76,6 +76,10 @@ class Outcome:
     result: str
     """ready, waiting or error (the metric's label); deleting when nothing was done."""
     reason: str
+    replicas: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Role -> replicas of its workload as the API server returned it (applied, or read
+    while the topics are not ready); empty when the apply failed. The autoscaler asks
+    again while a decision is not there."""
 
 
 DELETING = Outcome("deleting", "Deleting")
@@ -289,7 +293,7 @@ class Reconciler:
             result = "waiting"
         else:
             result = "error"
-        return Outcome(result, ready["reason"])
+        return Outcome(result, ready["reason"], {r: c.replicas for r, c in roles.items()})
 
     async def _invalid(
         self, body: dict[str, Any], message: str, previous: list[dict[str, Any]]

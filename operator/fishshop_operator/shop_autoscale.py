@@ -2,11 +2,13 @@
 has its queue counted, its replicas decided, and its status told why.
 
 Decisions are in ``autoscale``; this module only looks and tells. It never writes a
-workload itself: when a decision changes the replicas it asks the reconciler for the
-shop, whose server-side apply sends the same manifests as always with the decided
-replicas (``Autoscaler.replicas`` is the reconciler's hook), so two writers never
-fight over a Deployment and every reconcile keeps the decision instead of putting
-``spec.preparers.replicas`` back.
+workload itself: when a decision differs from what the workloads were last applied
+with, it asks the reconciler for the shop, whose server-side apply sends the same
+manifests as always with the decided replicas (``Autoscaler.replicas`` is the
+reconciler's hook), so two writers never fight over a Deployment and every reconcile
+keeps the decision instead of putting ``spec.preparers.replicas`` back. What the
+reconcile says it applied is kept: an apply that failed is asked again at the next
+look, not left to the next resync.
 
 Each shop is looked at on its own task, so a shop whose Kafka does not answer (a
 count can take 20 s to give up) holds up only itself. What is remembered about a
@@ -21,7 +23,7 @@ import datetime
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,7 +47,21 @@ INTERVAL = 3.0
 """Seconds between looks at each shop's queue: with the count and the apply, the
 preparers follow a burst within 10 s (KEDA's Kafka scaler polls every 30 s)."""
 
+TLS_RECHECK = 30.0
+"""Seconds a shop's TLS context is used before its Secret is read again: a GET at
+every look would be 100 a second for 300 shops; a renewed certificate is taken up
+within this."""
+
 Key = tuple[str, str]
+
+
+class Reconciled(Protocol):
+    """What a reconcile tells of its apply."""
+
+    @property
+    def replicas(self) -> Mapping[str, int]:
+        """Role -> replicas of its workload as the API server returned it."""
+        ...
 
 
 class Shops(Protocol):
@@ -53,7 +69,7 @@ class Shops(Protocol):
 
     def remembered(self) -> set[Key]: ...
 
-    async def reconcile_by_name(self, namespace: str, name: str) -> object: ...
+    async def reconcile_by_name(self, namespace: str, name: str) -> Reconciled | None: ...
 
 
 def _now() -> str:
@@ -72,12 +88,17 @@ class _Watched:
     roles: dict[str, Recommendations] = field(default_factory=dict)
     scaled_at: dict[str, str] = field(default_factory=dict)
     """Role -> when its replicas last changed (wall clock, for the status)."""
+    applied: dict[str, int] = field(default_factory=dict)
+    """Role -> replicas its workload had in the last reconcile that this autoscaler
+    asked for and that applied it: a decision that differs is applied (again)."""
     partitions: int | None = None
     """Partitions of the orders topic as Kafka last said (the cook topic has as many)."""
     written: dict[str, Any] | None = None
     """The status last written, so an unchanged one is not written again."""
-    tls: tuple[tuple[str, str], ssl.SSLContext] | None = field(default=None, repr=False)
-    """The TLS Secret's (uid, resourceVersion) and the context built from it."""
+    tls: tuple[tuple[str, str, str], ssl.SSLContext] | None = field(default=None, repr=False)
+    """The TLS Secret's (name, uid, resourceVersion) and the context built from it."""
+    tls_read_at: float = 0.0
+    """When (the autoscaler's clock) the TLS Secret was last read."""
 
 
 class Autoscaler:
@@ -117,6 +138,7 @@ class Autoscaler:
         stale = {role for role in shop.decided_replicas if role not in shop.autoscale}
         if stale:
             self._stale[key] = stale
+        self._unstale(key, shop.autoscale.keys())
         if not shop.autoscale:
             if key in self._shops:
                 self._forget(key)
@@ -147,6 +169,16 @@ class Autoscaler:
         """The shops whose queues are looked at: (namespace, name)."""
         return set(self._shops)
 
+    def _unstale(self, key: Key, autoscaled: Set[str]) -> None:
+        """A role that autoscales (again) keeps its status: turned off and on between
+        two looks, clearing it would wipe what the next look writes."""
+        stale = self._stale.get(key)
+        if stale is None:
+            return
+        stale -= autoscaled
+        if not stale:
+            del self._stale[key]
+
     # -- the loop ----------------------------------------------------------------
 
     async def run(self, shops: Shops) -> None:
@@ -154,7 +186,10 @@ class Autoscaler:
         try:
             while True:
                 await asyncio.sleep(self.interval)
-                await self.look(shops)
+                try:
+                    await self.look(shops)
+                except Exception as error:  # noqa: BLE001 - autoscaling outlives a bad look
+                    log.warning("action=autoscale error=%r", error)
         finally:
             tasks = list(self._looking.values())
             for task in tasks:
@@ -209,11 +244,20 @@ class Autoscaler:
         now = self.clock()
         decisions: dict[str, Decision] = {}
         queues = {"preparer": state.queued_orders, "cook": state.queued_for_cook}
+        estimated = {"preparer": state.orders_estimated, "cook": state.cook_estimated}
         for role, spec in shop.autoscale.items():
             memory = watched.roles.get(role) or first_sight(
                 _spec_replicas(shop, role), spec, state.partitions, now
             )
-            decision = decide(memory, queues[role], state.partitions, spec, now, role)
+            decision = decide(
+                memory,
+                queues[role],
+                state.partitions,
+                spec,
+                now,
+                role,
+                estimated=estimated[role],
+            )
             watched.roles[role] = decision.memory
             decisions[role] = decision
             self.desired_replicas.labels(shop.namespace, shop.name, role).set(decision.replicas)
@@ -227,8 +271,8 @@ class Autoscaler:
                     decision.previous,
                     decision.reason,
                 )
-        if any(decision.scaled for decision in decisions.values()):
-            await shops.reconcile_by_name(*key)
+        if any(watched.applied.get(role) != d.replicas for role, d in decisions.items()):
+            await self._apply(shops, key, watched)
         status = {
             AUTOSCALED_ROLES[role].section: {
                 "autoscale": self._role_status(watched, role, decision, queues[role])
@@ -243,6 +287,22 @@ class Autoscaler:
             else:
                 watched.written = status
         return decisions
+
+    async def _apply(self, shops: Shops, key: Key, watched: _Watched) -> None:
+        """Have the reconciler apply the decisions, and keep what it applied. A reconcile
+        that failed to apply (the API server refused, the topics are not ready) or that
+        joined one already waiting tells nothing, so the next look asks again."""
+        try:
+            reconciled = await shops.reconcile_by_name(*key)
+        except Exception as error:  # noqa: BLE001 - asked again at the next look
+            log.warning("action=autoscale-apply shop=%s/%s error=%r", *key, error)
+            return
+        if reconciled is not None:
+            watched.applied.update(
+                (role, replicas)
+                for role, replicas in reconciled.replicas.items()
+                if role in AUTOSCALED_ROLES
+            )
 
     @staticmethod
     def _role_status(watched: _Watched, role: str, decision: Decision, queue: int) -> Any:
@@ -264,23 +324,40 @@ class Autoscaler:
             if error.status != 404:
                 log.warning("action=autoscale-status shop=%s/%s error=%s", *key, error)
                 return
+        except Exception as error:  # noqa: BLE001 - one shop must not stop the others
+            log.warning("action=autoscale-status shop=%s/%s error=%r", *key, error)
+            return
         self._stale.pop(key, None)
+        watched = self._shops.get(key)
+        if watched is not None:
+            watched.written = None  # the status changed under it: write it whole again
 
     async def _tls(self, watched: _Watched) -> ssl.SSLContext | None:
         """The context for the shop's TLS Secret (of its own namespace), built once per
-        version of the Secret."""
+        version of the Secret, which is read again every ``TLS_RECHECK`` seconds."""
         shop = watched.shop
         if not shop.tls_secret:
             watched.tls = None
             return None
+        known = watched.tls
+        now = self.clock()
+        if (
+            known is not None
+            and known[0][0] == shop.tls_secret
+            and now - watched.tls_read_at < TLS_RECHECK
+        ):
+            return known[1]
         secret = await self.api.get(object_path("v1", "Secret", shop.namespace, shop.tls_secret))
         meta = (secret or {}).get("metadata") or {}
-        version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
-        if secret is not None and watched.tls is not None and watched.tls[0] == version:
-            return watched.tls[1]
+        version = (shop.tls_secret, str(meta.get("uid")), str(meta.get("resourceVersion")))
+        if secret is not None and known is not None and known[0] == version:
+            watched.tls_read_at = now
+            return known[1]
+        watched.tls = None  # a Secret that went or broke is read again at the next look
         where = f"{shop.namespace}/{shop.tls_secret}"
         context = build_ssl_context(read_tls_secret(secret, where), self.certs_root)
         watched.tls = (version, context)
+        watched.tls_read_at = now
         return context
 
     # -- forgetting ----------------------------------------------------------------

@@ -5,6 +5,8 @@ server and broker prove the same path in tests/integration/test_operator_autosca
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,9 +14,10 @@ import pytest
 
 from fishshop_operator import reconcile as reconcile_module
 from fishshop_operator import shop_autoscale
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.kube import KubeApi, KubeApiError, object_path
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.resource import read_resource
 from fishshop_operator.shop_autoscale import Autoscaler
 from fishshop_operator.shop_kafka import QueueState
 from tests.unit.operator_bodies import shop_body
@@ -245,3 +248,186 @@ async def test_a_shop_without_autoscale_is_never_looked_at(
     await shop.autoscaler.look(shop.reconciler)
     assert shop.autoscaler.watched() == set()
     assert len(kafka.calls) == calls
+
+
+class RefusingKube(FakeKube):
+    """An API server that refuses to apply the preparers' Deployment while ``refuse``."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        super().__init__(*objects)
+        self.refuse = False
+
+    async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        if self.refuse and manifest["metadata"]["name"] == "harbour-preparer":
+            raise KubeApiError(409, "conflict with another field manager")
+        return await super().apply(manifest)
+
+
+async def test_a_decision_whose_apply_failed_is_applied_at_the_next_look(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    shop = Shop(_body(), tmp_path)
+    shop.kube = RefusingKube(shop.body())
+    shop.autoscaler.api = shop.reconciler.api = cast(KubeApi, shop.kube)
+    await shop.reconciler.reconcile(shop.body())
+    kafka.queues = QueueState(6, 45, 0)
+    shop.kube.refuse = True
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert shop.kube.statuses[-1]["preparers"]["autoscale"]["desiredReplicas"] == 5
+    shop.kube.refuse = False
+    shop.clock.now += 3
+    decisions = await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert not decisions["preparer"].scaled  # decided at the first look already
+    assert shop.preparers() == 5
+    applies = len(shop.kube.applied)
+    shop.clock.now += 3
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert len(shop.kube.applied) == applies  # applied now: not asked again
+
+
+async def test_a_reconcile_that_raises_is_asked_again_at_the_next_look(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    shop = Shop(_body(), tmp_path)
+    await shop.reconciler.reconcile(shop.body())
+    kafka.queues = QueueState(6, 45, 0)
+    real_get = shop.kube.get
+
+    async def unavailable(path: str) -> dict[str, Any] | None:
+        raise KubeApiError(503, "the server is currently unable to handle the request")
+
+    shop.kube.get = unavailable  # type: ignore[method-assign]
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert shop.preparers() == 1
+    shop.kube.get = real_get  # type: ignore[method-assign]
+    shop.clock.now += 3
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert shop.preparers() == 5
+
+
+class FailingShops:
+    """A reconciler whose first ``remembered`` raises; later ones say they were asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.asked_again = asyncio.Event()
+
+    def remembered(self) -> set[tuple[str, str]]:
+        self.asked += 1
+        if self.asked == 1:
+            raise RuntimeError("something nobody expected")
+        self.asked_again.set()
+        return set()
+
+    async def reconcile_by_name(self, namespace: str, name: str) -> None:
+        return None
+
+
+async def test_the_loop_outlives_a_look_that_raises(tmp_path: Path) -> None:
+    kube = FakeKube()
+    autoscaler = Autoscaler(cast(KubeApi, kube), OperatorMetrics(), tmp_path, interval=0.0)
+    shops = FailingShops()
+    running = asyncio.create_task(autoscaler.run(shops))
+    try:
+        await asyncio.wait_for(shops.asked_again.wait(), 2.0)
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+
+async def test_one_shop_whose_status_cannot_be_cleared_does_not_stop_the_others(
+    tmp_path: Path,
+) -> None:
+    shops = ("harbour", "quay")
+    kube = FakeKube(*(shop_body(name, NAMESPACE) for name in shops))
+    autoscaler = Autoscaler(cast(KubeApi, kube), OperatorMetrics(), tmp_path)
+    patched: list[str] = []
+
+    async def patch_status(namespace: str, name: str, status: dict[str, Any]) -> None:
+        if name == "harbour":
+            raise OSError("connection reset by peer")
+        patched.append(name)
+
+    kube.patch_status = patch_status  # type: ignore[method-assign]
+    for name in shops:
+        off = shop_body(name, NAMESPACE)
+        off["status"] = {"preparers": {"autoscale": {"desiredReplicas": 5}}}
+        autoscaler.replicas(read_resource(off))
+
+    class Known:
+        def remembered(self) -> set[tuple[str, str]]:
+            return {(NAMESPACE, name) for name in shops}
+
+        async def reconcile_by_name(self, namespace: str, name: str) -> None:
+            return None
+
+    await autoscaler.look(Known())
+    assert patched == ["quay"]
+
+
+async def test_autoscale_turned_off_and_on_between_two_looks_keeps_its_status(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    cooks = {"replicas": 1, "autoscale": {"maxReplicas": 4}}
+    shop = Shop(_body(cooks=cooks), tmp_path)
+    await shop.reconciler.reconcile(shop.body())
+    kafka.queues = QueueState(6, 45, 11)
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    on = shop.body()
+    on["status"] = {"preparers": {"autoscale": {"desiredReplicas": 5}}}
+    off = {**on, "spec": {**on["spec"], "preparers": {"replicas": 1}}}
+    shop.kube.put(off)
+    await shop.reconciler.reconcile(shop.body())
+    shop.kube.put(on)
+    await shop.reconciler.reconcile(shop.body())
+    written = len(shop.kube.statuses)
+    shop.clock.now += 3
+    await shop.autoscaler.look(shop.reconciler)
+    await asyncio.gather(*shop.autoscaler._looking.values())
+    autoscales = [s for s in shop.kube.statuses[written:] if "autoscale" in str(s)]
+    assert {"preparers": {"autoscale": None}} not in autoscales
+    assert shop.autoscaler.watched() == {KEY}
+
+
+async def test_the_tls_secret_is_read_again_only_after_a_while(
+    kafka: FakeKafka, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contexts: list[ssl.SSLContext] = []
+
+    def build(material: object, root: Path) -> ssl.SSLContext:
+        contexts.append(ssl.create_default_context())
+        return contexts[-1]
+
+    for module in (shop_autoscale, reconcile_module):
+        monkeypatch.setattr(module, "read_tls_secret", lambda secret, where: secret)
+        monkeypatch.setattr(module, "build_ssl_context", build)
+    kafka_spec = {"bootstrapServers": "k:9093", "tlsSecret": "kafka-tls"}
+    shop = Shop(_body(kafka=kafka_spec), tmp_path)
+    meta = {"name": "kafka-tls", "namespace": NAMESPACE, "uid": "s1", "resourceVersion": "1"}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
+    shop.kube.put(secret)
+    path = object_path("v1", "Secret", NAMESPACE, "kafka-tls")
+    await shop.reconciler.reconcile(shop.body())
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    reads = shop.kube.requests.count(path)
+    for _ in range(9):
+        shop.clock.now += 3
+        await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert shop.kube.requests.count(path) == reads  # 27 s: the context is kept
+    meta["resourceVersion"] = "2"  # a renewed certificate
+    shop.clock.now += 3
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    assert shop.kube.requests.count(path) == reads + 1
+    assert kafka.calls[-1][2].tls is contexts[-1]  # built anew from the renewed Secret
+
+
+async def test_a_queue_taken_from_offsets_says_so_in_the_status(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    shop = Shop(_body(), tmp_path)
+    await shop.reconciler.reconcile(shop.body())
+    kafka.queues = QueueState(6, 45, 0, orders_estimated=True)
+    await shop.autoscaler.look_at(shop.reconciler, KEY)
+    reason = shop.autoscale_statuses()[-1]["reason"]
+    assert reason.startswith("about 45 orders wait (estimated from offsets)")
