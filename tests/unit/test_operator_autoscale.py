@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from fishshop_operator.autoscale import Recommendations, bounds, decide, first_sight, recommend
 from fishshop_operator.autoscale_spec import (
@@ -16,6 +18,8 @@ from fishshop_operator.resource import read_resource
 from fishshop_operator.workloads import shop_workloads
 from fishshop_workers.shop import ShopSpecError
 from tests.unit.operator_bodies import shop_body, shop_resource
+
+CRD = Path(__file__).parents[2] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
 
 SPEC = AutoscaleSpec(min_replicas=1, max_replicas=5, orders_per_replica=10, window_seconds=60)
 
@@ -301,3 +305,33 @@ def test_a_queue_taken_from_offsets_says_so_in_the_reason() -> None:
     assert counted.replicas == estimated.replicas == 5
     assert "estimated" not in counted.reason
     assert estimated.reason.startswith("about 45 orders wait (estimated from offsets)")
+
+
+# -- the CRD's words ------------------------------------------------------------------
+
+
+def _role_schema(section: str) -> dict[str, Any]:
+    crd = yaml.safe_load(CRD.read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    role: dict[str, Any] = schema["properties"]["spec"]["properties"][section]
+    return role
+
+
+@pytest.mark.parametrize(("section", "default"), [("preparers", 2), ("cooks", 1)])
+def test_a_refused_replicas_says_that_leaving_it_out_sets_its_default(
+    section: str, default: int
+) -> None:
+    role = _role_schema(section)
+    assert role["properties"]["replicas"]["default"] == default
+    refusal = next(
+        rule["message"]
+        for rule in role["x-kubernetes-validations"]
+        if "oldSelf.replicas" in rule["rule"]
+    )
+    assert f"leaves replicas out sets its default ({default})" in refusal
+
+
+def test_cooks_replicas_says_0_is_refused_while_cooks_autoscale() -> None:
+    described = " ".join(_role_schema("cooks")["properties"]["replicas"]["description"].split())
+    assert "0 still takes plaice off the menu" not in described
+    assert "refused as 0" in described
