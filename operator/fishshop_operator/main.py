@@ -49,6 +49,10 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
+        # kopf handles each object on a worker of its own, unbounded by default, and its
+        # HTTP client opens a TLS connection per request in flight: hundreds of shops
+        # applied at once would hold hundreds of connections (and their memory).
+        settings.queueing.worker_limit = config.concurrency
         watch_managed_only(settings)
         api = KubeApi(requests=metrics.api_requests)
         # Shops' TLS material stays in memory; this is scratch space only where

@@ -28,7 +28,6 @@ from fishshop_workers.kafka_topics import (
     TopicCreationError,
     TopicDeletionError,
     delete_topics,
-    describe_partitions,
     ensure_topics,
 )
 from fishshop_workers.topics import (
@@ -146,7 +145,7 @@ async def _ensure_topics(
     if clients is not None:
         desired = desired_partitions(shop.topics, shop.spec.partitions)
         async with clients.admin(_ids(shop), settings) as admin:
-            existing = await describe_partitions(admin, list(desired))
+            existing = await _own_partitions(admin, list(desired))
         plan = plan_topics(desired, existing)
         if plan.empty:
             return plan

@@ -57,9 +57,14 @@ async def test_the_operator_is_sent_its_own_workloads_only(
     for kind in ("Deployment", "StatefulSet"):
         _apply(cluster, namespace, _workload(kind, f"early-other-{kind.lower()}", {"x": "y"}))
         _apply(cluster, namespace, _workload(kind, f"early-ours-{kind.lower()}", MANAGED))
-    config = OperatorConfig(namespaces=(namespace,), metrics_port=0, resync=3600)
+    config = OperatorConfig(namespaces=(namespace,), metrics_port=0, resync=3600, concurrency=7)
     registry = build_registry(config)
     heard: list[str] = []
+    limits: list[int | None] = []
+
+    @kopf.on.startup(registry=registry)
+    def after_ours(settings: kopf.OperatorSettings, **_: Any) -> None:
+        limits.append(settings.queueing.worker_limit)
 
     def hear(name: str | None, **_: Any) -> None:
         heard.append(str(name))
@@ -91,6 +96,9 @@ async def test_the_operator_is_sent_its_own_workloads_only(
         stop.set()
         await asyncio.wait_for(operator, 60)
     assert not [name for name in heard if "other" in name], heard
+    # kopf's per-object workers (each one's requests hold a TLS connection) are bounded
+    # by the operator's concurrency, so hundreds of shops applied at once stay cheap.
+    assert limits == [7]
 
 
 async def _until_heard(heard: list[str], names: set[str], operator: asyncio.Task[None]) -> None:
