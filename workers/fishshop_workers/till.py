@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -140,6 +141,7 @@ class Till:
             self.last_number = await self._last_called(topic, partition)
             loop = asyncio.get_running_loop()
             refreshed = loop.time()
+            tray = _Tray(producer)
             while not stop.is_set():
                 limit = self.settings.max_orders
                 if limit and self.orders_taken >= limit:
@@ -152,18 +154,20 @@ class Till:
                     except TimeoutError:
                         pass
                 if loop.time() - refreshed > 5:
+                    await self._hand_over(tray, topic, partition)  # taken for the old one
                     partitions = len(await producer.partitions_for(topic))
                     partition = partition_for_till(self.settings.number, partitions)
                     self.partition = partition
                     refreshed = loop.time()
                 order = self._next_order()
-                future = await producer.send(
-                    topic, value=encode_order(order), key=key, partition=partition
-                )
-                # Not awaited: the producer batches, and its buffer pushes back.
-                future.add_done_callback(
-                    self._delivered if self.on_taken is None else partial(self._shown, order)
-                )
+                value = encode_order(order)
+                if not tray.add(order, key, value):
+                    await self._hand_over(tray, topic, partition)
+                    if not tray.add(order, key, value):
+                        raise KafkaError(f"an order of {len(value)} bytes fits no batch")
+                if gap > 0:  # at a customer's pace every order goes at once
+                    await self._hand_over(tray, topic, partition)
+            await self._hand_over(tray, topic, partition)
             await producer.flush()
         finally:
             self.connected = False
@@ -209,18 +213,54 @@ class Till:
             created_at=format_time(datetime.now(UTC)),
         )
 
-    def _shown(self, order: Order, future: asyncio.Future[object]) -> None:
-        """``_delivered``, then tell whoever watches this till about the order."""
-        self._delivered(future)
-        if self.on_taken is not None and not future.cancelled() and future.exception() is None:
-            self.on_taken(order)
+    async def _hand_over(self, tray: _Tray, topic: str, partition: int) -> None:
+        """Give Kafka the orders on the tray, as one batch."""
+        if not tray.orders:
+            return
+        builder, orders = tray.take()
+        future = await tray.producer.send_batch(builder, topic, partition=partition)
+        # Not awaited: the producer sends on, and its buffer pushes back.
+        future.add_done_callback(partial(self._delivered, orders))
 
-    def _delivered(self, future: asyncio.Future[object]) -> None:
+    def _delivered(self, orders: list[Order], future: asyncio.Future[object]) -> None:
+        """Count the orders once Kafka has them, and tell whoever watches the till."""
         if future.cancelled():
             return
         error = future.exception()
-        if error is None:
-            self._created.inc()
-        else:
-            self._failed += 1
-            log.warning("till %d could not write an order: %s", self.settings.number, error)
+        if error is not None:
+            self._failed += len(orders)
+            log.warning(
+                "till %d could not write %d orders: %s", self.settings.number, len(orders), error
+            )
+            return
+        self._created.inc(len(orders))
+        if self.on_taken is not None:
+            for order in orders:
+                self.on_taken(order)
+
+
+class _Tray:
+    """Orders taken and not yet given to Kafka, packed as one batch.
+
+    A till taking orders as fast as Kafka accepts them fills a batch per call to
+    Kafka instead of making one call per order; at a customer's pace each order
+    leaves alone, at once.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+        self.orders: list[Order] = []
+        self._batch = producer.create_batch()
+
+    def add(self, order: Order, key: bytes, value: bytes) -> bool:
+        """Put an order on the tray; False if the batch is full."""
+        if self._batch.append(timestamp=None, key=key, value=value, headers=[]) is None:
+            return False
+        self.orders.append(order)
+        return True
+
+    def take(self) -> tuple[Any, list[Order]]:
+        """The batch and its orders; the tray starts a new one."""
+        taken = self._batch, self.orders
+        self._batch, self.orders = self.producer.create_batch(), []
+        return taken
