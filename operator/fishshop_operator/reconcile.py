@@ -588,8 +588,10 @@ class Reconciler:
     ) -> dict[str, RoleCount]:
         roles: dict[str, RoleCount] = {}
         decided = self.workload_replicas(shop) if self.workload_replicas else None
-        for manifest in shop_workloads(shop, self.image, redis_ca=redis_ca, replicas=decided):
-            applied = await self.api.apply(manifest)
+        manifests = shop_workloads(shop, self.image, redis_ca=redis_ca, replicas=decided)
+        # Side by side: each is its own object, and the API door bounds what is in flight.
+        answers = await asyncio.gather(*(self.api.apply(manifest) for manifest in manifests))
+        for manifest, applied in zip(manifests, answers, strict=True):
             self._log_change(shop, memory, applied)
             role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
             if manifest["kind"] != "Service":
