@@ -75,7 +75,7 @@ SINK_PROVIDED = $(addprefix --exclude ,org.apache.kafka:connect-api org.apache.k
 bench:  ## orders per second through the shop against a bare aiokafka loop
 	$(PYTHON) bench/pipeline.py
 
-bench-reconcile:  ## apply-to-Ready for 20 shops, scale latency, operator memory
+bench-reconcile:  ## apply-to-Ready for 20 shops against a bare baseline; resync, requests and memory at 300
 	$(PYTHON) bench/reconcile.py
 
 screenshots:  ## run each scenario on the embedded broker and save docs/screenshots/<scenario>.svg
