@@ -57,6 +57,7 @@ from fishshop_operator.shop_kafka import (
     reconcile_topics,
     shop_settings,
 )
+from fishshop_operator.status_patch import changes
 from fishshop_operator.tls import TLSSecretError, build_ssl_context, read_tls_secret
 from fishshop_operator.workloads import shop_workloads
 from fishshop_workers.kafka_settings import KafkaSettings
@@ -277,7 +278,8 @@ class Reconciler:
         now = _now()
         status = shop_status(shop, observed, previous, now)
         status = add_analyst(status, analyst, previous, generation=shop.generation, now=now)
-        await self.api.patch_status(shop.namespace, shop.name, status)
+        if changes(body.get("status"), status):
+            await self.api.patch_status(shop.namespace, shop.name, status)
         ready = status["conditions"][0]
         self.metrics.shop_ready.labels(shop.namespace, shop.name).set(ready["status"] == "True")
         if topics.queued_orders is not None:

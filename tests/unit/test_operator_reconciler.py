@@ -508,3 +508,23 @@ async def test_the_requests_of_a_reconcile_do_not_grow_with_the_shops_known(
     assert crowded == alone
     assert ("get", f"/apis/fishshop.dev/v1alpha1/namespaces/{NAMESPACE}/fishshops/harbour") in alone
     assert len(alone) <= 10, alone
+
+
+async def test_a_status_that_would_not_change_is_not_sent_again(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """A resync of a shop that is as its status says sends no status patch (one
+    request per shop and round, and a wake-up for every watcher of the shop)."""
+    kube = FakeKube()
+    reconciler = _reconciler(kube, tmp_path)
+    body = shop_body("harbour", "seaside")
+    await reconciler.reconcile(body)
+    assert len(kube.statuses) == 1
+    # As the API server keeps it: a merge patch's nulls remove their keys.
+    body["status"] = {k: v for k, v in kube.statuses[0].items() if v is not None}
+    await reconciler.reconcile(body)
+    assert len(kube.statuses) == 1
+    kafka.queues = QueueState(3, 7, 0)  # seven orders queue up: the status says so
+    await reconciler.reconcile(body)
+    assert len(kube.statuses) == 2
+    assert kube.statuses[1]["queuedOrders"] == 7
