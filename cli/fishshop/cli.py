@@ -22,17 +22,13 @@ import yaml
 from aiokafka.errors import KafkaError
 
 from fishshop_operator.settings import DEFAULT_IMAGE
-from fishshop_workers.analyst.connect_client import ConnectError
 from fishshop_workers.analyst.connect_server import ConnectStartError
 from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
-from fishshop_workers.analyst.postgres_server import PostgresStartError
-from fishshop_workers.analyst.store import AnalystStoreError
 from fishshop_workers.broker.jars import BrokerFetchError
 from fishshop_workers.broker.server import BrokerStartError, EmbeddedBroker
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings, CabinetSettingsError
 from fishshop_workers.cabinet.errors import CabinetError
-from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.cabinet_board import FromCabinet, summary_lines
 from fishshop_workers.kafka_settings import (
     SASL_MECHANISMS,
@@ -776,6 +772,8 @@ def _command_worker(args: argparse.Namespace) -> int:
                 int(args.max_orders),
             )
             return Till(options, till, metrics)
+        from fishshop_workers.cabinet.store import HotCabinet
+
         cabinet = (
             None if connection is None else HotCabinet.connect(connection, options.topic_prefix)
         )
@@ -810,6 +808,8 @@ def _command_audit(args: argparse.Namespace) -> int:
         table = TableToCheck(address.libpq_url, shop_label(args.shop, args.namespace))
 
     async def books() -> Summary:
+        from fishshop_workers.cabinet.store import HotCabinet
+
         topics = ShopTopics.from_prefix(prefix)
         if connection is None:
             return await audit(_kafka(args), topics, float(args.wait), table=table)
@@ -934,13 +934,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 2
-    except (
-        CabinetError,
-        ConnectError,
-        ConnectStartError,
-        PostgresStartError,
-        AnalystStoreError,
-    ) as error:
+    except (CabinetError, ConnectStartError) as error:
         print(f"fishshop: {error}", file=sys.stderr)
         return 3
     except (BrokerStartError, BrokerFetchError, WorkerStartError, TopicCreationError) as error:
@@ -957,3 +951,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fishshop: interrupted; everything it started is stopped", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not isinstance(error, _analyst_errors()):
+            raise
+        print(f"fishshop: {error}", file=sys.stderr)
+        return 3
+
+
+def _analyst_errors() -> tuple[type[Exception], ...]:
+    """The analyst's errors, imported only when one may have happened: their modules
+    bring aiohttp and psycopg, which a till or a preparer never needs (every worker
+    process starts through this command, so its imports are every pod's start-up)."""
+    from fishshop_workers.analyst.connect_client import ConnectError
+    from fishshop_workers.analyst.postgres_server import PostgresStartError
+    from fishshop_workers.analyst.store import AnalystStoreError
+
+    return (ConnectError, PostgresStartError, AnalystStoreError)

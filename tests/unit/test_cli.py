@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -317,3 +319,16 @@ def test_sasl_password_and_password_file_together_are_refused(
     assert "give the SASL password once" in err
     assert "from-the-file" not in err
     assert "from-the-variable" not in err
+
+
+def test_a_worker_starts_without_the_analysts_or_the_cabinets_clients() -> None:
+    """Every pod starts through ``fishshop``: its imports are each till's start-up.
+    A till needs neither Redis, PostgreSQL nor an HTTP client."""
+    code = (
+        "import sys, fishshop.cli\n"
+        "print(sorted({'redis', 'psycopg', 'aiohttp', 'kopf', 'textual'} & set(sys.modules)))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"
