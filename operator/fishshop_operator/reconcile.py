@@ -268,7 +268,9 @@ class Reconciler:
                 roles = await self._apply_workloads(shop, memory, redis_ca=_redis_ca(memory))
             except KubeApiError as error:
                 workloads_error = str(error)
-            if settings is not None:  # Kafka was asked this time: count the queues too
+            if settings is not None and topics.queued_orders is None:
+                # Kafka was asked this time (and the topics were not just made, empty):
+                # count the queues too.
                 topics = await self._count_queues(shop, settings, topics)
         else:
             roles = await self._read_workloads(shop)
