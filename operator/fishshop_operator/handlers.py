@@ -94,10 +94,15 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                 namespace, name, gone=event["type"] == "DELETED", body=event["object"]
             )
 
-    async def owned_changed(body: kopf.Body, namespace: str | None, memo: Any, **_: Any) -> None:
+    async def owned_changed(
+        event: kopf.RawEvent, body: kopf.Body, namespace: str | None, memo: Any, **_: Any
+    ) -> None:
         for owner in body.get("metadata", {}).get("ownerReferences", []) or []:
             if owner.get("kind") == "FishShop" and namespace:
-                await _reconciler(memo).reconcile_by_name(namespace, owner["name"])
+                reconciler = _reconciler(memo)
+                gone = event.get("type") == "DELETED"
+                reconciler.saw_workload(namespace, owner["name"], dict(body), gone=gone)
+                await reconciler.reconcile_by_name(namespace, owner["name"])
 
     for plural in WORKLOADS:
         kopf.on.event("apps", "v1", plural, registry=registry, labels=MANAGED)(owned_changed)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 from fishshop_operator.analyst_decisions import AnalystMemory
 from fishshop_operator.cabinet_credentials import RedisCredentials
-from fishshop_operator.conditions import CabinetOutcome, TopicsOutcome
+from fishshop_operator.conditions import CabinetOutcome, RoleCount, TopicsOutcome
 
 __all__ = ["ShopMemory"]
 
@@ -29,6 +30,10 @@ class ShopMemory:
     """The uid of this shop once its deletion has begun: no reconcile may act after."""
     applied: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     """(kind, name) of each applied object -> (uid, generation) last seen."""
+    manifests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    """(kind, name) -> the manifest last applied for it."""
+    seen: dict[tuple[str, str], tuple[tuple[str, int], RoleCount]] = field(default_factory=dict)
+    """(kind, name) -> (uid, generation) and pods of the workload's last watch event."""
     topics: tuple[int, TopicsOutcome] | None = None
     """The spec generation the topics were last checked for, and what was found."""
     tls: tuple[tuple[str, str], ssl.SSLContext] | None = field(default=None, repr=False)

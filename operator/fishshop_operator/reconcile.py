@@ -144,6 +144,20 @@ class Reconciler:
             if body is not None:
                 self.know(body)
 
+    def saw_workload(self, namespace: str, shop: str, body: dict[str, Any], gone: bool) -> None:
+        """Note a watch event on one of the shop's workloads: who it is (uid, generation)
+        and its pods, or that it is gone (so the next reconcile applies it again)."""
+        memory = self._shops.get((namespace, shop))
+        if memory is None:
+            return
+        meta = body.get("metadata") or {}
+        key = (str(body.get("kind")), str(meta.get("name")))
+        if gone:
+            memory.seen.pop(key, None)
+        else:
+            seen = (str(meta.get("uid")), int(meta.get("generation") or 0))
+            memory.seen[key] = (seen, _count(body))
+
     def forget(self, namespace: str, name: str, *, uid: str | None = None) -> None:
         """Let go of everything held for the shop: its memory (lock, caches, TLS
         context, credentials), its place in the index (``uid``'s only, when known: a
@@ -265,7 +279,9 @@ class Reconciler:
         workloads_error = None
         if topics.ready:
             try:
-                roles = await self._apply_workloads(shop, memory, redis_ca=_redis_ca(memory))
+                roles = await self._apply_workloads(
+                    shop, memory, redis_ca=_redis_ca(memory), every=check_kafka
+                )
             except KubeApiError as error:
                 workloads_error = str(error)
             if settings is not None and topics.queued_orders is None:
@@ -588,15 +604,36 @@ class Reconciler:
         )
 
     async def _apply_workloads(
-        self, shop: ShopResource, memory: ShopMemory, *, redis_ca: bool
+        self, shop: ShopResource, memory: ShopMemory, *, redis_ca: bool, every: bool = True
     ) -> dict[str, RoleCount]:
+        """Apply the shop's workloads and read their pods from the answers.
+
+        Unless ``every`` (the first reconcile and each resync, which also puts back
+        hand edits to labels), a workload whose manifest is the one last applied and
+        whose watch event shows the object that apply made (same uid and generation:
+        nobody changed its spec since) is not applied again; its event's counts serve.
+        A rollout's burst of status events then costs no apply at all.
+        """
         roles: dict[str, RoleCount] = {}
         decided = self.workload_replicas(shop) if self.workload_replicas else None
         manifests = shop_workloads(shop, self.image, redis_ca=redis_ca, replicas=decided)
+        pending = []
+        for manifest in manifests:
+            key = (str(manifest["kind"]), str(manifest["metadata"]["name"]))
+            seen = memory.seen.get(key)
+            unchanged = memory.manifests.get(key) == manifest
+            role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
+            if not every and unchanged and manifest["kind"] == "Service":
+                continue  # not watched; the next resync applies it again
+            if not every and unchanged and seen is not None and seen[0] == memory.applied.get(key):
+                roles[role] = seen[1]
+                continue
+            pending.append(manifest)
         # Side by side: each is its own object, and the API door bounds what is in flight.
-        answers = await asyncio.gather(*(self.api.apply(manifest) for manifest in manifests))
-        for manifest, applied in zip(manifests, answers, strict=True):
+        answers = await asyncio.gather(*(self.api.apply(manifest) for manifest in pending))
+        for manifest, applied in zip(pending, answers, strict=True):
             self._log_change(shop, memory, applied)
+            memory.manifests[(str(manifest["kind"]), str(manifest["metadata"]["name"]))] = manifest
             role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
             if manifest["kind"] != "Service":
                 roles[role] = _count(applied)
