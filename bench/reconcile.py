@@ -1,20 +1,24 @@
-"""How fast the operator turns FishShops into running shops, on the real control plane.
+"""How fast the operator turns FishShops into running shops, and what hundreds cost it.
 
-    python bench/reconcile.py [--shops 20] [--memory-shops 50]
+    python bench/reconcile.py [--shops 20] [--many-shops 300] [--resync 10]
 
 Starts the embedded broker, the local control plane (etcd, kube-apiserver,
 kube-controller-manager) and the operator as a process. Pods are marked Ready by
 the test harness without running (this measures the operator and the control
 plane, not how long Python workers take to start).
 
-Prints, for N shops applied together in one ``kubectl apply``:
+Prints, side by side in one run on the same broker and API server:
 
-- apply-to-Ready latency p50 / p95 / max, through the operator;
-- the same for a bare baseline on the same broker and API server: one asyncio
+- apply-to-Ready latency p50 / p95 / max for N shops applied together in one
+  ``kubectl apply``, through the operator and through a bare baseline (one asyncio
   function per shop that creates the topics and server-side applies the same
-  objects, then waits for them to be ready (no kopf, no status, no events);
+  objects, then waits for them to be ready: no kopf, no status, no events), and the
+  operator's ratio to the baseline;
 - the time for a scale change (``/scale`` subresource) to reach the Deployment;
-- the operator's resident memory with no shops, with N, and with M shops.
+- with N and then M shops: the time of one full resync round (every shop's topics
+  and queues checked against Kafka), API requests per reconcile (read from the
+  operator's ``fishshop_operator_api_requests_total`` over that round), and the
+  operator's resident memory.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import CRD, operator_process  # noqa: E402
 from tests.support.cluster import Cluster, build_binaries  # noqa: E402
 from tests.support.kubelet import ProcessKubelet  # noqa: E402
+from tests.support.processes import Worker, scrape  # noqa: E402
 from tests.support.shops import small_shop  # noqa: E402
 
 from fishshop_operator.kube import KubeApi, object_path  # noqa: E402
@@ -98,25 +103,74 @@ def _apply_all(cluster: Cluster, namespace: str, shops: list[dict[str, Any]]) ->
     return started
 
 
+def _totals(operator: Worker) -> dict[str, float]:
+    """The operator's counters, summed over their labels."""
+    _, text = scrape(int(operator.variables["metrics_port"]))
+    names = {
+        "fishshop_operator_api_requests_total": "requests",
+        "fishshop_operator_reconciliations_total": "reconciles",
+        "fishshop_operator_resync_round_seconds_count": "rounds",
+        "fishshop_operator_resync_round_seconds_sum": "round_seconds",
+    }
+    totals = dict.fromkeys(names.values(), 0.0)
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in names:
+            totals[names[name]] += float(line.rsplit(" ", 1)[1])
+    return totals
+
+
+def _next_round(operator: Worker, after: float, patience: float) -> dict[str, float]:
+    """The counters once the resync round after ``after`` rounds has ended."""
+    deadline = time.monotonic() + patience
+    while True:
+        totals = _totals(operator)
+        if totals["rounds"] > after:
+            return totals
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no resync round ended within {patience:.0f} s")
+        time.sleep(0.2)
+
+
+def _round_line(operator: Worker, count: int, patience: float) -> str:
+    """One full resync round with ``count`` shops: its time and API requests per reconcile.
+
+    The first round that ends is skipped (it may have begun before every shop was
+    Ready); the next one is measured from its first reconcile to its last.
+    """
+    first = _next_round(operator, _totals(operator)["rounds"], patience)
+    second = _next_round(operator, first["rounds"], patience)
+    reconciles = second["reconciles"] - first["reconciles"]
+    requests = second["requests"] - first["requests"]
+    seconds = second["round_seconds"] - first["round_seconds"]
+    per = requests / reconciles if reconciles else float("nan")
+    return (
+        f"operator: {count:>3} shops, one resync round {seconds:6.2f}s, "
+        f"{reconciles:.0f} reconciles, {per:4.1f} API requests per reconcile"
+    )
+
+
 def bench_operator(
-    cluster: Cluster, bootstrap: str, count: int, memory_count: int, folder: Path
-) -> list[str]:
+    cluster: Cluster, bootstrap: str, count: int, many: int, resync: float, folder: Path
+) -> tuple[list[float], list[str]]:
+    """Apply-to-Ready latencies of ``count`` shops, and lines on scale, rounds and memory."""
     namespace = "bench-op"
     cluster.kubectl("create", "namespace", namespace)
     operator = operator_process(cluster, folder, "operator", namespace, delete_patience="5")
-    operator.variables["resync_seconds"] = "30"
+    operator.variables["resync_seconds"] = str(resync)
     operator.start()
     assert operator.process is not None
-    time.sleep(5)
+    _totals(operator)  # serving metrics: started
+    time.sleep(2)
     rss_idle = _rss_mib(operator.process.pid)
     lines = []
+    patience = 60 + many * 2.0
     try:
         shops = _shops(bootstrap, count)
         started = _apply_all(cluster, namespace, shops)
         ready = _ready_times(
             cluster, namespace, {s["metadata"]["name"] for s in shops}, started, 300
         )
-        lines.append(_line(f"operator: apply {count} shops -> Ready", list(ready.values())))
         rss_count = _rss_mib(operator.process.pid)
 
         # Scale each shop's preparers through the scale subresource.
@@ -135,19 +189,23 @@ def bench_operator(
                 time.sleep(0.02)
             delays.append(time.monotonic() - begun)
         lines.append(_line("operator: /scale -> Deployment.spec.replicas", delays))
+        lines.append(_round_line(operator, count, patience))
 
-        more = _shops(bootstrap, memory_count - count, start=count)
-        started = _apply_all(cluster, namespace, more)
-        _ready_times(cluster, namespace, {s["metadata"]["name"] for s in more}, started, 600)
-        time.sleep(5)
+        if many > count:
+            print(f"applying {many - count} more shops...", file=sys.stderr)
+            more = _shops(bootstrap, many - count, start=count)
+            started = _apply_all(cluster, namespace, more)
+            names = {s["metadata"]["name"] for s in more}
+            _ready_times(cluster, namespace, names, started, patience)
+            lines.append(_round_line(operator, many, patience))
         rss_many = _rss_mib(operator.process.pid)
         lines.append(
             f"operator memory (RSS): idle {rss_idle:.0f} MiB, {count} shops "
-            f"{rss_count:.0f} MiB, {memory_count} shops {rss_many:.0f} MiB"
+            f"{rss_count:.0f} MiB, {many} shops {rss_many:.0f} MiB"
         )
     finally:
         operator.terminate(30)
-    return lines
+    return list(ready.values()), lines
 
 
 async def _bare_shop(api: KubeApi, kafka: KafkaSettings, body: dict[str, Any]) -> float:
@@ -189,10 +247,17 @@ async def _bare(cluster: Cluster, bootstrap: str, count: int) -> list[float]:
         )
 
 
+def _ratio_line(label: str, operator: list[float], bare: list[float]) -> str:
+    p50 = _percentile(operator, 0.5) / _percentile(bare, 0.5)
+    p95 = _percentile(operator, 0.95) / _percentile(bare, 0.95)
+    return f"{label:<44} p50 {p50:5.2f}x   p95 {p95:5.2f}x   (aim: at most 1.15x)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shops", type=int, default=20)
-    parser.add_argument("--memory-shops", type=int, default=50)
+    parser.add_argument("--shops", type=int, default=20, help="shops applied together")
+    parser.add_argument("--many-shops", type=int, default=300, help="shops for the scale figures")
+    parser.add_argument("--resync", type=float, default=10.0, help="the operator's resync (s)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fishshop-bench-reconcile-"))
     print("starting the broker and the control plane...", file=sys.stderr)
@@ -206,17 +271,25 @@ def main() -> int:
         cluster.kubectl("apply", "-f", str(CRD))
         cluster.kubectl("wait", "--for=condition=Established", "crd/fishshops.fishshop.dev")
         kubelet.start()
-        print(f"benchmarking with {args.shops} shops...", file=sys.stderr)
-        lines = bench_operator(
-            cluster, broker.bootstrap_servers, args.shops, args.memory_shops, folder
-        )
+        print(f"benchmarking the bare baseline with {args.shops} shops...", file=sys.stderr)
         bare = asyncio.run(_bare(cluster, broker.bootstrap_servers, args.shops))
-        lines.insert(1, _line(f"bare baseline: {args.shops} shops -> ready", bare))
+        print(f"benchmarking the operator with {args.shops} shops...", file=sys.stderr)
+        latencies, lines = bench_operator(
+            cluster,
+            broker.bootstrap_servers,
+            args.shops,
+            args.many_shops,
+            args.resync,
+            folder,
+        )
     finally:
         kubelet.stop()
         cluster.stop()
         broker.stop()
     print()
+    print(_line(f"operator: apply {args.shops} shops -> Ready", latencies))
+    print(_line(f"bare baseline: {args.shops} shops -> ready", bare))
+    print(_ratio_line("operator / bare baseline", latencies, bare))
     for line in lines:
         print(line)
     return 0
