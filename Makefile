@@ -61,8 +61,8 @@ test: install lint  ## everything CI runs: lint, unit and integration tests
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 locks:  ## regenerate the pinned jar lists (Kafka; the JDBC sink plugin) from their pom.xml
-	python scripts/lock-jars.py workers/fishshop_workers/broker/pom.xml workers/fishshop_workers/broker/kafka-jars.lock
-	python scripts/lock-jars.py workers/fishshop_workers/analyst/pom.xml workers/fishshop_workers/analyst/jdbc-sink-jars.lock $(SINK_PROVIDED)
+	python scripts/lock-jars.py workers/fishshop_workers/embedded/locks/kafka/pom.xml workers/fishshop_workers/embedded/locks/kafka/kafka-jars.lock
+	python scripts/lock-jars.py workers/fishshop_workers/embedded/locks/jdbc-sink/pom.xml workers/fishshop_workers/embedded/locks/jdbc-sink/jdbc-sink-jars.lock $(SINK_PROVIDED)
 
 # Jars Kafka's runtime already provides (a second copy in the plugin breaks Jackson's
 # module loading), and the drivers of databases the analyst does not use.

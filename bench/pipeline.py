@@ -43,10 +43,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, cooks_group, default_prefix, preparers_group
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import ShopTopics, cooks_group, default_prefix, preparers_group
 
 HERE = Path(__file__).resolve().parent
 PATHS = ("orders", "two-preparers", "cook")

@@ -42,12 +42,12 @@ from tests.support.kubelet import ProcessKubelet  # noqa: E402
 from tests.support.processes import Worker, scrape  # noqa: E402
 from tests.support.shops import small_shop  # noqa: E402
 
-from fishshop_operator.kube import KubeApi, object_path  # noqa: E402
-from fishshop_operator.resource import read_resource  # noqa: E402
-from fishshop_operator.workloads import shop_workloads  # noqa: E402
-from fishshop_workers.broker.server import EmbeddedBroker  # noqa: E402
-from fishshop_workers.kafka_settings import KafkaSettings  # noqa: E402
-from fishshop_workers.kafka_topics import ensure_topics  # noqa: E402
+from fishshop_operator.kube.api import KubeApi, object_path  # noqa: E402
+from fishshop_operator.shop.resource import read_resource  # noqa: E402
+from fishshop_operator.shop.workloads import shop_workloads  # noqa: E402
+from fishshop_workers.embedded.kafka import EmbeddedBroker  # noqa: E402
+from fishshop_workers.kafka.admin import ensure_topics  # noqa: E402
+from fishshop_workers.kafka.settings import KafkaSettings  # noqa: E402
 
 
 def _percentile(values: list[float], fraction: float) -> float:

@@ -17,16 +17,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fishshop.demo_analyst import AnalystServers, DemoAnalyst, sink_for_the_day
-from fishshop.live_view import ShopView
-from fishshop_workers.analyst.reader import AnalystReader
-from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop.demo.analyst import AnalystServers, DemoAnalyst, sink_for_the_day
+from fishshop.demo.cabinet_day import open_cabinet
+from fishshop.demo.live_shop import LiveShop
+from fishshop.demo.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
+from fishshop.demo.view import ShopView
+from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.cabinet.connection import CabinetConnection
-from fishshop_workers.cabinet.server import EmbeddedRedis
-from fishshop_workers.day import open_cabinet
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.live import LiveShop
-from fishshop_workers.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.embedded.redis import EmbeddedRedis
+from fishshop_workers.kafka.settings import KafkaSettings
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 SIZE = (150, 44)

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.postgres_server import (
+from fishshop_workers.analyst.store import ensure_table
+from fishshop_workers.embedded.connect import EmbeddedConnect
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.embedded.kafka_cluster import EmbeddedCluster
+from fishshop_workers.embedded.postgres import (
     EmbeddedPostgres,
     PostgresStartError,
     postgres_bin_dir,
 )
-from fishshop_workers.analyst.store import ensure_table
-from fishshop_workers.broker.cluster import EmbeddedCluster
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.cabinet.server import EmbeddedRedis
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.embedded.redis import EmbeddedRedis
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.cluster import Cluster, build_binaries, free_port
 from tests.support.kubelet import ProcessKubelet
 from tests.support.processes import Worker

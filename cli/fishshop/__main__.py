@@ -1,5 +1,5 @@
 import sys
 
-from fishshop.cli import main
+from fishshop.main import main
 
 sys.exit(main())

@@ -12,10 +12,10 @@ from typing import Any
 
 import kopf
 
-from fishshop_operator.reconcile import Reconciler
-from fishshop_operator.resource import GROUP, PLURAL, VERSION
+from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.settings import OperatorConfig
-from fishshop_operator.workloads import MANAGED_BY
+from fishshop_operator.shop.resource import GROUP, PLURAL, VERSION
+from fishshop_operator.shop.workloads import MANAGED_BY
 
 __all__ = ["register", "watch_managed_only"]
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import kopf
 
+from fishshop_operator.autoscale.autoscaler import Autoscaler
 from fishshop_operator.handlers import register, watch_managed_only
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.settings import OperatorConfig
-from fishshop_operator.shop_autoscale import Autoscaler
-from fishshop_workers.http_server import MetricsServer
+from fishshop_workers.roles.http import MetricsServer
 
 __all__ = ["run_operator"]
 

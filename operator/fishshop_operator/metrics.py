@@ -12,7 +12,7 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
-from fishshop_operator.kube_rules import API_VERBS
+from fishshop_operator.kube.rules import API_VERBS
 
 __all__ = ["RESULTS", "OperatorMetrics"]
 

@@ -17,18 +17,18 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from fishshop_workers.analyst.connect_client import ConnectClient
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.keeper import ConnectorKeeper
-from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
+from fishshop_workers.analyst.connector import ConnectorKeeper
 from fishshop_workers.analyst.sink import (
     analyst_dead_letter_topic,
     connector_name,
 )
 from fishshop_workers.analyst.store import ensure_table, row_count
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.embedded.connect import EmbeddedConnect
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
+from fishshop_workers.embedded.postgres import EmbeddedPostgres
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 from tests.support.analyst import put_sink
 from tests.support.processes import Worker, run_fishshop
 from tests.support.shops import topic_partitions

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from fishshop_workers.broker.server import free_port
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.order import MAX_ORDER_BYTES, Order, encode_order, format_time
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.embedded.kafka import free_port
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.order import MAX_ORDER_BYTES, Order, encode_order, format_time
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 from tests.support.processes import Worker, audit_json, scrape
 
 pytestmark = pytest.mark.broker

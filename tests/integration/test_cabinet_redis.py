@@ -18,7 +18,6 @@ import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from fishshop_workers.broker.server import free_port
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import (
     ITEMS,
@@ -35,9 +34,10 @@ from fishshop_workers.cabinet.decisions import (
 )
 from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.keys import RecordKey
-from fishshop_workers.cabinet.server import EmbeddedRedis, RedisStartError
 from fishshop_workers.cabinet.store import HotCabinet
-from fishshop_workers.menu import draw_parts
+from fishshop_workers.embedded.kafka import free_port
+from fishshop_workers.embedded.redis import EmbeddedRedis, RedisStartError
+from fishshop_workers.shop.menu import draw_parts
 from tests.support.processes import wait_gone
 
 COD_AND_CHIPS: dict[Item, int] = {"cod": 1, "chips": 1}
@@ -481,7 +481,7 @@ OWNER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from fishshop_workers.cabinet.server import EmbeddedRedis
+    from fishshop_workers.embedded.redis import EmbeddedRedis
 
     server = EmbeddedRedis(Path(sys.argv[1]))
     server.start()

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker.server import free_port
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import Outcome
 from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.keys import RecordKey
 from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.embedded.kafka import free_port
 from tests.support.certs import make_certificates
 
 PREFIX = "fishshop.tls-shop"

@@ -176,8 +176,8 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 def test_shop_pods_speak_only_for_their_own_namespace_and_shop(helm: Path) -> None:
     """The shops' PodMonitor takes `shop` and `namespace` from the pod, not from what
     the pod exports: no pod can write another shop's or another namespace's series."""
-    from fishshop_operator.resource import read_resource
-    from fishshop_operator.workloads import labels
+    from fishshop_operator.shop.resource import read_resource
+    from fishshop_operator.shop.workloads import labels
 
     monitors = _pod_monitors(helm, "fishshop-system")
     assert set(monitors) == {"fishshop-shops", "fishshop-operator"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from tests.support.processes import fishshop_env, run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -80,8 +80,8 @@ def test_install_plugin_puts_the_pinned_sink_where_a_connect_cluster_reads_it(
 ) -> None:
     """What the kind path's init container runs: the pinned jars, checked, into a
     plugin path folder of one's own."""
-    from fishshop_workers.analyst.connect_server import SINK_LOCK_FILE
-    from fishshop_workers.broker.jars import read_lock
+    from fishshop_workers.embedded.connect import SINK_LOCK_FILE
+    from fishshop_workers.embedded.jars import read_lock
 
     result = run_fishshop("connect", "--install-plugin", str(tmp_path / "plugins"))
     assert result.returncode == 0, result.stderr

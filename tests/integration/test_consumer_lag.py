@@ -18,16 +18,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 from prometheus_client import CollectorRegistry
 
-from fishshop_workers import exactly_once
-from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.metrics import ShopMetrics
-from fishshop_workers.order import Order, encode_order, format_time
-from fishshop_workers.outgoing import Outgoing
-from fishshop_workers.preparer import Preparer, PreparerSettings
-from fishshop_workers.topics import ShopTopics, default_prefix
-from fishshop_workers.worker_options import WorkerOptions
+from fishshop_workers.kafka import exactly_once
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.exactly_once import ExactlyOnceLoop, Record
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.roles.metrics import ShopMetrics
+from fishshop_workers.roles.options import WorkerOptions
+from fishshop_workers.roles.preparer import Preparer, PreparerSettings
+from fishshop_workers.shop.order import Order, encode_order, format_time
+from fishshop_workers.shop.outgoing import Outgoing
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 
 pytestmark = pytest.mark.broker
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 from tests.support.console_consumer import console_books
 from tests.support.processes import Worker, audit_json
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from aiokafka.errors import KafkaError
 
-from fishshop_workers.broker.cluster import EmbeddedCluster
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, cooks_group, default_prefix, preparers_group
+from fishshop_workers.embedded.kafka_cluster import EmbeddedCluster
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import ShopTopics, cooks_group, default_prefix, preparers_group
 from tests.support.console_consumer import console_books
 from tests.support.processes import Worker, audit_json
 from tests.support.shops import group_members

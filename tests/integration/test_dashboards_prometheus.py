@@ -21,9 +21,9 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.cabinet.server import EmbeddedRedis, free_port
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.embedded.redis import EmbeddedRedis, free_port
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 from tests.support.cluster import Cluster
 from tests.support.processes import Worker
 from tests.support.prometheus import (

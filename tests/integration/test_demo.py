@@ -16,9 +16,9 @@ import pytest
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.cabinet.keys import RecordKey
-from fishshop_workers.cabinet.server import EmbeddedRedis
 from fishshop_workers.cabinet.store import HotCabinet
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.embedded.redis import EmbeddedRedis
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.processes import run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]

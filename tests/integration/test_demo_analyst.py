@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from fishshop_workers.analyst.connect_client import ConnectClient
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.postgres_server import (
+from fishshop_workers.analyst.store import row_count
+from fishshop_workers.embedded.connect import EmbeddedConnect
+from fishshop_workers.embedded.postgres import (
     EmbeddedPostgres,
     PostgresStartError,
     postgres_bin_dir,
 )
-from fishshop_workers.analyst.store import row_count
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.processes import fishshop_env, run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -118,7 +118,7 @@ def test_sigterm_stops_the_analyst_demo_with_its_postgresql_connect_and_broker()
 def test_a_second_demo_on_the_same_postgresql_is_clean_too(tmp_path: Path) -> None:
     """The embedded broker starts empty each time, the PostgreSQL keeps yesterday's
     rows: those are not today's to account for, and today's are all there."""
-    from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
+    from fishshop_workers.embedded.postgres import EmbeddedPostgres
 
     with EmbeddedPostgres(tmp_path / "postgres") as database:
         run = ["demo", "--scenario", "analyst", "--headless", "--json", "--duration", "8"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.kafka.settings import KafkaSettings
 
 pytestmark = [
     pytest.mark.broker,

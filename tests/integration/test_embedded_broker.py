@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker import server
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
+from fishshop_workers.embedded import kafka as server
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from tests.support.processes import Foreground, port_open, wait_gone, wait_port_closed
 
 pytestmark = [pytest.mark.broker]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.kube import KubeApi, KubeApiError, load_configuration, object_path
+from fishshop_operator.kube.api import KubeApi, KubeApiError, load_configuration, object_path
 from tests.support.cluster import Cluster
 from tests.support.shops import small_shop
 

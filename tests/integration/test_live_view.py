@@ -12,22 +12,22 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from fishshop.demo_analyst import DemoAnalyst, sink_for_the_day
-from fishshop.live_view import AnalystPanel, CabinetPanel, ShopView, StationPanel
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
-from fishshop_workers.analyst.reader import AnalystReader
+from fishshop.demo.analyst import DemoAnalyst, sink_for_the_day
+from fishshop.demo.live_shop import LiveShop, Role
+from fishshop.demo.view import AnalystPanel, CabinetPanel, ShopView, StationPanel
+from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.analyst.store import row_count
+from fishshop_workers.audit.ledger import Summary
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings
-from fishshop_workers.cabinet.server import EmbeddedRedis
 from fishshop_workers.cabinet.store import HotCabinet
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.ledger import Summary
-from fishshop_workers.live import LiveShop, Role
-from fishshop_workers.shop import CookSpec, PreparerSpec, ShopSpec, TillSpec
-from fishshop_workers.till import Till
-from fishshop_workers.topics import default_prefix
+from fishshop_workers.embedded.connect import EmbeddedConnect
+from fishshop_workers.embedded.postgres import EmbeddedPostgres
+from fishshop_workers.embedded.redis import EmbeddedRedis
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.roles.till import Till
+from fishshop_workers.shop.spec import CookSpec, PreparerSpec, ShopSpec, TillSpec
+from fishshop_workers.shop.topics import default_prefix
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

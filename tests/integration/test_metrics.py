@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker.server import free_port
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.embedded.kafka import free_port
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 from tests.support.processes import Worker, scrape
 
 pytestmark = pytest.mark.broker

@@ -18,11 +18,11 @@ from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.protocol.commit import OffsetFetchRequest
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.exactly_once import ExactlyOnceLoop, Record
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.outgoing import Outgoing
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.exactly_once import ExactlyOnceLoop, Record
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.outgoing import Outgoing
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 
 pytestmark = pytest.mark.broker
 

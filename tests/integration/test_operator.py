@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.embedded.kafka import EmbeddedBroker
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet
 from tests.support.processes import Worker, scrape

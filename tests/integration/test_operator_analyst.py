@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 
 from fishshop_workers.analyst.connect_client import ConnectClient, ConnectorStatus
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
 from fishshop_workers.analyst.database import DatabaseAddress
-from fishshop_workers.analyst.postgres_server import (
+from fishshop_workers.analyst.sink import sink_connector_config
+from fishshop_workers.analyst.store import row_count
+from fishshop_workers.embedded.connect import EmbeddedConnect
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
+from fishshop_workers.embedded.postgres import (
     EmbeddedPostgres,
     PostgresStartError,
     postgres_bin_dir,
 )
-from fishshop_workers.analyst.sink import sink_connector_config
-from fishshop_workers.analyst.store import row_count
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet
 from tests.support.processes import Worker, scrape

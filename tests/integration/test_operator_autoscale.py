@@ -13,9 +13,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.order import Order, encode_order, format_time, new_order_id
-from fishshop_workers.topics import default_prefix, preparers_group
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.shop.order import Order, encode_order, format_time, new_order_id
+from fishshop_workers.shop.topics import default_prefix, preparers_group
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet
 from tests.support.shops import apply, audit, get, small_shop, wait_for, wait_ready

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.cabinet_credentials import RedisCredentials
-from fishshop_operator.cabinet_spec import read_hot_cabinet
-from fishshop_operator.shop_cabinet import check_cabinet
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
+from fishshop_operator.cabinet.check import check_cabinet
+from fishshop_operator.cabinet.credentials import RedisCredentials
+from fishshop_operator.cabinet.spec import read_hot_cabinet
 from fishshop_workers.cabinet.connection import CabinetConnection
-from fishshop_workers.cabinet.server import EmbeddedRedis
 from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
+from fishshop_workers.embedded.redis import EmbeddedRedis
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet
 from tests.support.shops import apply, condition, get, small_shop, wait_for, wait_ready

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from fishshop_operator.shop_kafka import (
+from fishshop_operator.kafka.topics import (
     TopicDeletionError,
     delete_shop_topics,
     queue_state,
     reconcile_topics,
     shop_settings,
 )
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.unit.operator_bodies import shop_resource
 
 pytestmark = pytest.mark.broker

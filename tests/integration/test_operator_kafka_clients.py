@@ -12,16 +12,16 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from fishshop_operator import shop_kafka
-from fishshop_operator.kafka_clients import KafkaClients
-from fishshop_operator.shop_kafka import (
+from fishshop_operator.kafka import topics as shop_kafka
+from fishshop_operator.kafka.clients import KafkaClients
+from fishshop_operator.kafka.topics import (
     KafkaUnreachable,
     delete_shop_topics,
     queue_state,
     reconcile_topics,
 )
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.integration.test_operator_kafka import _commit, _produce
 from tests.unit.operator_bodies import shop_resource
 

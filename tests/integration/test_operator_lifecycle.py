@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.embedded.kafka import EmbeddedBroker
 from tests.conftest import operator_process
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_workers.broker.server import EmbeddedBroker
+from fishshop_workers.embedded.kafka import EmbeddedBroker
 from tests.conftest import operator_process
 from tests.support.cluster import Cluster
 from tests.support.shops import apply, condition, get, small_shop, wait_for

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from fishshop_operator.shop_kafka import queue_state, shop_settings
-from fishshop_workers.broker.server import EmbeddedBroker
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_operator.kafka.topics import queue_state, shop_settings
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.unit.operator_bodies import shop_resource
 
 pytestmark = pytest.mark.broker

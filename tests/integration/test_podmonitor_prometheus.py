@@ -24,7 +24,7 @@ import yaml
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.roles.metrics import ShopMetrics
 from tests.support.cluster import ROOT, free_port
 from tests.support.prometheus import Prometheus, ScrapeJob
 from tests.support.tools import build_helm

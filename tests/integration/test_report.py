@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from fishshop_workers.analyst.connect_server import EmbeddedConnect
-from fishshop_workers.analyst.postgres_server import EmbeddedPostgres
 from fishshop_workers.analyst.store import row_count
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.topics import ShopTopics, default_prefix
+from fishshop_workers.embedded.connect import EmbeddedConnect
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
+from fishshop_workers.embedded.postgres import EmbeddedPostgres
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 from tests.support.analyst import delete_sink, put_sink
 from tests.support.console_consumer import read_committed
 from tests.support.processes import Worker, audit_json, run_fishshop

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.broker.server import EmbeddedBroker, free_port
+from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from tests.support.certs import make_certificates
 from tests.support.cluster import Cluster
 from tests.support.processes import Worker, run_fishshop

@@ -9,12 +9,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import ensure_topics
-from fishshop_workers.metrics import ShopMetrics
-from fishshop_workers.till import Till, TillSettings
-from fishshop_workers.topics import ShopTopics, default_prefix
-from fishshop_workers.worker_options import WorkerOptions
+from fishshop_workers.kafka.admin import ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.roles.metrics import ShopMetrics
+from fishshop_workers.roles.options import WorkerOptions
+from fishshop_workers.roles.till import Till, TillSettings
+from fishshop_workers.shop.topics import ShopTopics, default_prefix
 
 pytestmark = pytest.mark.broker
 

@@ -6,9 +6,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.kafka_topics import delete_topics, describe_partitions, ensure_topics
-from fishshop_workers.topics import PartitionDecreaseError, ShopTopics, default_prefix
+from fishshop_workers.kafka.admin import delete_topics, describe_partitions, ensure_topics
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import PartitionDecreaseError, ShopTopics, default_prefix
 
 pytestmark = pytest.mark.broker
 
@@ -51,9 +51,9 @@ async def test_till_n_writes_partition_n_minus_one_mod_p(
 
     from prometheus_client import CollectorRegistry
 
-    from fishshop_workers.metrics import ShopMetrics
-    from fishshop_workers.till import Till, TillSettings
-    from fishshop_workers.worker_options import WorkerOptions
+    from fishshop_workers.roles.metrics import ShopMetrics
+    from fishshop_workers.roles.options import WorkerOptions
+    from fishshop_workers.roles.till import Till, TillSettings
 
     prefix = default_prefix(shop_name)
     topics = ShopTopics.from_prefix(prefix)

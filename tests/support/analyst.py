@@ -7,7 +7,7 @@ import asyncio
 from fishshop_workers.analyst.connect_client import ConnectClient
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.sink import connector_name, sink_connector_config
-from fishshop_workers.topics import default_prefix
+from fishshop_workers.shop.topics import default_prefix
 
 
 def put_sink(connect_url: str, postgres_url: str, shop: str) -> str:

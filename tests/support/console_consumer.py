@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-from fishshop_workers.broker.jars import ensure_jars
-from fishshop_workers.broker.process import java_command
+from fishshop_workers.embedded.jars import ensure_jars
+from fishshop_workers.embedded.process import java_command
 
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 

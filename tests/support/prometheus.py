@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_workers.cabinet.metrics import CabinetMetrics
-from fishshop_workers.metrics import ShopMetrics
+from fishshop_workers.roles.metrics import ShopMetrics
 from tests.support.cluster import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

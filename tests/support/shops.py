@@ -92,7 +92,7 @@ def topic_partitions(bootstrap: str, names: list[str]) -> dict[str, int]:
     """Partitions of each named topic that exists in Kafka."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from fishshop_workers.kafka_topics import describe_partitions
+    from fishshop_workers.kafka.admin import describe_partitions
 
     async def read() -> dict[str, int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fishshop_operator.resource import ShopResource, read_resource
+from fishshop_operator.shop.resource import ShopResource, read_resource
 
 SPEC: dict[str, Any] = {
     "open": True,

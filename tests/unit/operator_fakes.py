@@ -8,11 +8,11 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from fishshop_operator.conditions import TopicsOutcome
-from fishshop_operator.kafka_clients import KafkaClients
-from fishshop_operator.kube import object_path
-from fishshop_operator.resource import ShopResource
-from fishshop_operator.shop_kafka import QueueState, ShopKafkaSettings
+from fishshop_operator.kafka.clients import KafkaClients
+from fishshop_operator.kafka.topics import QueueState, ShopKafkaSettings
+from fishshop_operator.kube.api import object_path
+from fishshop_operator.shop.conditions import TopicsOutcome
+from fishshop_operator.shop.resource import ShopResource
 
 
 class FakeKube:

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.analyst_board: the analyst panel's charts."""
+"""Unit tests for fishshop_workers.analyst.panel: the analyst panel's charts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fishshop_workers.analyst_board import (
+from fishshop_workers.analyst.panel import (
     AnalystSnapshot,
     ServedPoint,
     analyst_lines,

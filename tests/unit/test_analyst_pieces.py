@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fishshop_workers.analyst.books import compare_table, expected_row
+from fishshop_workers.analyst.comparison import compare_table, expected_row
 from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
 from fishshop_workers.analyst.restarts import (
     FIRST_DELAY,
@@ -26,8 +26,8 @@ from fishshop_workers.analyst.sink import (
     sink_connector_config,
 )
 from fishshop_workers.analyst.table import TABLE, table_ddl
-from fishshop_workers.menu import count_portions
-from fishshop_workers.order import Order, encode_order, parse_order
+from fishshop_workers.shop.menu import count_portions
+from fishshop_workers.shop.order import Order, encode_order, parse_order
 
 # -- where PostgreSQL is ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.backlog: what a worker holds and what it counts."""
+"""Unit tests for fishshop_workers.kafka.backlog: what a worker holds and what it counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from fishshop_workers.backlog import Backlog, records_waiting
+from fishshop_workers.kafka.backlog import Backlog, records_waiting
 
 
 class Rec(NamedTuple):

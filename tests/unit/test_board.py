@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.board: what the live view's panels and header say."""
+"""Unit tests for fishshop.demo.boards.shop: what the live view's panels and header say."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fishshop_workers.board import (
+from fishshop.demo.boards.shop import (
     ShopNumbers,
     Tally,
     headline,
@@ -17,10 +17,10 @@ from fishshop_workers.board import (
     seconds_text,
     station_title,
 )
-from fishshop_workers.kitchen import cook_order, serve_order, to_cook
-from fishshop_workers.order import Order, Rejection
-from fishshop_workers.outgoing import dead_letter
-from fishshop_workers.topics import ShopTopics
+from fishshop_workers.shop.kitchen import cook_order, serve_order, to_cook
+from fishshop_workers.shop.order import Order, Rejection
+from fishshop_workers.shop.outgoing import dead_letter
+from fishshop_workers.shop.topics import ShopTopics
 
 TOPICS = ShopTopics.from_prefix("fishshop.pier")
 COD = Order("01J", 271, 3, (("cod", "chips"),), "2026-11-25T12:00:00.000Z")

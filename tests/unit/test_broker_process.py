@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from fishshop_workers.broker.process import spawn_owned
+from fishshop_workers.embedded.process import spawn_owned
 from tests.support.processes import wait_gone
 
 pytestmark = pytest.mark.skipif(
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 OWNER = textwrap.dedent(
     """
     import subprocess, sys, threading, time
-    from fishshop_workers.broker.process import spawn_owned
+    from fishshop_workers.embedded.process import spawn_owned
 
     children = []
     # Started from a thread that ends at once: the child must still live on.

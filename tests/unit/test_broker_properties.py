@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fishshop_workers.broker.properties import (
+from fishshop_workers.embedded.kafka_properties import (
     QuorumSeat,
     broker_properties,
     min_insync_replicas,

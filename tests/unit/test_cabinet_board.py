@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.cabinet_board: what the demo shows of the hot cabinet."""
+"""Unit tests for fishshop.demo.boards.cabinet: what the demo shows of the hot cabinet."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fishshop_workers.cabinet.decisions import CabinetCounts, CabinetSettings, ItemCounts
-from fishshop_workers.cabinet_board import (
+from fishshop.demo.boards.cabinet import (
     BAR_WIDTH,
     balance_line,
     batch_lines,
@@ -16,9 +15,10 @@ from fishshop_workers.cabinet_board import (
     stock_lines,
     summary_lines,
 )
-from fishshop_workers.kitchen import cook_order, serve_order, to_cook
-from fishshop_workers.order import Order
-from fishshop_workers.topics import ShopTopics
+from fishshop_workers.cabinet.decisions import CabinetCounts, CabinetSettings, ItemCounts
+from fishshop_workers.shop.kitchen import cook_order, serve_order, to_cook
+from fishshop_workers.shop.order import Order
+from fishshop_workers.shop.topics import ShopTopics
 
 TOPICS = ShopTopics.from_prefix("fishshop.pier")
 COD = Order("01J", 271, 3, (("cod", "chips"), ("chips", "chips")), "2026-11-25T12:00:00.000Z")

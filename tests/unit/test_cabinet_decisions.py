@@ -26,7 +26,7 @@ from fishshop_workers.cabinet.decisions import (
     portions,
     take_outcome,
 )
-from fishshop_workers.menu import COOKED_ITEMS, MENU, draw_parts
+from fishshop_workers.shop.menu import COOKED_ITEMS, MENU, draw_parts
 
 # -- portions -------------------------------------------------------------------------
 

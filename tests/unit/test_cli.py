@@ -1,4 +1,4 @@
-"""Unit tests for fishshop.cli.build_parser: options and their FISHSHOP_* defaults."""
+"""Unit tests for fishshop.main.build_parser: options and their FISHSHOP_* defaults."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop.cli import _kafka, build_parser, main
+from fishshop.main import _kafka, build_parser, main
 
 WORKER = ["--shop", "harbour", "--bootstrap-servers", "kafka:9092"]
 
@@ -325,7 +325,7 @@ def test_a_worker_starts_without_the_analysts_or_the_cabinets_clients() -> None:
     """Every pod starts through ``fishshop``: its imports are each till's start-up.
     A till needs neither Redis, PostgreSQL nor an HTTP client."""
     code = (
-        "import sys, fishshop.cli\n"
+        "import sys, fishshop.main\n"
         "print(sorted({'redis', 'psycopg', 'aiohttp', 'kopf', 'textual'} & set(sys.modules)))"
     )
     found = subprocess.run(

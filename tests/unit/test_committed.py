@@ -7,7 +7,7 @@ from aiokafka import errors as kafka_errors
 from aiokafka.protocol.commit import OffsetFetchResponse_v1, OffsetFetchResponse_v3
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.committed import OffsetFetchError, read_offset
+from fishshop_workers.kafka.committed import OffsetFetchError, read_offset
 
 TP = TopicPartition("fishshop.harbour.orders", 2)
 

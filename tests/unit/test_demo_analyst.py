@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop.cli import main
+from fishshop.main import main
 
 
 @pytest.mark.parametrize(

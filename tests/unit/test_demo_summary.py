@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from fishshop.cli import _cabinet_connection, _print_demo_summary, build_parser
-from fishshop_workers.cabinet_board import FromCabinet
-from fishshop_workers.kitchen import serve_order
-from fishshop_workers.ledger import Summary
-from fishshop_workers.order import Order
-from fishshop_workers.topics import ShopTopics
+from fishshop.demo.boards.cabinet import FromCabinet
+from fishshop.main import _cabinet_connection, _print_demo_summary, build_parser
+from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.shop.kitchen import serve_order
+from fishshop_workers.shop.order import Order
+from fishshop_workers.shop.topics import ShopTopics
 
 BOOKS = {
     "cod": {"fried": 52, "served": 45, "left": 7},

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from fishshop.cli import _wants_live_view, build_parser
+from fishshop.main import _wants_live_view, build_parser
 
 
 class _Terminal(io.StringIO):

@@ -90,13 +90,13 @@ def test_the_build_stage_makes_a_wheel_from_that_context(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     (wheel,) = (tmp_path / "wheels").glob("fishshop-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "fishshop_workers/broker/kafka-jars.lock" in names
+    assert "fishshop_workers/embedded/locks/kafka/kafka-jars.lock" in names
     # The kind path's Connect gets its sink plugin from the image (connect --install-plugin).
-    assert "fishshop_workers/analyst/jdbc-sink-jars.lock" in names
-    assert "fishshop_operator/reconcile.py" in names
-    assert "fishshop/cli.py" in names
+    assert "fishshop_workers/embedded/locks/jdbc-sink/jdbc-sink-jars.lock" in names
+    assert "fishshop_operator/reconcile/reconciler.py" in names
+    assert "fishshop/main.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "fishshop = fishshop.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "fishshop = fishshop.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_kind_builds_the_image_from_the_dockerfile_and_nowhere_else() -> None:

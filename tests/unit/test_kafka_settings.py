@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.kafka_settings: address, TLS and SASL checks."""
+"""Unit tests for fishshop_workers.kafka.settings: address, TLS and SASL checks."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.kafka_settings import (
+from fishshop_workers.kafka.settings import (
     SASL_MECHANISMS,
     KafkaSettings,
     KafkaSettingsError,
     read_sasl_password,
 )
-from fishshop_workers.worker_options import WorkerOptions
+from fishshop_workers.roles.options import WorkerOptions
 
 PASSWORD = "s3cret-chips-PA55"
 

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.kitchen: what preparers and cooks do with a record."""
+"""Unit tests for fishshop_workers.shop.kitchen: what preparers and cooks do with a record."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fishshop_workers.kitchen import (
+from fishshop_workers.shop.kitchen import (
     Incoming,
     cook_order,
     read_incoming,
@@ -16,7 +16,7 @@ from fishshop_workers.kitchen import (
     serve_order,
     to_cook,
 )
-from fishshop_workers.order import (
+from fishshop_workers.shop.order import (
     MAX_ORDER_BYTES,
     Order,
     Rejection,
@@ -24,13 +24,13 @@ from fishshop_workers.order import (
     format_time,
     parse_order,
 )
-from fishshop_workers.outgoing import (
+from fishshop_workers.shop.outgoing import (
     DEAD_LETTER_KEY_BYTES,
     DEAD_LETTER_VALUE_BYTES,
     Outgoing,
     dead_letter,
 )
-from fishshop_workers.topics import ShopTopics
+from fishshop_workers.shop.topics import ShopTopics
 
 TOPICS = ShopTopics.from_prefix("fishshop.harbour")
 CREATED = datetime(2026, 11, 25, 12, 0, 0, 250000, tzinfo=UTC)

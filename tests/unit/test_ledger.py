@@ -1,11 +1,11 @@
-"""Unit tests for fishshop_workers.ledger: the shop's books and their summary."""
+"""Unit tests for fishshop_workers.audit.ledger: the shop's books and their summary."""
 
 from __future__ import annotations
 
 import pytest
 
-from fishshop_workers.ledger import Ledger, Summary, percentile
-from fishshop_workers.order import Order, encode_order
+from fishshop_workers.audit.ledger import Ledger, Summary, percentile
+from fishshop_workers.shop.order import Order, encode_order
 
 
 def _order(n: int, plaice: bool = False) -> Order:
@@ -207,7 +207,7 @@ def test_ledger_survives_a_timezone_less_created_at() -> None:
 
 
 def test_served_plaice_that_no_cook_made_ready_is_not_clean() -> None:
-    from fishshop_workers.order import Order, encode_order
+    from fishshop_workers.shop.order import Order, encode_order
 
     ledger = Ledger()
     plaice = Order("p1", 1, 1, (("plaice", "chips"),), "2026-11-25T12:00:00.000Z")
@@ -235,7 +235,7 @@ def test_records_that_are_not_orders_are_counted_as_unreadable() -> None:
 
 
 def test_an_order_refused_to_dlq_after_it_was_taken_is_not_unserved() -> None:
-    from fishshop_workers.order import Order, encode_order
+    from fishshop_workers.shop.order import Order, encode_order
 
     ledger = Ledger()
     taken = Order("big", 1, 1, (("cod",),), "2026-11-25T12:00:00.000Z")
@@ -253,8 +253,8 @@ def test_an_order_refused_to_dlq_after_it_was_taken_is_not_unserved() -> None:
 
 
 def test_the_cabinet_books_join_the_summary_and_any_gap_makes_it_unclean() -> None:
-    from fishshop_workers.ledger import with_cabinet
-    from fishshop_workers.order import Order, encode_order
+    from fishshop_workers.audit.ledger import with_cabinet
+    from fishshop_workers.shop.order import Order, encode_order
 
     ledger = Ledger()
     order = Order("c1", 1, 1, (("cod", "chips"), ("chips", "chips")), "2026-11-25T12:00:00.000Z")

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.menu: what customers order and how it is called."""
+"""Unit tests for fishshop_workers.shop.menu: what customers order and how it is called."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from fishshop_workers.menu import (
+from fishshop_workers.shop.menu import (
     COOKED_ITEMS,
     MENU,
     describe_parts,

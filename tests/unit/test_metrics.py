@@ -1,13 +1,13 @@
-"""Unit tests for fishshop_workers.metrics: each event lands on the right series."""
+"""Unit tests for fishshop_workers.roles.metrics: each event lands on the right series."""
 
 from __future__ import annotations
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fishshop_workers.metrics import WAIT_BUCKETS, ShopMetrics
-from fishshop_workers.order import REJECTION_REASONS
-from fishshop_workers.outgoing import Outgoing
+from fishshop_workers.roles.metrics import WAIT_BUCKETS, ShopMetrics
+from fishshop_workers.shop.order import REJECTION_REASONS
+from fishshop_workers.shop.outgoing import Outgoing
 
 SHOP = "harbour"
 

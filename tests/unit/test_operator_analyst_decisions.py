@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.analyst_decisions and analyst_status: AnalystReady
+"""Unit tests for fishshop_operator.analyst.decisions and analyst_status: AnalystReady
 from what Connect says, the restart backoff, and the analyst's part of the status."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.analyst_decisions import (
+from fishshop_operator.analyst.decisions import (
     FIRST_DELAY,
     LONGEST_DELAY,
     STEADY_SECONDS,
@@ -19,7 +19,7 @@ from fishshop_operator.analyst_decisions import (
     steady,
     trace_reason,
 )
-from fishshop_operator.analyst_status import add_analyst, previous_analyst
+from fishshop_operator.analyst.status import add_analyst, previous_analyst
 
 NAME = "fishshop.seaside.harbour.analyst"
 URL = "http://connect:8083"

@@ -14,18 +14,18 @@ from typing import Any, cast
 
 import pytest
 
-from fishshop_operator import reconcile as reconcile_module
-from fishshop_operator.analyst_decisions import (
+from fishshop_operator.analyst.connector import AnalystShop, ConnectError
+from fishshop_operator.analyst.decisions import (
     AnalystMemory,
     AnalystOutcome,
     ConnectorState,
     TaskState,
 )
-from fishshop_operator.analyst_spec import AnalystSpec
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.analyst.spec import AnalystSpec
+from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
-from fishshop_operator.shop_analyst import AnalystShop, ConnectError
+from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_workers.analyst.database import DatabaseAddress
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.analyst_spec: what ``spec.analyst`` may hold, and
+"""Unit tests for fishshop_operator.analyst.spec: what ``spec.analyst`` may hold, and
 the PostgreSQL its Secret names, checked by the operator with the CRD's words."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.analyst_spec import (
+from fishshop_operator.analyst.spec import (
     CONNECT_URL_MESSAGE,
     POSTGRES_CREDENTIALS_NAME_MESSAGE,
     AnalystSpec,
@@ -16,7 +16,7 @@ from fishshop_operator.analyst_spec import (
     read_analyst,
     read_postgres_secret,
 )
-from fishshop_workers.shop import ShopSpecError
+from fishshop_workers.shop.spec import ShopSpecError
 from tests.unit.operator_bodies import shop_body, shop_resource
 
 CONNECT = "http://connect.kafka.svc:8083"
@@ -47,7 +47,7 @@ def test_a_section_is_read_with_one_task_by_default() -> None:
 
 def test_the_resource_carries_it_and_the_shops_label() -> None:
     body = shop_body(analyst={"connectUrl": CONNECT, "postgresSecret": "pg-url", "tasks": 2})
-    from fishshop_operator.resource import read_resource
+    from fishshop_operator.shop.resource import read_resource
 
     shop = read_resource(body)
     assert shop.analyst == AnalystSpec(CONNECT, "pg-url", 2)

@@ -8,15 +8,21 @@ from typing import Any
 import pytest
 import yaml
 
-from fishshop_operator.autoscale import Recommendations, bounds, decide, first_sight, recommend
-from fishshop_operator.autoscale_spec import (
+from fishshop_operator.autoscale.decisions import (
+    Recommendations,
+    bounds,
+    decide,
+    first_sight,
+    recommend,
+)
+from fishshop_operator.autoscale.spec import (
     AutoscaleSpec,
     read_autoscale,
     read_decided_replicas,
 )
-from fishshop_operator.resource import read_resource
-from fishshop_operator.workloads import shop_workloads
-from fishshop_workers.shop import ShopSpecError
+from fishshop_operator.shop.resource import read_resource
+from fishshop_operator.shop.workloads import shop_workloads
+from fishshop_workers.shop.spec import ShopSpecError
 from tests.unit.operator_bodies import shop_body, shop_resource
 
 CRD = Path(__file__).parents[2] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"

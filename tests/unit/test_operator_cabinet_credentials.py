@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.cabinet_credentials: the Redis credentials Secret,
+"""Unit tests for fishshop_operator.cabinet.credentials: the Redis credentials Secret,
 read with a size bound into memory, meaning to the operator what it means to a worker."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.cabinet_credentials import (
+from fishshop_operator.cabinet.credentials import (
     MAX_CA_BYTES,
     MAX_PASSWORD_BYTES,
     CredentialsSecretError,

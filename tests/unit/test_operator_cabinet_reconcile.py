@@ -13,13 +13,13 @@ from typing import Any, cast
 
 import pytest
 
-from fishshop_operator import reconcile as reconcile_module
-from fishshop_operator.cabinet_credentials import RedisCredentials
-from fishshop_operator.cabinet_spec import HotCabinetSpec
-from fishshop_operator.conditions import CabinetOutcome
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.cabinet.credentials import RedisCredentials
+from fishshop_operator.cabinet.spec import HotCabinetSpec
+from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.shop.conditions import CabinetOutcome
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube
 

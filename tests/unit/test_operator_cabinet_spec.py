@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.cabinet_spec and the Redis names in names.py: what
+"""Unit tests for fishshop_operator.cabinet.spec and the Redis names in names.py: what
 ``spec.hotCabinet`` may hold, checked again by the operator with the CRD's words."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.cabinet_spec import read_hot_cabinet
-from fishshop_operator.names import CREDENTIALS_NAME_MESSAGE, REDIS_URL_MESSAGE
+from fishshop_operator.cabinet.spec import read_hot_cabinet
+from fishshop_operator.shop.names import CREDENTIALS_NAME_MESSAGE, REDIS_URL_MESSAGE
 from fishshop_workers.cabinet.decisions import CabinetSettings
-from fishshop_workers.shop import ShopSpecError
+from fishshop_workers.shop.spec import ShopSpecError
 from tests.unit.operator_bodies import shop_resource
 
 URL = "redis://redis.redis.svc:6379/0"

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from fishshop import cli
-from fishshop.cli import build_parser
+from fishshop import main as cli
+from fishshop.main import build_parser
 from fishshop_operator import main as operator_main
 from fishshop_operator.settings import DEFAULT_IMAGE, OperatorConfig
 

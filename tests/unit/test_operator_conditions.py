@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.conditions: the status written after a reconcile."""
+"""Unit tests for fishshop_operator.shop.conditions: the status written after a reconcile."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.conditions import (
+from fishshop_operator.shop.conditions import (
     CabinetOutcome,
     Observed,
     RoleCount,
     TopicsOutcome,
     shop_status,
 )
-from fishshop_operator.workloads import shop_workloads
+from fishshop_operator.shop.workloads import shop_workloads
 from tests.unit.operator_bodies import shop_resource
 
 

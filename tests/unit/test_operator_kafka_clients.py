@@ -11,9 +11,9 @@ import ssl
 import pytest
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
-from fishshop_operator.kafka_clients import KafkaClients, address_of
-from fishshop_operator.shop_kafka import ShopKafkaSettings
-from fishshop_workers.kafka_settings import KafkaSettings
+from fishshop_operator.kafka.clients import KafkaClients, address_of
+from fishshop_operator.kafka.topics import ShopKafkaSettings
+from fishshop_workers.kafka.settings import KafkaSettings
 from tests.unit.operator_fakes import FakeKafkaClient, fake_kafka_clients
 
 HERE = KafkaSettings("kafka-a:9092")

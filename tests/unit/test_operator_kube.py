@@ -1,4 +1,4 @@
-"""Unit tests for the REST paths fishshop_operator.kube builds: a name is one quoted
+"""Unit tests for the REST paths fishshop_operator.kube.api builds: a name is one quoted
 segment and never climbs out of the namespace it was given, as the client sends it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import kubernetes.client
 import pytest
 import urllib3
 
-from fishshop_operator.kube import object_path
+from fishshop_operator.kube.api import object_path
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ import kubernetes.client
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fishshop_operator.kube import KubeApi, KubeApiError
-from fishshop_operator.kube_rules import BUSY_RETRIES
+from fishshop_operator.kube.api import KubeApi, KubeApiError
+from fishshop_operator.kube.rules import BUSY_RETRIES
 from fishshop_operator.metrics import OperatorMetrics
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from fishshop_operator.kube_rules import (
+from fishshop_operator.kube.rules import (
     API_VERBS,
     BUSY_RETRIES,
     LONGEST_WAIT,

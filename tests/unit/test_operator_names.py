@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.names and their use in read_resource: every name
+"""Unit tests for fishshop_operator.shop.names and their use in read_resource: every name
 that reaches a request path, an object name or a Kafka connection is checked again by
 the operator, with the CRD's words, before anything is made."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fishshop_operator.names import (
+from fishshop_operator.shop.names import (
     BOOTSTRAP_MESSAGE,
     CREDENTIALS_NAME_MESSAGE,
     MAX_SHOP_NAME,
@@ -19,9 +19,9 @@ from fishshop_operator.names import (
     SHOP_NAME_MESSAGE,
     TLS_NAME_MESSAGE,
 )
-from fishshop_operator.resource import read_resource
-from fishshop_operator.workloads import shop_workloads
-from fishshop_workers.shop import ShopSpecError
+from fishshop_operator.shop.resource import read_resource
+from fishshop_operator.shop.workloads import shop_workloads
+from fishshop_workers.shop.spec import ShopSpecError
 from tests.unit.operator_bodies import shop_body
 
 CRD = Path(__file__).parents[2] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
@@ -205,7 +205,7 @@ def test_the_crd_and_the_operator_refuse_with_the_same_words(message: str) -> No
 
 
 def test_the_crd_checks_with_the_operators_patterns() -> None:
-    from fishshop_operator import names
+    from fishshop_operator.shop import names
 
     rules = " ".join(rule["rule"] for rule in _crd_rules())
     assert f"^{names._SERVER}(,{names._SERVER})*$" in rules

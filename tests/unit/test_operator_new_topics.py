@@ -9,15 +9,15 @@ from typing import Any, cast
 
 import pytest
 
-from fishshop_operator import reconcile as reconcile_module
-from fishshop_operator import shop_kafka
-from fishshop_operator.conditions import TopicsOutcome
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.kafka import topics as shop_kafka
+from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
-from fishshop_operator.resource import read_resource
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.topics import TopicPlan
+from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.shop.conditions import TopicsOutcome
+from fishshop_operator.shop.resource import read_resource
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import TopicPlan
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube
 

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from fishshop_operator import shop_kafka
+from fishshop_operator.kafka import topics as shop_kafka
 
 TOPIC = "fishshop.seaside.harbour.orders"
 

@@ -12,12 +12,12 @@ from typing import Any, cast
 
 import pytest
 
-from fishshop_operator import reconcile as reconcile_module
-from fishshop_operator import tls
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.kafka import tls
+from fishshop_operator.kafka.topics import QueueState, TopicDeletionError
+from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
-from fishshop_operator.shop_kafka import QueueState, TopicDeletionError
+from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile.reconciler import Reconciler
 from tests.support.certs import make_certificates
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.resource, and reconcile.prefix_owner: one shop's
+"""Unit tests for fishshop_operator.shop.resource, and reconcile.prefix_owner: one shop's
 identity, topics and ownership, read from a FishShop object."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from fishshop_operator.reconcile import prefix_owner
-from fishshop_operator.resource import ShopResource, read_resource
-from fishshop_workers.kafka_settings import KafkaSettings
-from fishshop_workers.shop import ShopSpecError
-from fishshop_workers.topics import ShopTopics
-from fishshop_workers.worker_options import WorkerOptions
+from fishshop_operator.reconcile.reconciler import prefix_owner
+from fishshop_operator.shop.resource import ShopResource, read_resource
+from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.roles.options import WorkerOptions
+from fishshop_workers.shop.spec import ShopSpecError
+from fishshop_workers.shop.topics import ShopTopics
 from tests.unit.operator_bodies import shop_body, shop_resource
 
 SAMPLE = Path(__file__).parents[2] / "manifests" / "samples" / "harbour.yaml"

@@ -10,12 +10,12 @@ from typing import Any, cast
 
 import pytest
 
-from fishshop_operator import reconcile as reconcile_module
-from fishshop_operator.conditions import TopicsOutcome
-from fishshop_operator.kube import KubeApi
+from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
+from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.settings import OperatorConfig
+from fishshop_operator.shop.conditions import TopicsOutcome
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube
 

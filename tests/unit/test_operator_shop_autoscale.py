@@ -12,14 +12,14 @@ from typing import Any, cast
 
 import pytest
 
-from fishshop_operator import reconcile as reconcile_module
-from fishshop_operator import shop_autoscale
-from fishshop_operator.kube import KubeApi, KubeApiError, object_path
+from fishshop_operator.autoscale import autoscaler as shop_autoscale
+from fishshop_operator.autoscale.autoscaler import Autoscaler
+from fishshop_operator.kafka.topics import QueueState
+from fishshop_operator.kube.api import KubeApi, KubeApiError, object_path
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import Reconciler
-from fishshop_operator.resource import read_resource
-from fishshop_operator.shop_autoscale import Autoscaler
-from fishshop_operator.shop_kafka import QueueState
+from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.shop.resource import read_resource
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator.status_patch import changes
+from fishshop_operator.shop.status_patch import changes
 
 STATUS: dict[str, Any] = {
     "observedGeneration": 3,

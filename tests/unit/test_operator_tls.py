@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.tls: a shop's Secret read with a size bound, and
+"""Unit tests for fishshop_operator.kafka.tls: a shop's Secret read with a size bound, and
 an SSL context built from it without leaving a file anywhere."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from fishshop_operator import tls
-from fishshop_operator.shop_kafka import ShopKafkaSettings
-from fishshop_operator.tls import (
+from fishshop_operator.kafka import tls
+from fishshop_operator.kafka.tls import (
     MAX_TLS_FILE_BYTES,
     TLSMaterial,
     TLSSecretError,
     build_ssl_context,
     read_tls_secret,
 )
+from fishshop_operator.kafka.topics import ShopKafkaSettings
 from tests.support.certs import make_certificates
 
 WHERE = "seaside/kafka-tls"

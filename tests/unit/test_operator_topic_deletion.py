@@ -10,7 +10,7 @@ from aiokafka.errors import (
     UnknownTopicOrPartitionError,
 )
 
-from fishshop_workers.kafka_topics import TopicDeletionError, _raise_deletion_refusals
+from fishshop_workers.kafka.admin import TopicDeletionError, _raise_deletion_refusals
 
 
 def test_every_topic_deleted() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_operator.workloads: the objects that run a shop's workers."""
+"""Unit tests for fishshop_operator.shop.workloads: the objects that run a shop's workers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
-from fishshop.cli import build_parser
-from fishshop_operator.resource import ShopResource
-from fishshop_operator.workloads import CERTS_DIR, METRICS_PORT, REDIS_DIR, ROLES, shop_workloads
+from fishshop.main import build_parser
+from fishshop_operator.shop.resource import ShopResource
+from fishshop_operator.shop.workloads import (
+    CERTS_DIR,
+    METRICS_PORT,
+    REDIS_DIR,
+    ROLES,
+    shop_workloads,
+)
 from tests.unit.operator_bodies import shop_resource
 
 IMAGE = "registry.example/fishshop:1.2.3"

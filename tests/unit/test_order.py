@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.order: ids, times, and reading orders off the wire."""
+"""Unit tests for fishshop_workers.shop.order: ids, times, and reading orders off the wire."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fishshop_workers.order import (
+from fishshop_workers.shop.order import (
     MAX_ORDER_BYTES,
     REJECTION_REASONS,
     SCHEMA_VERSION,
@@ -332,7 +332,7 @@ def test_boolean_schema_version_is_refused() -> None:
 
 
 def test_highest_number_is_per_till_and_ignores_bad_records() -> None:
-    from fishshop_workers.order import highest_number
+    from fishshop_workers.shop.order import highest_number
 
     def record(till: int, number: int) -> bytes:
         return encode_order(

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fishshop_workers.order import (
+from fishshop_workers.shop.order import (
     Order,
     _read_carefully,
     _read_plain,

@@ -1,10 +1,10 @@
-"""Unit tests for fishshop_workers.preparer.batch_size_for."""
+"""Unit tests for fishshop_workers.roles.preparer.batch_size_for."""
 
 from __future__ import annotations
 
 import pytest
 
-from fishshop_workers.preparer import batch_size_for
+from fishshop_workers.roles.preparer import batch_size_for
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_kafka_timeouts_follow_how_long_a_batch_may_take(
     work: float, poll: int, rebalance: int, transaction: int
 ) -> None:
     """A preparer slower than Kafka's defaults is not evicted again and again."""
-    from fishshop_workers.exactly_once import LoopTimeouts
+    from fishshop_workers.kafka.exactly_once import LoopTimeouts
 
     assert LoopTimeouts.for_work(work) == LoopTimeouts(poll, rebalance, transaction)
 
@@ -64,11 +64,11 @@ def test_kafka_timeouts_follow_how_long_a_batch_may_take(
 def test_preparers_and_cooks_give_their_loop_the_time_their_work_takes() -> None:
     from prometheus_client import CollectorRegistry
 
-    from fishshop_workers.cook import Cook, CookSettings
-    from fishshop_workers.kafka_settings import KafkaSettings
-    from fishshop_workers.metrics import ShopMetrics
-    from fishshop_workers.preparer import Preparer, PreparerSettings
-    from fishshop_workers.worker_options import WorkerOptions
+    from fishshop_workers.kafka.settings import KafkaSettings
+    from fishshop_workers.roles.cook import Cook, CookSettings
+    from fishshop_workers.roles.metrics import ShopMetrics
+    from fishshop_workers.roles.options import WorkerOptions
+    from fishshop_workers.roles.preparer import Preparer, PreparerSettings
 
     options = WorkerOptions("harbour", "fishshop.harbour", KafkaSettings("kafka:9092"), "w")
 

@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fishshop.cli import main
-from fishshop.report_view import (
+from fishshop.commands.report_view import (
     charts_available,
     csv_text,
     json_text,
     plain_text,
     terminal_text,
 )
+from fishshop.main import main
 from fishshop_workers.analyst.report import Report, ReportRow, Window, build_report
 
 ANSI = re.compile(r"\x1b\[")

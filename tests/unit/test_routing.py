@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.routing: partitions, routes, till numbers, timings."""
+"""Unit tests for fishshop_workers.shop.routing: partitions, routes, till numbers, timings."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from fishshop_workers.order import Order
-from fishshop_workers.routing import (
+from fishshop_workers.shop.order import Order
+from fishshop_workers.shop.routing import (
     Route,
     draw_seconds,
     partition_for_till,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fishshop_workers.run import _unless_stopped
+from fishshop_workers.roles.process import _unless_stopped
 
 
 async def test_a_stop_ends_a_look_for_kafka_that_hangs() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fishshop_operator.resource import read_resource
-from fishshop_workers.shop import read_manifest
+from fishshop_operator.shop.resource import read_resource
+from fishshop_workers.shop.spec import read_manifest
 
 SAMPLES = sorted((Path(__file__).parents[2] / "manifests" / "samples").glob("*.yaml"))
 

@@ -1,12 +1,12 @@
-"""Unit tests for fishshop_workers.scenarios: the talk's demos as shops."""
+"""Unit tests for fishshop.demo.scenarios: the talk's demos as shops."""
 
 from __future__ import annotations
 
 import pytest
 
+from fishshop.demo.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
 from fishshop_workers.cabinet.decisions import CabinetSettings
-from fishshop_workers.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
-from fishshop_workers.shop import ShopSpec
+from fishshop_workers.shop.spec import ShopSpec
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

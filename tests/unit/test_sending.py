@@ -10,8 +10,8 @@ import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 
-from fishshop_workers.outgoing import Outgoing
-from fishshop_workers.sending import send_all
+from fishshop_workers.kafka.sending import send_all
+from fishshop_workers.shop.outgoing import Outgoing
 
 
 class FakeBatch:

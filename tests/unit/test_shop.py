@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.shop: reading and checking a FishShop manifest."""
+"""Unit tests for fishshop_workers.shop.spec: reading and checking a FishShop manifest."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fishshop_workers.cabinet.decisions import CabinetSettings
-from fishshop_workers.shop import (
+from fishshop_workers.shop.spec import (
     CookSpec,
     PreparerSpec,
     ShopSpec,

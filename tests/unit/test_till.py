@@ -1,4 +1,4 @@
-"""Unit tests for fishshop_workers.till.next_gap: customers arrive at random."""
+"""Unit tests for fishshop_workers.roles.till.next_gap: customers arrive at random."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from fishshop_workers.till import next_gap
+from fishshop_workers.roles.till import next_gap
 
 DRAWS = 20_000
 
@@ -46,8 +46,8 @@ def test_same_seed_same_customers() -> None:
 
 
 def test_customer_numbers_roll_over_like_a_ticket_roll() -> None:
-    from fishshop_workers.order import MAX_ORDER_NUMBER
-    from fishshop_workers.till import next_number
+    from fishshop_workers.roles.till import next_number
+    from fishshop_workers.shop.order import MAX_ORDER_NUMBER
 
     assert next_number(0) == 1
     assert next_number(41) == 42
@@ -56,8 +56,8 @@ def test_customer_numbers_roll_over_like_a_ticket_roll() -> None:
 
 
 def test_a_till_that_finds_none_of_its_orders_never_repeats_a_number() -> None:
-    from fishshop_workers.order import MAX_ORDER_NUMBER
-    from fishshop_workers.till import carry_on_from
+    from fishshop_workers.roles.till import carry_on_from
+    from fishshop_workers.shop.order import MAX_ORDER_NUMBER
 
     assert carry_on_from(271, 5000, read_whole=False) == 271
     assert carry_on_from(271, 5000, read_whole=True) == 271

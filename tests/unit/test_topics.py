@@ -1,10 +1,10 @@
-"""Unit tests for fishshop_workers.topics: topic names and partition plans."""
+"""Unit tests for fishshop_workers.shop.topics: topic names and partition plans."""
 
 from __future__ import annotations
 
 import pytest
 
-from fishshop_workers.topics import (
+from fishshop_workers.shop.topics import (
     PartitionDecreaseError,
     ShopTopics,
     TopicPlan,
@@ -132,7 +132,7 @@ def test_dead_letter_topic_with_more_partitions_while_others_grow() -> None:
 
 
 def test_consumer_groups_are_named_after_the_prefix() -> None:
-    from fishshop_workers.topics import cooks_group, preparers_group
+    from fishshop_workers.shop.topics import cooks_group, preparers_group
 
     assert preparers_group("fishshop.ns.harbour") == "fishshop.ns.harbour.preparers"
     assert cooks_group("fishshop.harbour") == "fishshop.harbour.cooks"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fishshop_workers.broker.jars import KAFKA_VERSION
+from fishshop_workers.embedded.jars import KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))

@@ -14,7 +14,7 @@ import psycopg
 from fishshop_workers.analyst.report import ReportRow, Window
 from fishshop_workers.analyst.store import AnalystStoreError, connect
 from fishshop_workers.analyst.table import TABLE
-from fishshop_workers.menu import MENU
+from fishshop_workers.shop.menu import MENU
 
 __all__ = ["report_rows"]
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from fishshop_workers.menu import MENU
+from fishshop_workers.shop.menu import MENU
 
 __all__ = [
     "MAX_INTERVALS",

@@ -19,8 +19,8 @@ from typing import Any
 
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.table import TABLE
-from fishshop_workers.menu import MENU
-from fishshop_workers.topics import ShopTopics
+from fishshop_workers.shop.menu import MENU
+from fishshop_workers.shop.topics import ShopTopics
 
 __all__ = [
     "SERVED_SCHEMA",

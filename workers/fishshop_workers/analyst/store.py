@@ -54,7 +54,7 @@ def row_count(url: str, shop: str) -> int:
 
 def served_rows(url: str, shop: str) -> dict[str, ServedRow]:
     """Every row of one shop, by order id."""
-    from fishshop_workers.menu import MENU
+    from fishshop_workers.shop.menu import MENU
 
     items = sorted(MENU)
     columns = ", ".join(WRITTEN_COLUMNS[1:])  # all but shop, which the query names

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from fishshop_workers.menu import MENU
+from fishshop_workers.shop.menu import MENU
 
 __all__ = ["TABLE", "WRITTEN_COLUMNS", "ServedRow", "table_ddl"]
 

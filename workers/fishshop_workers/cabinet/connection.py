@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fishshop_workers.cabinet.decisions import CabinetSettingsError
-from fishshop_workers.secret_file import SecretFileError, read_secret_file
+from fishshop_workers.shop.secret_file import SecretFileError, read_secret_file
 
 __all__ = ["SCHEMES", "CabinetConnection"]
 

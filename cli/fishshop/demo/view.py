@@ -1,0 +1,453 @@
+"""The talk's demo, live in the terminal: a panel per till, preparer and cook.
+
+A thin Textual layer over ``fishshop.demo.live_shop.LiveShop``: keys hire and send
+home workers and open or close the shop; the header shows the shop's numbers.
+Quitting closes the shop cleanly (tills stop, the kitchen commits what it holds
+and leaves its groups) before the app exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.drivers._writer_thread import WriterThread
+from textual.widgets import Footer, Static
+
+from fishshop.demo.boards.cabinet import balance_line, books_lines, stock_lines
+from fishshop.demo.boards.shop import headline, station_title
+from fishshop.demo.live_shop import LiveShop, Role, Station
+from fishshop_workers.analyst.panel import AnalystSnapshot, analyst_lines
+from fishshop_workers.analyst.queries import AnalystReader
+from fishshop_workers.analyst.store import AnalystStoreError
+from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.cabinet.decisions import CabinetCounts, conservation_gaps
+
+__all__ = [
+    "AnalystPanel",
+    "CabinetPanel",
+    "ShopView",
+    "StationPanel",
+    "run_live_view",
+    "shop_notices",
+]
+
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+"""Each closes the shop as the q key does, so nothing is left running."""
+
+
+def _leave_the_terminal(app: App[Any]) -> None:
+    """The terminal has gone (SIGHUP): draw into nothing from now on.
+
+    Writing to a hung-up terminal fails, which ends Textual's output thread, and
+    the app would then wait for that thread for ever while closing; the broker
+    would outlive the demo. So the standard streams point at /dev/null, the
+    driver's writes are dropped, its input thread stops, and Textual may no
+    longer take the terminal back on SIGCONT.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    signal.signal(signal.SIGCONT, signal.SIG_DFL)
+    driver = app._driver
+    if driver is None:
+        return
+    stop_input = getattr(driver, "exit_event", None)
+    if isinstance(stop_input, threading.Event):
+        stop_input.set()
+    driver.write = _drop  # type: ignore[method-assign]
+    writer = getattr(driver, "_writer_thread", None)
+    if isinstance(writer, WriterThread):
+        driver._writer_thread = None  # type: ignore[attr-defined]
+        with contextlib.suppress(queue.Full):
+            writer._queue.put_nowait(None)  # ends it, if it still runs
+
+
+def _drop(data: str) -> None:
+    """Where the screen goes once the terminal has gone."""
+
+
+ROWS: tuple[tuple[Role, str], ...] = (
+    ("till", "No till: press t to open one."),
+    ("preparer", "No preparer: orders wait in Kafka. Press p to hire one."),
+    ("cook", "No cook: plaice is off the menu. Press c to hire one."),
+)
+
+
+class StationPanel(Static):
+    """One worker: its title (what it owns) and its latest lines, newest last."""
+
+    DEFAULT_CSS = """
+    StationPanel {
+        width: 1fr;
+        height: 1fr;
+        padding: 0 1;
+        border: round $secondary;
+        border-title-style: bold;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    StationPanel.till { border: round $primary; }
+    StationPanel.preparer { border: round $success; }
+    StationPanel.cook { border: round $warning; }
+    StationPanel.away { color: $text-muted; border: round $panel-lighten-2; }
+    """
+
+    def __init__(self, station: Station) -> None:
+        super().__init__(classes=station.role)
+        self.station = station
+
+    def show(self) -> None:
+        station = self.station
+        self.border_title = station_title(
+            station.role, station.number, station.partitions, station.state
+        )
+        self.set_class(bool(station.state), "away")
+        room = max(1, self.size.height)
+        text = Text()
+        for n, line in enumerate(list(station.lines)[-room:]):
+            text.append(("\n" if n else "") + line, style=_line_style(line))
+        self.update(text)
+
+
+def _line_style(line: str) -> str:
+    """What the eye should catch: the shop's own remarks are quiet, plaice on its
+    way to the cook stands out, a served order is plain."""
+    if line.startswith("·"):
+        return "italic dim"
+    if "cook" in line.split(":", 1)[0]:
+        return "yellow"
+    return ""
+
+
+class CabinetPanel(Static):
+    """The hot cabinet: portions in it now, the books of the day, and the latest
+    batches fried and orders served from it, newest last."""
+
+    DEFAULT_CSS = """
+    CabinetPanel {
+        width: 46;
+        height: 1fr;
+        padding: 0 1;
+        border: round $error;
+        border-title-style: bold;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, shop: LiveShop) -> None:
+        super().__init__(id="cabinet")
+        self.shop = shop
+
+    def show(self) -> None:
+        shop = self.shop
+        self.border_title = "Hot cabinet"
+        if shop.cabinet is not None:
+            self.border_subtitle = shop.cabinet.where
+        counts = shop.cabinet_counts or CabinetCounts()
+        text = Text("in the cabinet now", style="bold")
+        for line in stock_lines(counts, shop.cabinet_settings):
+            text.append("\n" + line)
+        text.append("\n\nsince the start of the day", style="bold")
+        for line in books_lines(counts):
+            text.append("\n" + line)
+        gaps = {str(item): gap for item, gap in conservation_gaps(counts).items()}
+        text.append("\n" + balance_line(gaps), style="bold red" if gaps else "green")
+        text.append("\n\nlatest", style="bold")
+        room = max(0, self.size.height - len(text.plain.splitlines()))
+        for line in list(shop.cabinet_news)[-room:] if room else []:
+            text.append("\n" + line, style=_line_style(line))
+        self.update(text)
+
+
+class AnalystPanel(Static):
+    """The analyst's view of the day, read from PostgreSQL (what Kafka Connect has
+    written so far): orders per minute and the customers' wait as charts, the best
+    sellers and the cook's share."""
+
+    DEFAULT_CSS = """
+    AnalystPanel {
+        width: 46;
+        height: 1fr;
+        padding: 0 1;
+        border: round $accent;
+        border-title-style: bold;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, reader: AnalystReader, read_seconds: float = 2.0) -> None:
+        super().__init__(id="analyst")
+        self.reader = reader
+        self.read_seconds = read_seconds
+        self.snapshot: AnalystSnapshot | None = None
+        self.trouble = ""
+        """Why the last read failed; empty when it worked."""
+
+    async def on_mount(self) -> None:
+        self.border_title = "Analyst · PostgreSQL"
+        self.border_subtitle = self.reader.where
+        self.set_interval(self.read_seconds, self.read)
+        self.call_later(self.read)
+
+    async def read(self) -> None:
+        """Read the table once; a failure is shown and the next read tries again."""
+        try:
+            self.snapshot = await self.reader.look(max(4, self.size.width - 5))
+            self.trouble = ""
+        except AnalystStoreError as error:
+            self.trouble = str(error)
+        self.show()
+
+    def show(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is not None:
+            self.border_subtitle = f"{snapshot.rows} rows · {self.reader.where}"
+        lines = (
+            ["reading the analyst's table..."]
+            if snapshot is None
+            else analyst_lines(snapshot, width=self.size.width, height=self.size.height - 1)
+        )
+        text = Text()
+        chart = ""
+        for n, line in enumerate(lines):
+            if "│" in line:
+                style = chart
+            else:
+                chart = _analyst_style(line)
+                style = "bold" if chart or line.startswith("best sellers") else ""
+            text.append(("\n" if n else "") + line, style=style)
+        if self.trouble:
+            text.append("\n" + self.trouble, style="bold red")
+        self.update(text)
+
+
+def _analyst_style(title: str) -> str:
+    """The colour of the chart under a title line: the rate one way, the wait another."""
+    if title.startswith("orders per minute"):
+        return "cyan"
+    if title.startswith("wait"):
+        return "magenta"
+    return ""
+
+
+class ShopView(App[Summary | None]):
+    """Watch and change a running shop. The app's result is the closing summary."""
+
+    TITLE = "fishshop"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    #numbers {
+        height: auto;
+        padding: 0 1;
+        background: $boost;
+    }
+    #notice { height: 1; padding: 0 1; color: $text-muted; }
+    #floor { height: 1fr; }
+    .row { height: 1fr; }
+    .row.vacant { height: 5; }
+    .empty { width: 1fr; height: 1fr; padding: 1 2; color: $text-muted;
+             border: dashed $panel-lighten-2; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "hire('till')", "till +"),
+        Binding("T", "send_home('till')", "till -", key_display="T"),
+        Binding("p", "hire('preparer')", "preparer +"),
+        Binding("P", "send_home('preparer')", "preparer -", key_display="P"),
+        Binding("c", "hire('cook')", "cook +"),
+        Binding("C", "send_home('cook')", "cook -", key_display="C"),
+        Binding("o", "open_or_close", "open/close"),
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        shop: LiveShop,
+        refresh_seconds: float = 0.5,
+        look_seconds: float = 1.0,
+        analyst: AnalystReader | None = None,
+    ) -> None:
+        super().__init__()
+        self.shop = shop
+        self.analyst = analyst
+        """Reads the analyst's table, for a shop whose served orders go to PostgreSQL."""
+        self.refresh_seconds = refresh_seconds
+        self.look_seconds = look_seconds
+        self.closing = False
+        self.closed = asyncio.Event()
+        """Set once the shop has closed and the app is about to exit."""
+        self.summary: Summary | None = None
+        self._looking: asyncio.Task[None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="numbers")
+        yield Static(id="notice")
+        with Horizontal(id="floor"):
+            with Vertical(id="shop"):
+                for role, _ in ROWS:
+                    yield Horizontal(id=f"{role}s", classes="row")
+            if self.shop.cabinet is not None:
+                yield CabinetPanel(self.shop)
+            if self.analyst is not None:
+                yield AnalystPanel(self.analyst)
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.title = f"fishshop · {self.shop.spec.name}"
+        self._looking = asyncio.create_task(self._keep_looking(), name="shop-numbers")
+        await self.show_shop()
+        self.set_interval(self.refresh_seconds, self.show_shop)
+
+    async def _keep_looking(self) -> None:
+        """Read the shop's numbers from Kafka, once a second, until the shop closes."""
+        while not self.closing:
+            try:
+                await self.shop.look()
+            except Exception as error:  # noqa: BLE001 - the view must outlive a bad read
+                self.shop.notice(f"could not read the shop's numbers: {error}")
+            await asyncio.sleep(self.look_seconds)
+
+    async def show_shop(self) -> None:
+        """Redraw the header and panels; mount and remove panels as the crew changes."""
+        numbers = self.shop.numbers
+        lines = headline(numbers)
+        text = Text(lines[0], style="bold")
+        for line in lines[1:]:
+            text.append("\n" + line)
+        self.query_one("#numbers", Static).update(text)
+        notices = self.shop.notices
+        self.query_one("#notice", Static).update(notices[-1] if notices else "")
+        for role, empty in ROWS:
+            await self._show_row(role, empty)
+        for cabinet in self.query(CabinetPanel):
+            cabinet.show()
+
+    async def _show_row(self, role: Role, empty: str) -> None:
+        row = self.query_one(f"#{role}s", Horizontal)
+        stations = [s for s in self.shop.stations if s.role == role]
+        shown = [child.station for child in row.children if isinstance(child, StationPanel)]
+        if stations != shown or (not stations and not row.children):
+            row.set_class(not stations, "vacant")
+            await row.remove_children()
+            if stations:
+                await row.mount_all([StationPanel(s) for s in stations])
+            else:
+                await row.mount(Static(empty, classes="empty"))
+        for panel in self.panels(role):
+            panel.show()
+
+    def panels(self, role: Role | None = None) -> Iterator[StationPanel]:
+        """The panels on screen, tills first, then preparers, then cooks."""
+        for row_role, _ in ROWS:
+            if role is None or role == row_role:
+                yield from self.query_one(f"#{row_role}s", Horizontal).query(StationPanel)
+
+    async def action_hire(self, role: Role) -> None:
+        if self.closing:
+            return
+        station = self.shop.hire(role)
+        self.shop.notice(f"{role} {station.number} started")
+        await self.show_shop()
+
+    async def action_send_home(self, role: Role) -> None:
+        if self.closing:
+            return
+        station = self.shop.send_home(role)
+        if station is not None:
+            self.shop.notice(f"{role} {station.number} is going home")
+        await self.show_shop()
+
+    async def action_open_or_close(self) -> None:
+        if self.closing:
+            return
+        self.shop.toggle()
+        await self.show_shop()
+
+    async def action_quit(self) -> None:
+        """Close the shop cleanly, then exit; the panels show it closing."""
+        if self.closing:
+            return
+        self.closing = True
+        if self._looking is not None:
+            self._looking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._looking
+        self.run_worker(self._close(), name="closing", exit_on_error=False)
+
+    async def _close(self) -> None:
+        try:
+            self.summary = await self.shop.stop()
+        finally:
+            self.closed.set()
+            self.exit(self.summary)
+
+
+class _NoticeHandler(logging.Handler):
+    """Log records become the shop's notices: a log line would tear the screen."""
+
+    def __init__(self, shop: LiveShop) -> None:
+        super().__init__(logging.WARNING)
+        self.shop = shop
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.shop.notice(record.getMessage())
+
+
+@contextlib.contextmanager
+def shop_notices(shop: LiveShop) -> Iterator[None]:
+    """While the view runs, warnings go to the header instead of the terminal."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [_NoticeHandler(shop)]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
+async def run_live_view(
+    shop: LiveShop, analyst: AnalystReader | None = None
+) -> tuple[Summary, int]:
+    """Run the view on a started shop until the person quits (or SIGTERM, SIGINT,
+    or SIGHUP when the terminal goes away); ``analyst`` adds the analyst panel.
+
+    Returns the closing summary and the app's return code (0 unless the view
+    itself failed); the shop is stopped whatever happens.
+    """
+    app = ShopView(shop, analyst=analyst)
+    loop = asyncio.get_running_loop()
+
+    def terminate() -> None:
+        app.call_later(app.action_quit)
+
+    def hang_up() -> None:
+        _leave_the_terminal(app)
+        terminate()
+
+    for sig in SIGNALS:
+        loop.add_signal_handler(sig, hang_up if sig == signal.SIGHUP else terminate)
+    try:
+        with shop_notices(shop):
+            await app.run_async()
+    finally:
+        for sig in SIGNALS:
+            loop.remove_signal_handler(sig)
+        summary = app.summary if app.summary is not None else await shop.stop()
+    return summary, app.return_code or 0

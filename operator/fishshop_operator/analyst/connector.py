@@ -1,0 +1,216 @@
+"""The operator's calls for a shop's analyst: the table in PostgreSQL, the sink
+connector in Kafka Connect (created or updated, restarted, deleted).
+
+Every call is bounded in time, so an unreachable Connect or PostgreSQL becomes a
+reason in AnalystReady, never a reconcile that hangs. A connector is only changed
+or deleted when its shop label is this shop's: two shops never take each other's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fishshop_operator.analyst.decisions import (
+    AnalystMemory,
+    AnalystOutcome,
+    ConnectorState,
+    TaskState,
+    connector_outcome,
+    steady,
+    trace_reason,
+)
+from fishshop_operator.analyst.spec import AnalystSpec, check_connect_url
+from fishshop_operator.analyst.status import previous_analyst
+from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError, ConnectorStatus
+from fishshop_workers.analyst.database import DatabaseAddress
+from fishshop_workers.analyst.sink import (
+    SHOP_LABEL_KEY,
+    belongs_to,
+    connector_name,
+    sink_connector_config,
+)
+from fishshop_workers.analyst.store import AnalystStoreError, ensure_table
+from fishshop_workers.shop.spec import ShopSpecError
+
+__all__ = [
+    "CONNECT_SECONDS",
+    "AnalystShop",
+    "ConnectError",
+    "delete_connector",
+    "placed_connector",
+    "reconcile_analyst",
+]
+
+log = logging.getLogger(__name__)
+
+CONNECT_SECONDS = 10.0
+"""How long one call to Connect's REST API may take."""
+TABLE_SECONDS = 30.0
+"""Making the table: the connect (psycopg's own 10 s) and two statements."""
+REPLICATION_FACTOR = -1
+"""The dead-letter topic takes the broker's default, as the shop's own topics do."""
+CONNECTOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}\.analyst")
+
+
+def placed_connector(status: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(connectUrl, connector) where the shop's last status says its connector is.
+
+    Read back from the status, so a connector is found and deleted after an operator
+    restart too; checked like the spec, since the status is only data.
+    """
+    connect_url, connector, _ = previous_analyst(status)
+    if not connect_url or not CONNECTOR_NAME.fullmatch(connector):
+        return None
+    try:
+        return check_connect_url(connect_url, "status.analyst.connectUrl"), connector
+    except ShopSpecError:
+        return None
+
+
+@dataclass(frozen=True)
+class AnalystShop:
+    """What the analyst needs to know about its shop."""
+
+    label: str
+    """namespace/name: the shop column of its rows, and the connector's owner."""
+    topic_prefix: str
+    served_topic: str
+
+    @property
+    def connector(self) -> str:
+        return connector_name(self.topic_prefix)
+
+
+def _state(status: ConnectorStatus | None) -> ConnectorState | None:
+    if status is None:
+        return None
+    return ConnectorState(
+        status.state,
+        tuple(TaskState(task.id, task.state, trace_reason(task.trace)) for task in status.tasks),
+        trace_reason(status.trace),
+    )
+
+
+async def _make_table(address: DatabaseAddress, secret: str) -> None:
+    hint = f"Check the url in Secret {secret} (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
+    await asyncio.wait_for(asyncio.to_thread(ensure_table, address.libpq_url, hint), TABLE_SECONDS)
+
+
+def _connect_failed(error: ConnectError, shop: AnalystShop, url: str) -> AnalystOutcome:
+    if error.status is None:
+        reason = "ConnectUnreachable"
+        message = f"{error}. Check spec.analyst.connectUrl and that Connect is up"
+    else:
+        reason = "ConnectRefused"
+        message = str(error)
+    return AnalystOutcome(False, reason, message, shop.connector, url)
+
+
+async def reconcile_analyst(
+    spec: AnalystSpec,
+    shop: AnalystShop,
+    address: DatabaseAddress,
+    memory: AnalystMemory,
+    *,
+    now: float,
+) -> tuple[AnalystOutcome, int]:
+    """Make the table, put the connector, restart its failed tasks when the backoff
+    allows; the outcome, and how many tasks were restarted this time."""
+    restarts = memory.restarts or 0
+    try:
+        if memory.table_made != address:
+            await _make_table(address, spec.postgres_secret)
+            memory.table_made = address
+    except (AnalystStoreError, TimeoutError) as error:
+        memory.table_made = None
+        message = str(error) or f"PostgreSQL at {address.shown} did not answer in time"
+        return AnalystOutcome(
+            False, "DatabaseUnreachable", message, shop.connector, spec.connect_url
+        ), 0
+    desired = sink_connector_config(
+        shop=shop.label,
+        topic_prefix=shop.topic_prefix,
+        database=address,
+        replication_factor=REPLICATION_FACTOR,
+        tasks=spec.tasks,
+    )
+    restarted = 0
+    async with ConnectClient(spec.connect_url, timeout=CONNECT_SECONDS) as connect:
+        try:
+            current = await connect.config(shop.connector)
+            if current is not None and not belongs_to(current, shop.label):
+                return AnalystOutcome(
+                    False,
+                    "ConnectorOwnedByAnotherShop",
+                    f"connector {shop.connector} at {spec.connect_url} belongs to shop "
+                    f"{current.get(SHOP_LABEL_KEY) or '(none)'}; it was left alone",
+                    shop.connector,
+                    spec.connect_url,
+                ), 0
+            if current is None or {k: v for k, v in current.items() if k != "name"} != desired:
+                created = await connect.put_config(shop.connector, desired)
+                log.info(
+                    "action=%s connector=%s connect=%s tasks=%d",
+                    "create-connector" if created else "update-connector",
+                    shop.connector,
+                    spec.connect_url,
+                    spec.tasks,
+                )
+            state = _state(await connect.status(shop.connector))
+            memory.backoff = memory.backoff.observed(steady(state), now)
+            failed = _failed(state)
+            if failed and memory.backoff.due(now):
+                # A dropped table is one cause of failed writes: make it again first.
+                try:
+                    await _make_table(address, spec.postgres_secret)
+                except (AnalystStoreError, TimeoutError) as error:
+                    log.warning("action=make-table connector=%s error=%s", shop.connector, error)
+                await connect.restart_failed(shop.connector)
+                memory.backoff = memory.backoff.restarted(now)
+                restarted = failed
+                restarts += failed
+                memory.restarts = restarts
+                log.info(
+                    "action=restart-tasks connector=%s failed=%d in_a_row=%d next_in=%.0fs",
+                    shop.connector,
+                    failed,
+                    memory.backoff.in_a_row,
+                    memory.backoff.delay(),
+                )
+                state = _state(await connect.status(shop.connector))
+        except ConnectError as error:
+            return _connect_failed(error, shop, spec.connect_url), restarted
+    outcome = connector_outcome(
+        state, connector=shop.connector, connect_url=spec.connect_url, restarts=restarts
+    )
+    return outcome, restarted
+
+
+def _failed(state: ConnectorState | None) -> int:
+    """Failed tasks, or 1 for a failed connector (the restart covers it too)."""
+    if state is None:
+        return 0
+    tasks = sum(1 for task in state.tasks if task.state == "FAILED")
+    return tasks or (1 if state.state == "FAILED" else 0)
+
+
+async def delete_connector(connect_url: str, connector: str, label: str) -> str:
+    """Delete the shop's connector; what was done, in words. Raises ConnectError.
+
+    A connector of that name that carries another shop's label is left alone.
+    """
+    async with ConnectClient(connect_url, timeout=CONNECT_SECONDS) as connect:
+        current = await connect.config(connector)
+        if current is None:
+            return f"no connector {connector} at {connect_url}"
+        if not belongs_to(current, label):
+            return (
+                f"connector {connector} at {connect_url} belongs to shop "
+                f"{current.get(SHOP_LABEL_KEY) or '(none)'}; left alone"
+            )
+        await connect.delete(connector)
+        return f"deleted connector {connector} at {connect_url}"

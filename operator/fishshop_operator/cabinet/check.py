@@ -1,0 +1,89 @@
+"""The operator's one call to a shop's hot cabinet: does its Redis answer?
+
+It goes through the workers' own ``HotCabinet`` (the same client, the same error
+words), on a client built here so the password and the CA stay in memory. Bounded
+in time: a Redis that never answers becomes ``RedisUnreachable`` in the status,
+never a reconcile that hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError
+
+from fishshop_operator.cabinet.credentials import RedisCredentials
+from fishshop_operator.cabinet.spec import HotCabinetSpec
+from fishshop_operator.shop.conditions import CabinetOutcome
+from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.cabinet.decisions import CabinetSettingsError
+from fishshop_workers.cabinet.errors import CabinetUnavailable
+from fishshop_workers.cabinet.store import HotCabinet
+
+__all__ = ["PING_SECONDS", "check_cabinet"]
+
+PING_SECONDS = 5.0
+"""How long the connect and the PING may each take."""
+_BOUND = 2 * PING_SECONDS + 1
+"""The whole check, name lookup included, never takes longer than this."""
+
+
+def _ca_text(credentials: RedisCredentials | None, spec: HotCabinetSpec) -> str | None:
+    """The Secret's CA for a ``rediss://`` Redis; raises ValueError if it is not one."""
+    if credentials is None or credentials.ca is None or not spec.tls:
+        return None
+    text = credentials.ca.decode("ascii")  # PEM is ASCII; anything else is not a CA
+    ssl.create_default_context(cadata=text)  # refuses what OpenSSL cannot read
+    return text
+
+
+async def check_cabinet(
+    spec: HotCabinetSpec, shop_prefix: str, credentials: RedisCredentials | None
+) -> CabinetOutcome:
+    """PING the shop's Redis with its credentials; the outcome says what to fix."""
+    try:
+        ca = _ca_text(credentials, spec)
+    except (ValueError, ssl.SSLError) as error:
+        source = credentials.source if credentials else "?"
+        return CabinetOutcome(
+            False,
+            "CredentialsSecretInvalid",
+            f"Secret {source}: ca.pem is not a PEM certificate OpenSSL can read ({error})",
+        )
+    try:
+        connection = CabinetConnection(
+            spec.redis_url,
+            password=credentials.password if credentials else None,
+            timeout_seconds=PING_SECONDS,
+        )
+    except CabinetSettingsError as error:  # the URL passed names.check_redis_url already
+        return CabinetOutcome(False, "InvalidRedisUrl", str(error))
+    options = connection.client_options()
+    if ca is not None:
+        options["ssl_ca_data"] = ca
+    # One try: the next reconcile is the retry, and the status must not wait for it.
+    client = Redis.from_url(
+        connection.url, decode_responses=True, retry=Retry(NoBackoff(), 0), **options
+    )
+    cabinet = HotCabinet(client, shop_prefix, where=connection.where)
+    try:
+        await asyncio.wait_for(cabinet.ping(), _BOUND)
+    except CabinetUnavailable as error:
+        refused = isinstance(error.__cause__, AuthenticationError)
+        reason = "RedisAuthenticationFailed" if refused else "RedisUnreachable"
+        return CabinetOutcome(False, reason, str(error))
+    except TimeoutError:
+        return CabinetOutcome(
+            False,
+            "RedisUnreachable",
+            f"the hot cabinet's Redis at {connection.where} did not answer within "
+            f"{_BOUND:.0f}s. Check spec.hotCabinet.redisUrl and that Redis is up and "
+            "reachable from the operator",
+        )
+    finally:
+        await cabinet.close()
+    return CabinetOutcome(True, "CabinetReady", f"Redis at {connection.where} answers")

@@ -1,0 +1,136 @@
+"""Which shops use which topic prefix, kept from the watch's events instead of a list.
+
+Asking the API server for every shop on each reconcile costs O(N) per shop and
+O(N^2) per resync; the watch already shows the operator every shop's body, so the
+index is fed from there (and emptied by DELETED). Deciding who owns a prefix then
+reads only the few shops that share it.
+
+The oldest shop keeps a prefix (ties go to the first by namespace and name); a shop
+being deleted does not count; specs are read leniently, so a shop this operator no
+longer accepts still keeps its topics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fishshop_operator.shop.resource import ShopResource
+from fishshop_workers.shop.topics import default_prefix
+
+__all__ = ["ShopCard", "ShopIndex", "prefix_owner"]
+
+
+@dataclass(frozen=True)
+class ShopCard:
+    """What the index keeps of one shop: only what deciding a prefix's owner needs."""
+
+    uid: str
+    namespace: str
+    name: str
+    created: str
+    """metadata.creationTimestamp: the oldest shop keeps the prefix."""
+    prefix: str
+    """spec.topicPrefix, or the default made from the name, read leniently."""
+    deleting: bool
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.created, self.namespace, self.name)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def shop_card(body: Mapping[str, Any]) -> ShopCard:
+    """Read a FishShop's body leniently: a spec this operator would refuse (made under
+    an older CRD, say) still names the prefix whose topics stay its own."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    prefix = spec.get("topicPrefix") if isinstance(spec, Mapping) else None
+    return ShopCard(
+        uid=str(meta.get("uid", "")),
+        namespace=namespace,
+        name=name,
+        created=str(meta.get("creationTimestamp", "")),
+        prefix=str(prefix or default_prefix(name, namespace)),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def _owner(mine: ShopCard, cards: Iterable[ShopCard]) -> ShopCard | None:
+    older = [
+        card
+        for card in cards
+        if card.uid != mine.uid
+        and not card.deleting
+        and card.prefix == mine.prefix
+        and card.key < mine.key
+    ]
+    return min(older, key=lambda card: card.key) if older else None
+
+
+def prefix_owner(shop: ShopResource, shops: list[dict[str, Any]]) -> str | None:
+    """The shop (namespace/name) that already uses this shop's topic prefix, if another
+    one does, among the bodies ``shops``.
+
+    Only ``shop``'s own body in ``shops`` tells how old it is; without it, no owner.
+    """
+    cards = [shop_card(body) for body in shops]
+    mine = next((card for card in cards if card.uid == shop.uid), None)
+    if mine is None:
+        return None
+    # The shop's prefix as read strictly (the one its topics would get).
+    owner = _owner(replace(mine, prefix=shop.topic_prefix), cards)
+    return owner.ref if owner is not None else None
+
+
+class ShopIndex:
+    """Shops by uid and by topic prefix, fed from the watch."""
+
+    def __init__(self) -> None:
+        self._cards: dict[str, ShopCard] = {}
+        self._by_prefix: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    def __contains__(self, uid: object) -> bool:
+        return uid in self._cards
+
+    def put(self, body: Mapping[str, Any]) -> None:
+        """The shop as the watch shows it now."""
+        card = shop_card(body)
+        if not card.uid:
+            return
+        self.discard(card.uid)
+        self._cards[card.uid] = card
+        self._by_prefix.setdefault(card.prefix, set()).add(card.uid)
+
+    def discard(self, uid: str) -> None:
+        """The shop is gone (or was never there)."""
+        card = self._cards.pop(uid, None)
+        if card is None:
+            return
+        sharing = self._by_prefix.get(card.prefix)
+        if sharing is not None:
+            sharing.discard(uid)
+            if not sharing:
+                del self._by_prefix[card.prefix]
+
+    def discard_named(self, namespace: str, name: str) -> None:
+        """The API server has no shop of that name (seldom asked: a scan)."""
+        for card in [c for c in self._cards.values() if (c.namespace, c.name) == (namespace, name)]:
+            self.discard(card.uid)
+
+    def owner(self, body: Mapping[str, Any], prefix: str) -> ShopCard | None:
+        """The shop that keeps ``prefix`` before the shop of ``body``, if another does.
+
+        ``body`` is the shop as the caller has it (fresher than the index, maybe not in
+        it yet); ``prefix`` its prefix as read strictly.
+        """
+        mine = replace(shop_card(body), prefix=prefix)
+        return _owner(mine, (self._cards[uid] for uid in self._by_prefix.get(prefix, ())))

@@ -1,0 +1,137 @@
+"""A FishShop resource as the operator reads it. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fishshop_operator.analyst.spec import AnalystSpec, read_analyst
+from fishshop_operator.autoscale.spec import (
+    AUTOSCALED_ROLES,
+    AutoscaleSpec,
+    read_autoscale,
+    read_decided_replicas,
+)
+from fishshop_operator.cabinet.spec import HotCabinetSpec, read_hot_cabinet
+from fishshop_operator.shop.names import (
+    check_bootstrap_servers,
+    check_namespace,
+    check_secret_name,
+    check_shop_name,
+    check_topic_prefix,
+)
+from fishshop_workers.shop.spec import ShopSpec, ShopSpecError, read_manifest
+from fishshop_workers.shop.topics import ShopTopics, cooks_group, default_prefix, preparers_group
+
+__all__ = ["GROUP", "PLURAL", "VERSION", "ShopResource", "read_resource"]
+
+GROUP = "fishshop.dev"
+VERSION = "v1alpha1"
+PLURAL = "fishshops"
+DELETE = "Delete"
+RETAIN = "Retain"
+
+
+@dataclass(frozen=True)
+class ShopResource:
+    """One FishShop: its identity in Kubernetes and what its spec asks for."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    spec: ShopSpec
+    tls_secret: str
+    topic_deletion_policy: str
+    hot_cabinet: HotCabinetSpec | None = None
+    """The hot cabinet, when ``spec.hotCabinet`` turns it on."""
+    analyst: AnalystSpec | None = None
+    """The analyst's sink connector, when ``spec.analyst`` asks for one."""
+    autoscale: Mapping[str, AutoscaleSpec] = field(default_factory=dict, hash=False)
+    """Role (preparer, cook) -> its autoscale, for each role whose spec turns it on."""
+    decided_replicas: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False)
+    """Role -> replicas the operator last decided for it, as the status says."""
+
+    @property
+    def label(self) -> str:
+        """namespace/name: how the shop's rows and its connector name it."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def topic_prefix(self) -> str:
+        return self.spec.topic_prefix or default_prefix(self.name, self.namespace)
+
+    @property
+    def topics(self) -> ShopTopics:
+        return ShopTopics.from_prefix(self.topic_prefix)
+
+    @property
+    def preparers_group(self) -> str:
+        return preparers_group(self.topic_prefix)
+
+    @property
+    def cooks_group(self) -> str:
+        return cooks_group(self.topic_prefix)
+
+    @property
+    def deletes_topics(self) -> bool:
+        return self.topic_deletion_policy == DELETE
+
+    def owner_reference(self) -> dict[str, Any]:
+        """Makes the shop own a workload, so that deleting the shop removes it."""
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "FishShop",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+def read_resource(body: dict[str, Any]) -> ShopResource:
+    """A ShopResource from a FishShop object; raises ShopSpecError if it cannot run.
+
+    Every name that the operator puts into a request path, an object name or a Kafka
+    connection is checked here, before anything is created.
+    """
+    metadata = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    kafka = spec.get("kafka") or {}
+    name = str(metadata.get("name", ""))
+    namespace = str(metadata.get("namespace", "default"))
+    shop_spec = read_manifest(body)
+    check_shop_name(name)
+    check_namespace(namespace)
+    tls_secret = kafka.get("tlsSecret") or ""
+    if not isinstance(tls_secret, str):
+        raise ShopSpecError("spec.kafka.tlsSecret must be a Secret's name")
+    check_secret_name(tls_secret)
+    check_bootstrap_servers(shop_spec.bootstrap_servers)
+    check_topic_prefix(shop_spec.topic_prefix)
+    hot_cabinet = read_hot_cabinet(spec)
+    analyst = read_analyst(spec)
+    autoscale = {
+        role: found
+        for role in AUTOSCALED_ROLES
+        if (found := read_autoscale(spec, role)) is not None
+    }
+    if "cook" in autoscale and shop_spec.cooks.replicas < 1:
+        raise ShopSpecError(
+            "spec.cooks.autoscale needs spec.cooks.replicas of at least 1: with no cook, "
+            "plaice is off the menu and nothing reaches the cook topic"
+        )
+    return ShopResource(
+        name=name,
+        namespace=namespace,
+        uid=str(metadata.get("uid", "")),
+        generation=int(metadata.get("generation") or 0),
+        spec=shop_spec,
+        tls_secret=tls_secret,
+        topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
+        hot_cabinet=hot_cabinet,
+        analyst=analyst,
+        autoscale=autoscale,
+        decided_replicas=read_decided_replicas(body.get("status")),
+    )

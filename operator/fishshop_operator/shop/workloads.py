@@ -1,0 +1,302 @@
+"""The Kubernetes objects a shop needs: pure functions from a shop to manifests.
+
+Tills are a StatefulSet, so till numbers are the stable ordinals 1..N; preparers and
+cooks are Deployments. Every pod runs ``fishshop till|preparer|cook`` configured by
+``FISHSHOP_*`` variables, with probes, requests, a metrics port and a locked-down
+security context. The operator applies these with server-side apply, so a hand edit
+to any field set here is put back.
+
+With a hot cabinet, preparers and cooks also get the Redis URL (and cooks the batch
+rules); its credentials Secret is mounted read-only and the variables point into it,
+so a password never sits in the pod spec. Tills never touch the cabinet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fishshop_operator.cabinet.credentials import CA_KEY, PASSWORD_KEY
+from fishshop_operator.shop.resource import ShopResource
+
+__all__ = [
+    "CERTS_DIR",
+    "METRICS_PORT",
+    "REDIS_DIR",
+    "ROLES",
+    "labels",
+    "selector",
+    "shop_workloads",
+    "workload_name",
+]
+
+METRICS_PORT = 8000
+CERTS_DIR = "/etc/fishshop/kafka"
+REDIS_DIR = "/etc/fishshop/redis"
+CABINET_ROLES = ("preparer", "cook")
+ROLES = ("till", "preparer", "cook")
+MANAGED_BY = "fishshop-operator"
+SHOP_LABEL = "fishshop.dev/shop"
+ROLE_LABEL = "app.kubernetes.io/component"
+
+Manifest = dict[str, Any]
+
+
+def workload_name(shop: str, role: str) -> str:
+    """``harbour-till``, ``harbour-preparer``, ``harbour-cook``."""
+    return f"{shop}-{role}"
+
+
+def selector(shop: ShopResource, role: str) -> dict[str, str]:
+    return {SHOP_LABEL: shop.name, ROLE_LABEL: role}
+
+
+def selector_string(shop: ShopResource, role: str) -> str:
+    return ",".join(f"{key}={value}" for key, value in selector(shop, role).items())
+
+
+def labels(shop: ShopResource, role: str) -> dict[str, str]:
+    """Labels on every object and pod of a role; Prometheus finds pods by them."""
+    return {
+        "app.kubernetes.io/name": "fishshop",
+        "app.kubernetes.io/instance": shop.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": "fishshop",
+        **selector(shop, role),
+    }
+
+
+def _field(path: str) -> dict[str, Any]:
+    return {"valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}
+
+
+def _cabinet_env(shop: ShopResource, role: str, redis_ca: bool) -> list[dict[str, Any]]:
+    cabinet = shop.hot_cabinet
+    if cabinet is None or role not in CABINET_ROLES:
+        return []
+    env: list[dict[str, Any]] = [{"name": "FISHSHOP_REDIS_URL", "value": cabinet.redis_url}]
+    if cabinet.credentials_secret:
+        env.append({"name": "FISHSHOP_REDIS_PASSWORD_FILE", "value": f"{REDIS_DIR}/{PASSWORD_KEY}"})
+        if redis_ca and cabinet.tls:
+            env.append({"name": "FISHSHOP_REDIS_CA_FILE", "value": f"{REDIS_DIR}/{CA_KEY}"})
+    if role == "cook":
+        settings = cabinet.settings
+        env += [
+            {"name": "FISHSHOP_COD_BATCH", "value": str(settings.cod_batch)},
+            {"name": "FISHSHOP_CHIPS_BATCH", "value": str(settings.chips_batch)},
+            {"name": "FISHSHOP_COD_THRESHOLD", "value": str(settings.cod_threshold)},
+            {"name": "FISHSHOP_CHIPS_THRESHOLD", "value": str(settings.chips_threshold)},
+        ]
+    return env
+
+
+def _cabinet_volume(shop: ShopResource, role: str, redis_ca: bool) -> dict[str, Any] | None:
+    """The credentials Secret, only its Redis keys, for the roles that use the cabinet."""
+    cabinet = shop.hot_cabinet
+    if cabinet is None or not cabinet.credentials_secret or role not in CABINET_ROLES:
+        return None
+    keys = [PASSWORD_KEY, *([CA_KEY] if redis_ca and cabinet.tls else [])]
+    return {
+        "name": "redis-credentials",
+        "secret": {
+            "secretName": cabinet.credentials_secret,
+            "defaultMode": 0o440,
+            "items": [{"key": key, "path": key} for key in keys],
+        },
+    }
+
+
+def _env(shop: ShopResource, role: str, redis_ca: bool = False) -> list[dict[str, Any]]:
+    spec = shop.spec
+    env: list[dict[str, Any]] = [
+        {"name": "FISHSHOP_SHOP", "value": shop.name},
+        {"name": "FISHSHOP_NAMESPACE", "value": shop.namespace},
+        {"name": "FISHSHOP_TOPIC_PREFIX", "value": shop.topic_prefix},
+        {"name": "FISHSHOP_BOOTSTRAP_SERVERS", "value": spec.bootstrap_servers},
+        {"name": "FISHSHOP_WORKER_NAME", **_field("metadata.name")},
+        {"name": "FISHSHOP_METRICS_HOST", **_field("status.podIP")},
+        {"name": "FISHSHOP_METRICS_PORT", "value": str(METRICS_PORT)},
+    ]
+    if shop.tls_secret:
+        env.append({"name": "FISHSHOP_CERTS_DIR", "value": CERTS_DIR})
+    if role == "till":
+        env += [
+            {"name": "FISHSHOP_ORDERS_PER_MINUTE", "value": _number(spec.tills.orders_per_minute)},
+            {"name": "FISHSHOP_PLAICE", "value": "true" if spec.plaice else "false"},
+        ]
+    elif role == "preparer":
+        env += [
+            {"name": "FISHSHOP_PREP_MIN", "value": _number(spec.preparers.prep_min)},
+            {"name": "FISHSHOP_PREP_MAX", "value": _number(spec.preparers.prep_max)},
+        ]
+    else:
+        env += [
+            {"name": "FISHSHOP_COOK_MIN", "value": _number(spec.cooks.cook_min)},
+            {"name": "FISHSHOP_COOK_MAX", "value": _number(spec.cooks.cook_max)},
+        ]
+    return env + _cabinet_env(shop, role, redis_ca)
+
+
+def _number(value: float) -> str:
+    """``40`` for whole numbers, else the exact decimal (``0.1234567``)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "metrics"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def pod_template(shop: ShopResource, role: str, image: str, redis_ca: bool = False) -> Manifest:
+    """``redis_ca``: the cabinet's credentials Secret holds a CA, which the pods then get."""
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory"}}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
+    if shop.tls_secret:
+        volumes.append(
+            {"name": "kafka-certs", "secret": {"secretName": shop.tls_secret, "defaultMode": 0o440}}
+        )
+        mounts.append({"name": "kafka-certs", "mountPath": CERTS_DIR, "readOnly": True})
+    credentials = _cabinet_volume(shop, role, redis_ca)
+    if credentials is not None:
+        volumes.append(credentials)
+        mounts.append({"name": credentials["name"], "mountPath": REDIS_DIR, "readOnly": True})
+    return {
+        "metadata": {
+            "labels": labels(shop, role),
+            "annotations": {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(METRICS_PORT),
+                "prometheus.io/path": "/metrics",
+            },
+        },
+        "spec": {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 30,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "fsGroup": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": role,
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["fishshop", role],
+                    "env": _env(shop, role, redis_ca),
+                    "ports": [
+                        {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}
+                    ],
+                    "livenessProbe": _probe("/healthz", 10, 3),
+                    "readinessProbe": _probe("/readyz", 5, 2),
+                    "resources": {
+                        "requests": {"cpu": "50m", "memory": "96Mi"},
+                        "limits": {"memory": "256Mi"},
+                    },
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "runAsNonRoot": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                    "volumeMounts": mounts,
+                }
+            ],
+            "volumes": volumes,
+        },
+    }
+
+
+def _metadata(shop: ShopResource, role: str) -> Manifest:
+    return {
+        "name": workload_name(shop.name, role),
+        "namespace": shop.namespace,
+        "labels": labels(shop, role),
+        "ownerReferences": [shop.owner_reference()],
+    }
+
+
+def tills(shop: ShopResource, image: str) -> Manifest:
+    """A closed shop keeps its StatefulSet with no tills, so it opens again as it was."""
+    replicas = shop.spec.tills.replicas if shop.spec.open else 0
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _metadata(shop, "till"),
+        "spec": {
+            "replicas": replicas,
+            "serviceName": workload_name(shop.name, "till"),
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": selector(shop, "till")},
+            "template": pod_template(shop, "till", image),
+        },
+    }
+
+
+def tills_service(shop: ShopResource) -> Manifest:
+    """The headless Service that gives each till a stable name."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(shop, "till"),
+        "spec": {
+            "clusterIP": "None",
+            "selector": selector(shop, "till"),
+            "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics"}],
+        },
+    }
+
+
+def deployment(
+    shop: ShopResource,
+    role: str,
+    image: str,
+    redis_ca: bool = False,
+    replicas: int | None = None,
+) -> Manifest:
+    """``replicas``: what the autoscaler decided, in place of the spec's."""
+    if replicas is None:
+        replicas = shop.spec.preparers.replicas if role == "preparer" else shop.spec.cooks.replicas
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(shop, role),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector(shop, role)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": pod_template(shop, role, image, redis_ca),
+        },
+    }
+
+
+def shop_workloads(
+    shop: ShopResource,
+    image: str,
+    *,
+    redis_ca: bool = False,
+    replicas: Mapping[str, int] | None = None,
+) -> list[Manifest]:
+    """Every object the shop's workers need, in the order to apply them.
+
+    ``redis_ca``: the hot cabinet's credentials Secret holds ``ca.pem`` (read by the
+    operator), so the preparers and cooks get it for ``rediss://``. ``replicas``: role
+    (preparer, cook) -> replicas the autoscaler decided, which win over the spec's.
+    """
+    decided = replicas or {}
+    return [
+        tills_service(shop),
+        tills(shop, image),
+        deployment(shop, "preparer", image, redis_ca, decided.get("preparer")),
+        deployment(shop, "cook", image, redis_ca, decided.get("cook")),
+    ]
