@@ -24,25 +24,20 @@ from aiokafka.errors import KafkaError
 from fishshop.demo.boards.cabinet import FromCabinet, summary_lines
 from fishshop.demo.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
 from fishshop_operator.settings import DEFAULT_IMAGE
-from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
+from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.audit.ledger import Summary
 from fishshop_workers.cabinet.connection import CabinetConnection
-from fishshop_workers.cabinet.decisions import CabinetSettings, CabinetSettingsError
-from fishshop_workers.cabinet.errors import CabinetError
-from fishshop_workers.embedded.connect import ConnectStartError
-from fishshop_workers.embedded.jars import BrokerFetchError
-from fishshop_workers.embedded.kafka import BrokerStartError, EmbeddedBroker
-from fishshop_workers.kafka.admin import TopicCreationError
+from fishshop_workers.cabinet.decisions import CabinetSettings
+from fishshop_workers.embedded.kafka import EmbeddedBroker
+from fishshop_workers.errors import EXIT_INTERRUPTED, FishshopError, InputError, ServiceError
 from fishshop_workers.kafka.settings import (
     SASL_MECHANISMS,
     KafkaSettings,
-    KafkaSettingsError,
     read_sasl_password,
 )
-from fishshop_workers.roles.process import WorkerStartError
 from fishshop_workers.shop.routing import till_number_from_hostname
-from fishshop_workers.shop.spec import ShopSpec, ShopSpecError, read_manifest
-from fishshop_workers.shop.topics import PartitionDecreaseError, default_prefix
+from fishshop_workers.shop.spec import ShopSpec, read_manifest
+from fishshop_workers.shop.topics import default_prefix
 
 if TYPE_CHECKING:
     from fishshop.demo.analyst import DemoAnalyst
@@ -54,7 +49,7 @@ log = logging.getLogger("fishshop")
 T = TypeVar("T")
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """Bad input from the person at the keyboard: printed, exit code 2."""
 
 
@@ -923,47 +918,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGHUP, _interrupt)
     try:
         return COMMANDS[args.command](args)
-    except (
-        UsageError,
-        DatabaseAddressError,
-        ShopSpecError,
-        KafkaSettingsError,
-        PartitionDecreaseError,
-        LookupError,
-        CabinetSettingsError,
-    ) as error:
-        print(f"fishshop: {error}", file=sys.stderr)
-        return 2
-    except (CabinetError, ConnectStartError) as error:
-        print(f"fishshop: {error}", file=sys.stderr)
-        return 3
-    except (BrokerStartError, BrokerFetchError, WorkerStartError, TopicCreationError) as error:
-        print(f"fishshop: {error}", file=sys.stderr)
-        return 3
     except KafkaError as error:
-        print(
-            f"fishshop: Kafka at {getattr(args, 'bootstrap_servers', None) or 'the broker'} "
+        # aiokafka's errors are wrapped here, at the boundary, once.
+        failed: FishshopError = KafkaFailed(
+            f"Kafka at {getattr(args, 'bootstrap_servers', None) or 'the broker'} "
             f"refused or failed: {error}. Check the address, the credentials "
-            "(--sasl-*) and the certificates (--certs-dir).",
-            file=sys.stderr,
+            "(--sasl-*) and the certificates (--certs-dir)."
         )
-        return 3
+    except FishshopError as error:
+        failed = error
     except KeyboardInterrupt:
         print("fishshop: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
-    except Exception as error:
-        if not isinstance(error, _analyst_errors()):
-            raise
-        print(f"fishshop: {error}", file=sys.stderr)
-        return 3
+        return EXIT_INTERRUPTED
+    print(f"fishshop: {failed}", file=sys.stderr)
+    return failed.exit_code
 
 
-def _analyst_errors() -> tuple[type[Exception], ...]:
-    """The analyst's errors, imported only when one may have happened: their modules
-    bring aiohttp and psycopg, which a till or a preparer never needs (every worker
-    process starts through this command, so its imports are every pod's start-up)."""
-    from fishshop_workers.analyst.connect_client import ConnectError
-    from fishshop_workers.analyst.store import AnalystStoreError
-    from fishshop_workers.embedded.postgres import PostgresStartError
-
-    return (ConnectError, PostgresStartError, AnalystStoreError)
+class KafkaFailed(ServiceError):
+    """Kafka refused or failed a call (the command line's wrapping of aiokafka's errors)."""

@@ -17,7 +17,6 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from aiokafka.structs import TopicPartition
 
@@ -46,6 +45,7 @@ from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.roles.preparer import Preparer
 from fishshop_workers.roles.till import Till
 from fishshop_workers.shop.outgoing import Outgoing
+from fishshop_workers.shop.roles import ROLES, Role
 from fishshop_workers.shop.spec import ShopSpec
 from fishshop_workers.shop.topics import ShopTopics, default_prefix
 
@@ -53,7 +53,6 @@ __all__ = ["LINES_KEPT", "LiveShop", "Role", "Station"]
 
 log = logging.getLogger(__name__)
 
-Role = Literal["till", "preparer", "cook"]
 LINES_KEPT = 200
 """Lines each station keeps; a panel shows the newest that fit."""
 
@@ -247,7 +246,7 @@ class LiveShop:
         station = Station(role, number, worker)
         self._watch(station)
         self.stations.append(station)
-        self.stations.sort(key=lambda s: (("till", "preparer", "cook").index(s.role), s.number))
+        self.stations.sort(key=lambda s: (ROLES.index(s.role), s.number))
         if role != "till" or self.is_open:
             self._start(station)
         if role == "cook":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fishshop_workers.cabinet.decisions import CabinetSettings
+from fishshop_workers.errors import InputError
 from fishshop_workers.shop.spec import CookSpec, PreparerSpec, ShopSpec, TillSpec
 
 __all__ = ["ANALYST_SCENARIOS", "SCENARIOS", "scenario"]
@@ -77,8 +78,14 @@ ANALYST_SCENARIOS = frozenset({"analyst"})
 """Scenarios whose served orders also go to the analyst's PostgreSQL."""
 
 
+class UnknownScenario(InputError, KeyError):
+    """No scenario of that name."""
+
+
 def scenario(name: str) -> ShopSpec:
     try:
         return SCENARIOS[name][1]
     except KeyError:
-        raise KeyError(f"no scenario {name!r}: choose one of {', '.join(SCENARIOS)}") from None
+        raise UnknownScenario(
+            f"no scenario {name!r}: choose one of {', '.join(SCENARIOS)}"
+        ) from None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
+from fishshop_workers.errors import InputError
 from fishshop_workers.shop.spec import ShopSpecError
 
 __all__ = [
@@ -60,7 +61,7 @@ POSTGRES_CREDENTIALS_NAME_MESSAGE = (
 )
 
 
-class PostgresSecretError(RuntimeError):
+class PostgresSecretError(InputError, RuntimeError):
     """The PostgreSQL Secret is missing or unusable; the message says what to fix."""
 
     def __init__(self, message: str, *, missing: bool = False) -> None:

@@ -13,6 +13,8 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
+from fishshop_workers.errors import InputError
+
 __all__ = [
     "CA_KEY",
     "MAX_CA_BYTES",
@@ -31,7 +33,7 @@ MAX_CA_BYTES = 64 * 1024
 """A CA chain is a few KiB, as for the Kafka TLS Secret."""
 
 
-class CredentialsSecretError(RuntimeError):
+class CredentialsSecretError(InputError, RuntimeError):
     """The Redis credentials Secret is missing or unusable; the message says what to fix."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fishshop_workers.errors import InputError
 from fishshop_workers.kafka.settings import CA_FILE, CERT_FILE, KEY_FILE
 
 __all__ = [
@@ -38,7 +39,7 @@ MAX_TLS_FILE_BYTES = 64 * 1024
 _MAX_BASE64 = (MAX_TLS_FILE_BYTES + 2) // 3 * 4
 
 
-class TLSSecretError(RuntimeError):
+class TLSSecretError(InputError, RuntimeError):
     """The shop's TLS Secret is missing or unusable; the message says what to fix."""
 
 

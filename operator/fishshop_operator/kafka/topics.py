@@ -23,6 +23,7 @@ from fishshop_operator.kafka.clients import KafkaClients
 from fishshop_operator.shop.conditions import TopicsOutcome
 from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.analyst.sink import analyst_dead_letter_topic
+from fishshop_workers.errors import ServiceError
 from fishshop_workers.kafka.admin import (
     TopicCreationError,
     TopicDeletionError,
@@ -62,8 +63,10 @@ COUNT_PATIENCE = 5.0
 offsets (an overestimate: markers count too), never left out."""
 
 
-class KafkaUnreachable(RuntimeError):
-    pass
+class KafkaUnreachable(ServiceError, RuntimeError):
+    """Kafka did not answer in time or refused; the status says which address."""
+
+    retriable = True
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import kubernetes.config
 import urllib3
 
 from fishshop_operator.kube.rules import next_step, retry_after_seconds, verb_of
+from fishshop_workers.errors import ServiceError
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
@@ -57,7 +58,7 @@ _APPS_PLURALS = {"StatefulSet": "statefulsets", "Deployment": "deployments"}
 T = TypeVar("T")
 
 
-class KubeApiError(RuntimeError):
+class KubeApiError(ServiceError, RuntimeError):
     """The API server refused a request (``status`` 0: it could not be sent at all)."""
 
     def __init__(self, status: int, message: str) -> None:

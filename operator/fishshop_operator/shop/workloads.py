@@ -18,6 +18,7 @@ from typing import Any
 
 from fishshop_operator.cabinet.credentials import CA_KEY, PASSWORD_KEY
 from fishshop_operator.shop.resource import ShopResource
+from fishshop_workers.shop.roles import CABINET_ROLES, ROLES
 
 __all__ = [
     "CERTS_DIR",
@@ -33,8 +34,6 @@ __all__ = [
 METRICS_PORT = 8000
 CERTS_DIR = "/etc/fishshop/kafka"
 REDIS_DIR = "/etc/fishshop/redis"
-CABINET_ROLES = ("preparer", "cook")
-ROLES = ("till", "preparer", "cook")
 MANAGED_BY = "fishshop-operator"
 SHOP_LABEL = "fishshop.dev/shop"
 ROLE_LABEL = "app.kubernetes.io/component"

@@ -16,11 +16,12 @@ from urllib.parse import quote
 import aiohttp
 
 from fishshop_workers.analyst.restarts import trace_reason
+from fishshop_workers.errors import ServiceError
 
 __all__ = ["ConnectClient", "ConnectError", "ConnectorStatus", "TaskStatus", "read_status"]
 
 
-class ConnectError(RuntimeError):
+class ConnectError(ServiceError, RuntimeError):
     """Connect could not be reached or refused a request."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from fishshop_workers.errors import InputError
+
 __all__ = ["DatabaseAddress", "DatabaseAddressError"]
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
@@ -20,7 +22,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
-class DatabaseAddressError(ValueError):
+class DatabaseAddressError(InputError, ValueError):
     """A PostgreSQL URL that fishshop cannot use; the message says why."""
 
 

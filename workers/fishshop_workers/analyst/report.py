@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from fishshop_workers.errors import InputError
 from fishshop_workers.shop.menu import MENU
 
 __all__ = [
@@ -49,7 +50,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class ReportError(ValueError):
+class ReportError(InputError, ValueError):
     """A report that cannot be asked for as given (a bad duration, a window too
     long for its interval); the message says what to give instead."""
 

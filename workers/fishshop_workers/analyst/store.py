@@ -8,11 +8,12 @@ from __future__ import annotations
 import psycopg
 
 from fishshop_workers.analyst.table import TABLE, WRITTEN_COLUMNS, ServedRow, table_ddl
+from fishshop_workers.errors import ServiceError
 
 __all__ = ["AnalystStoreError", "ServedRow", "connect", "ensure_table", "row_count", "served_rows"]
 
 
-class AnalystStoreError(RuntimeError):
+class AnalystStoreError(ServiceError, RuntimeError):
     """PostgreSQL could not be reached or refused; the message says what to do."""
 
 

@@ -16,11 +16,16 @@ from fishshop_workers.audit.analyst_table import check_table
 from fishshop_workers.audit.ledger import Ledger, Summary, with_cabinet
 from fishshop_workers.cabinet.decisions import conservation_gaps
 from fishshop_workers.cabinet.store import HotCabinet
+from fishshop_workers.errors import InputError
 from fishshop_workers.kafka.admin import describe_partitions
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.topics import ShopTopics
 
 __all__ = ["Auditor", "TableToCheck", "audit"]
+
+
+class ShopTopicsMissing(InputError, LookupError):
+    """The shop's topics are not in this Kafka: a wrong shop name, prefix or address."""
 
 
 class Auditor:
@@ -60,7 +65,7 @@ class Auditor:
         known = await describe_partitions(self._require_admin(), wanted)
         missing = [name for name in wanted if name not in known]
         if missing:
-            raise LookupError(
+            raise ShopTopicsMissing(
                 "the shop's topics do not exist: "
                 + ", ".join(missing)
                 + " (is the shop name or --topic-prefix right?)"

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, NamedTuple, get_args
 
+from fishshop_workers.errors import InputError
+
 __all__ = [
     "CABINET_ITEMS",
     "ITEMS",
@@ -83,7 +85,7 @@ def check_portions(needed: Portions) -> dict[Item, int]:
     return {item: checked[item] for item in ITEMS if item in checked}
 
 
-class CabinetSettingsError(ValueError):
+class CabinetSettingsError(InputError, ValueError):
     """The cabinet's settings cannot work; the message says what to fix."""
 
 

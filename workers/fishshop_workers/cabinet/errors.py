@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from fishshop_workers.errors import ServiceError
+
 __all__ = ["CabinetConflict", "CabinetError", "CabinetUnavailable"]
 
 
-class CabinetError(Exception):
+class CabinetError(ServiceError):
     """Something about the hot cabinet; the message says what and what to check."""
 
 
@@ -16,6 +18,8 @@ class CabinetUnavailable(CabinetError):
     ask again later with the same record, which is safe (a decision Redis made but
     whose answer was lost is found again under the record's key).
     """
+
+    retriable = True
 
 
 class CabinetConflict(CabinetError):

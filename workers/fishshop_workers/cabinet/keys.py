@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final, Literal, NamedTuple, get_args
+from typing import Final, NamedTuple
+
+from fishshop_workers.shop.roles import KITCHEN_ROLES, KitchenRole
 
 __all__ = ["RECORD_TTL", "ROLES", "CabinetKeys", "RecordKey", "Role"]
 
-Role = Literal["preparer", "cook"]
-ROLES: Final[tuple[Role, ...]] = get_args(Role)
+Role = KitchenRole
+ROLES: Final[tuple[Role, ...]] = KITCHEN_ROLES
 
 RECORD_TTL: Final = timedelta(days=7)
 """How long a decision is remembered for a replay. A record is replayed only when a

@@ -22,6 +22,7 @@ from fishshop_workers.embedded.jars import BrokerFetchError, cache_root, ensure_
 from fishshop_workers.embedded.kafka import free_port
 from fishshop_workers.embedded.process import BrokerStartError, java_command
 from fishshop_workers.embedded.server import LocalServer
+from fishshop_workers.errors import ServiceError
 
 __all__ = [
     "JDBC_SINK_VERSION",
@@ -57,7 +58,7 @@ logger.mchange.level = WARN
 """
 
 
-class ConnectStartError(RuntimeError):
+class ConnectStartError(ServiceError, RuntimeError):
     """The local Connect worker did not start; the message says why and what to do."""
 
 

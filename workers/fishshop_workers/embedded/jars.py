@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+from fishshop_workers.errors import ServiceError
+
 __all__ = [
     "KAFKA_VERSION",
     "BrokerFetchError",
@@ -33,7 +35,7 @@ MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 LOCK_FILE = Path(__file__).parent / "locks" / "kafka" / "kafka-jars.lock"
 
 
-class BrokerFetchError(RuntimeError):
+class BrokerFetchError(ServiceError, RuntimeError):
     """The broker's jars could not be fetched; the message says what to do."""
 
 

@@ -22,6 +22,7 @@ import psycopg
 
 from fishshop_workers.embedded.kafka import free_port
 from fishshop_workers.embedded.server import LocalServer
+from fishshop_workers.errors import ServiceError
 
 __all__ = ["EmbeddedPostgres", "PostgresStartError", "postgres_bin_dir"]
 
@@ -29,7 +30,7 @@ USER = "fishshop"
 DATABASE = "fishshop"
 
 
-class PostgresStartError(RuntimeError):
+class PostgresStartError(ServiceError, RuntimeError):
     """The local PostgreSQL did not start; the message says why and what to do."""
 
 

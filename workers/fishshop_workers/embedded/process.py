@@ -22,12 +22,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from fishshop_workers.errors import ServiceError
+
 __all__ = ["BrokerStartError", "java_command", "java_executable", "spawn_owned"]
 
 PR_SET_PDEATHSIG = 1
 
 
-class BrokerStartError(RuntimeError):
+class BrokerStartError(ServiceError, RuntimeError):
     """The embedded broker did not start; the message says why and what to do."""
 
 

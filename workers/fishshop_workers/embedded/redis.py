@@ -15,11 +15,12 @@ from pathlib import Path
 
 from fishshop_workers.embedded.kafka import free_port
 from fishshop_workers.embedded.server import LocalServer
+from fishshop_workers.errors import ServiceError
 
 __all__ = ["EmbeddedRedis", "RedisStartError", "redis_server_executable"]
 
 
-class RedisStartError(RuntimeError):
+class RedisStartError(ServiceError, RuntimeError):
     """The local Redis did not start; the message says why and what to do."""
 
 

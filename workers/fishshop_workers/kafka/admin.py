@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
+from fishshop_workers.errors import ServiceError
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.topics import (
     ShopTopics,
@@ -80,7 +81,7 @@ async def ensure_topics(
 ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
 
-class TopicCreationError(RuntimeError):
+class TopicCreationError(ServiceError, RuntimeError):
     """Kafka refused to create a topic; the message carries Kafka's reason."""
 
 
@@ -109,7 +110,7 @@ async def _wait_visible(
         await asyncio.sleep(0.2)
 
 
-class TopicDeletionError(RuntimeError):
+class TopicDeletionError(ServiceError, RuntimeError):
     """Kafka refused to delete a topic; the message carries Kafka's reason."""
 
 

@@ -20,13 +20,15 @@ from aiokafka import errors as kafka_errors
 from aiokafka.protocol.commit import OffsetFetchRequest
 from aiokafka.structs import TopicPartition
 
+from fishshop_workers.errors import ServiceError
+
 __all__ = ["OffsetFetchError", "committed_offset"]
 
 NO_OFFSET = -1
 RETRY_SECONDS = 0.2
 
 
-class OffsetFetchError(kafka_errors.KafkaError):  # type: ignore[misc]
+class OffsetFetchError(ServiceError, kafka_errors.KafkaError):  # type: ignore[misc]
     """Kafka could not say where the group stands; the caller must not guess."""
 
 

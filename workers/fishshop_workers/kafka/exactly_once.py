@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import IllegalOperation, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from fishshop_workers.errors import ServiceError
 from fishshop_workers.kafka.backlog import Backlog, records_waiting
 from fishshop_workers.kafka.committed import committed_offset
 from fishshop_workers.kafka.sending import send_all
@@ -52,12 +53,14 @@ BatchHandler = Callable[[TopicPartition, Sequence[Record]], Awaitable[list[Outgo
 """Turns one partition's records into what to produce, in order."""
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(ServiceError, RuntimeError):
     """A store the handler needs besides Kafka (the hot cabinet's Redis) is away.
 
     The transaction in hand is aborted, the worker leaves the group and takes no
     orders until the store answers again; nothing is lost, since nothing committed.
     """
+
+    retriable = True
 
 
 class LoopTimeouts(NamedTuple):

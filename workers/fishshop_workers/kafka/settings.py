@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fishshop_workers.errors import InputError
 from fishshop_workers.shop.secret_file import SecretFileError, read_secret_file
 
 __all__ = ["SASL_MECHANISMS", "KafkaSettings", "KafkaSettingsError", "read_sasl_password"]
@@ -17,7 +18,7 @@ CERT_FILE = "service.cert"
 KEY_FILE = "service.key"
 
 
-class KafkaSettingsError(ValueError):
+class KafkaSettingsError(InputError, ValueError):
     """The connection settings cannot work; the message says what to fix."""
 
 

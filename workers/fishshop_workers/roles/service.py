@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry
 
+from fishshop_workers.errors import ServiceError
 from fishshop_workers.roles.http import MetricsServer
 
 __all__ = ["WorkerStartError", "run_worker"]
@@ -17,7 +18,7 @@ __all__ = ["WorkerStartError", "run_worker"]
 log = logging.getLogger(__name__)
 
 
-class WorkerStartError(RuntimeError):
+class WorkerStartError(ServiceError, RuntimeError):
     """The worker cannot begin; the message says what is missing."""
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fishshop_workers.errors import InputError
+
 __all__ = ["SecretFileError", "read_secret_file"]
 
 
-class SecretFileError(ValueError):
+class SecretFileError(InputError, ValueError):
     """The file cannot give the secret; the message says why, never what it holds."""
 
 

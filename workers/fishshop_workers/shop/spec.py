@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fishshop_workers.cabinet.decisions import CabinetSettings
+from fishshop_workers.errors import InputError
 
 __all__ = [
     "MAX_WORK_SECONDS",
@@ -28,7 +29,7 @@ MAX_WORK_SECONDS = 60.0
 and between two polls, so it must stay well inside the workers' timeouts."""
 
 
-class ShopSpecError(ValueError):
+class ShopSpecError(InputError, ValueError):
     """The shop's spec cannot be run; the message names the field."""
 
 

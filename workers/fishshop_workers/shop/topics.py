@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from fishshop_workers.errors import InputError
+
 __all__ = [
     "PartitionDecreaseError",
     "ShopTopics",
@@ -52,7 +54,7 @@ def default_prefix(shop: str, namespace: str | None = None) -> str:
     return f"fishshop.{namespace}.{shop}" if namespace else f"fishshop.{shop}"
 
 
-class PartitionDecreaseError(ValueError):
+class PartitionDecreaseError(InputError, ValueError):
     """Kafka cannot take partitions away from a topic."""
 
 
