@@ -37,7 +37,7 @@ from fishshop_workers.kafka.settings import (
 )
 from fishshop_workers.shop.routing import till_number_from_hostname
 from fishshop_workers.shop.spec import ShopSpec, read_manifest
-from fishshop_workers.shop.topics import default_prefix
+from fishshop_workers.shop.topics import topic_prefix
 
 if TYPE_CHECKING:
     from fishshop.demo.analyst import DemoAnalyst
@@ -463,7 +463,7 @@ def _kafka(args: argparse.Namespace, bootstrap: str | None = None) -> KafkaSetti
 
 
 def _prefix(args: argparse.Namespace) -> str:
-    return str(args.topic_prefix or default_prefix(args.shop, args.namespace))
+    return topic_prefix(args.shop, args.namespace, args.topic_prefix)
 
 
 def _print_summary(summary: Summary, as_json: bool, out: Callable[[str], None]) -> None:

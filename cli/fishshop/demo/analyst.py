@@ -39,7 +39,7 @@ from fishshop_workers.embedded.postgres import EmbeddedPostgres
 from fishshop_workers.kafka.admin import ensure_topics
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.spec import ShopSpec
-from fishshop_workers.shop.topics import ShopTopics, default_prefix
+from fishshop_workers.shop.topics import ShopTopics, topic_prefix
 
 __all__ = ["AnalystServers", "DemoAnalyst", "sink_for_the_day"]
 
@@ -203,7 +203,7 @@ async def sink_for_the_day(
     if analyst is None:
         yield None
         return
-    prefix = spec.topic_prefix or default_prefix(spec.name)
+    prefix = topic_prefix(spec.name, chosen=spec.topic_prefix)
     topics = ShopTopics.from_prefix(prefix)
     address = DatabaseAddress.from_url(analyst.postgres_url)
     name = connector_name(prefix)

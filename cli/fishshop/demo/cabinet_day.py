@@ -21,7 +21,7 @@ from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import conservation_gaps
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.shop.spec import ShopSpec
-from fishshop_workers.shop.topics import default_prefix
+from fishshop_workers.shop.topics import topic_prefix
 
 __all__ = ["cabinet_books", "open_cabinet", "start_of_day"]
 
@@ -42,7 +42,7 @@ async def open_cabinet(
         return
     if connection is None:
         raise ValueError(f"shop {spec.name!r} has a hot cabinet: say which Redis holds it")
-    prefix = spec.topic_prefix or default_prefix(spec.name)
+    prefix = topic_prefix(spec.name, chosen=spec.topic_prefix)
     async with HotCabinet.connect(connection, prefix) as cabinet:
         await cabinet.ping()
         yield cabinet

@@ -27,7 +27,7 @@ from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.roles.preparer import Preparer, PreparerSettings
 from fishshop_workers.roles.till import Till, TillSettings
 from fishshop_workers.shop.spec import ShopSpec
-from fishshop_workers.shop.topics import default_prefix
+from fishshop_workers.shop.topics import topic_prefix
 
 __all__ = ["RunningShop", "Staffing", "build_shop", "run_shop"]
 
@@ -103,7 +103,7 @@ def build_shop(
     cabinet: HotCabinet | None = None,
 ) -> RunningShop:
     """The shop's workers, each with its own metrics registry, as pods would have."""
-    prefix = spec.topic_prefix or default_prefix(spec.name)
+    prefix = topic_prefix(spec.name, chosen=spec.topic_prefix)
     rng = random.Random(seed)
     shop = RunningShop(spec, prefix)
     staffing = Staffing(spec, prefix, kafka, cabinet)

@@ -47,7 +47,7 @@ from fishshop_workers.roles.till import Till
 from fishshop_workers.shop.outgoing import Outgoing
 from fishshop_workers.shop.roles import ROLES, Role
 from fishshop_workers.shop.spec import ShopSpec
-from fishshop_workers.shop.topics import ShopTopics, default_prefix
+from fishshop_workers.shop.topics import ShopTopics, topic_prefix
 
 __all__ = ["LINES_KEPT", "LiveShop", "Role", "Station"]
 
@@ -118,7 +118,7 @@ class LiveShop:
             )
         self.spec = spec
         self.kafka = kafka
-        self.prefix = spec.topic_prefix or default_prefix(spec.name)
+        self.prefix = topic_prefix(spec.name, chosen=spec.topic_prefix)
         self.topics = ShopTopics.from_prefix(self.prefix)
         self.cabinet = cabinet
         """The shop's hot cabinet (see ``demo.open_cabinet``), or None."""

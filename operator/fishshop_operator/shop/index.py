@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fishshop_operator.shop.resource import ShopResource
-from fishshop_workers.shop.topics import default_prefix
+from fishshop_workers.shop.topics import topic_prefix
 
 __all__ = ["ShopCard", "ShopIndex", "prefix_owner"]
 
@@ -56,7 +56,7 @@ def shop_card(body: Mapping[str, Any]) -> ShopCard:
         namespace=namespace,
         name=name,
         created=str(meta.get("creationTimestamp", "")),
-        prefix=str(prefix or default_prefix(name, namespace)),
+        prefix=topic_prefix(name, namespace, str(prefix) if prefix else None),
         deleting=bool(meta.get("deletionTimestamp")),
     )
 

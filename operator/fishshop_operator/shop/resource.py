@@ -22,7 +22,7 @@ from fishshop_operator.shop.names import (
     check_topic_prefix,
 )
 from fishshop_workers.shop.spec import ShopSpec, ShopSpecError, read_manifest
-from fishshop_workers.shop.topics import ShopTopics, cooks_group, default_prefix, preparers_group
+from fishshop_workers.shop.topics import ShopTopics, cooks_group, preparers_group, topic_prefix
 
 __all__ = ["GROUP", "PLURAL", "VERSION", "ShopResource", "read_resource"]
 
@@ -60,7 +60,7 @@ class ShopResource:
 
     @property
     def topic_prefix(self) -> str:
-        return self.spec.topic_prefix or default_prefix(self.name, self.namespace)
+        return topic_prefix(self.name, self.namespace, self.spec.topic_prefix)
 
     @property
     def topics(self) -> ShopTopics:

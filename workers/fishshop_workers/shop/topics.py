@@ -18,6 +18,7 @@ __all__ = [
     "default_prefix",
     "plan_topics",
     "preparers_group",
+    "topic_prefix",
 ]
 
 
@@ -52,6 +53,12 @@ def cooks_group(prefix: str) -> str:
 def default_prefix(shop: str, namespace: str | None = None) -> str:
     """``fishshop.<namespace>.<shop>`` on Kubernetes, ``fishshop.<shop>`` locally."""
     return f"fishshop.{namespace}.{shop}" if namespace else f"fishshop.{shop}"
+
+
+def topic_prefix(shop: str, namespace: str | None = None, chosen: str | None = None) -> str:
+    """The prefix of a shop's topics: the one chosen for it (``spec.topicPrefix``,
+    ``--topic-prefix``), else the default."""
+    return chosen or default_prefix(shop, namespace)
 
 
 class PartitionDecreaseError(InputError, ValueError):
