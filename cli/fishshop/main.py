@@ -25,7 +25,7 @@ from fishshop.demo.boards.cabinet import FromCabinet, summary_lines
 from fishshop.demo.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
 from fishshop_operator.settings import DEFAULT_IMAGE
 from fishshop_workers.analyst.database import DatabaseAddress
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.embedded.kafka import EmbeddedBroker

@@ -17,7 +17,7 @@ from fishshop.demo.live_shop import LiveShop, Role
 from fishshop.demo.view import AnalystPanel, CabinetPanel, ShopView, StationPanel
 from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.analyst.store import row_count
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.cabinet.store import HotCabinet

@@ -11,7 +11,7 @@ import pytest
 
 from fishshop.demo.boards.cabinet import FromCabinet
 from fishshop.main import _cabinet_connection, _print_demo_summary, build_parser
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.shop.kitchen import serve_order
 from fishshop_workers.shop.order import Order
 from fishshop_workers.shop.topics import ShopTopics

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fishshop_workers.audit.ledger import Ledger, Summary, percentile
+from fishshop_workers.audit.ledger import Ledger
+from fishshop_workers.audit.summary import Summary, percentile
 from fishshop_workers.shop.order import Order, encode_order
 
 

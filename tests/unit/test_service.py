@@ -8,7 +8,7 @@ import socket
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fishshop_workers.roles.service import WorkerStartError, run_worker
+from fishshop_workers.roles.process import WorkerStartError, run_worker
 
 
 async def test_a_taken_metrics_port_is_a_clear_start_error() -> None:

@@ -20,7 +20,7 @@ from fishshop.commands.report_view import (
 )
 from fishshop.main import UsageError
 from fishshop_workers.analyst.database import DatabaseAddress
-from fishshop_workers.analyst.reading import report_rows
+from fishshop_workers.analyst.queries import report_rows
 from fishshop_workers.analyst.report import (
     ReportError,
     build_report,

@@ -33,7 +33,7 @@ from fishshop_workers.analyst.sink import (
 )
 from fishshop_workers.analyst.store import ensure_table, served_rows
 from fishshop_workers.audit.auditor import Auditor
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.embedded.connect import EmbeddedConnect
 from fishshop_workers.embedded.postgres import EmbeddedPostgres
 from fishshop_workers.kafka.admin import ensure_topics

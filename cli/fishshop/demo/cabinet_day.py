@@ -16,7 +16,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from fishshop_workers.audit.auditor import Auditor
-from fishshop_workers.audit.ledger import Ledger, Summary, with_cabinet
+from fishshop_workers.audit.ledger import Ledger, with_cabinet
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import conservation_gaps
 from fishshop_workers.cabinet.store import HotCabinet

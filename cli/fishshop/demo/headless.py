@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from fishshop.demo.boards.cabinet import FromCabinet
 from fishshop.demo.cabinet_day import cabinet_books, start_of_day
 from fishshop_workers.audit.auditor import Auditor
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka.admin import ensure_topics

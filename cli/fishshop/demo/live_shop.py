@@ -33,7 +33,7 @@ from fishshop.demo.boards.shop import (
 from fishshop.demo.cabinet_day import cabinet_books, start_of_day
 from fishshop.demo.headless import Staffing
 from fishshop_workers.audit.auditor import Auditor
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.decisions import CabinetCounts, CabinetSettings
 from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.store import HotCabinet

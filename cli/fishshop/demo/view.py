@@ -31,7 +31,7 @@ from fishshop.demo.live_shop import LiveShop, Role, Station
 from fishshop_workers.analyst.panel import AnalystSnapshot, analyst_lines
 from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.analyst.store import AnalystStoreError
-from fishshop_workers.audit.ledger import Summary
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.decisions import CabinetCounts, conservation_gaps
 
 __all__ = [

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fishshop_workers.audit.ledger import percentile
+from fishshop_workers.audit.summary import percentile
 
 __all__ = [
     "BUCKETS",

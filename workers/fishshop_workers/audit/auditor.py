@@ -13,7 +13,8 @@ from aiokafka.structs import TopicPartition
 
 from fishshop_workers.analyst.sink import analyst_dead_letter_topic
 from fishshop_workers.audit.analyst_table import check_table
-from fishshop_workers.audit.ledger import Ledger, Summary, with_cabinet
+from fishshop_workers.audit.ledger import Ledger, with_cabinet
+from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.decisions import conservation_gaps
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.errors import InputError

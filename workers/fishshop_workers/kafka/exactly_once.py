@@ -1,11 +1,8 @@
 """Consume, transform and produce with every input handled exactly once.
 
-Each input partition gets its own transactional producer whose id names the
-partition. When a partition moves to another worker (a rebalance, a crash, a
-restart), the new owner's producer takes the same transactional id: Kafka then
-aborts whatever the previous owner left open and fences it, so a worker that was
-killed, or that only thinks it still owns the partition, can never commit again.
-Offsets are committed inside the same transaction as the outputs, and every
+Each input partition has its own transactional producer (``ownership``), so a
+worker that was killed, or only thinks it still owns a partition, can never commit
+again. Offsets are committed inside the same transaction as the outputs, and every
 reader uses ``read_committed``, so outputs and progress appear together or not
 at all.
 
@@ -21,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import IllegalOperation, IllegalStateError, KafkaError
@@ -29,7 +26,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from fishshop_workers.errors import ServiceError
 from fishshop_workers.kafka.backlog import Backlog, records_waiting
-from fishshop_workers.kafka.committed import committed_offset
+from fishshop_workers.kafka.ownership import SETUP_TIMEOUT, Ownership, quietly
 from fishshop_workers.kafka.sending import send_all
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.outgoing import Outgoing
@@ -38,8 +35,6 @@ __all__ = ["BatchHandler", "ExactlyOnceLoop", "LoopTimeouts", "StoreUnavailable"
 
 log = logging.getLogger(__name__)
 
-SETUP_TIMEOUT = 30.0
-"""Seconds for starting a producer, fetching an offset or leaving the group."""
 TRANSACTION_TIMEOUT_MS = 60_000
 BACKLOG_LIMIT = 2_000
 """Records held per partition (at least two batches): past it the partition is
@@ -126,15 +121,16 @@ class ExactlyOnceLoop:
         self.on_aborted = on_aborted
         self.timeouts = LoopTimeouts.for_work(work_seconds)
         self._consumer: AIOKafkaConsumer | None = None
-        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
-        self._next_offset: dict[TopicPartition, int] = {}
         self._backlog: Backlog[TopicPartition, Record] = Backlog(
             max(BACKLOG_LIMIT, 2 * max_records)
         )
-        self._held_back: set[TopicPartition] = set()
-        """Owned partitions paused because their backlog is full."""
-        self._batch_lock = asyncio.Lock()
-        self._to_take: set[TopicPartition] = set()
+        self._owned = Ownership(
+            settings,
+            group_id,
+            self._backlog,
+            transaction_ms=self.timeouts.transaction_ms,
+            on_released=self._released,
+        )
         self.connected = False
         self.on_assigned: Callable[[list[TopicPartition]], None] | None = None
         """Optional: told the partitions owned after each rebalance step (the live
@@ -142,100 +138,35 @@ class ExactlyOnceLoop:
 
     @property
     def assignment(self) -> list[TopicPartition]:
-        return sorted(self._producers)
-
-    def _transactional_id(self, tp: TopicPartition) -> str:
-        return f"{self.group_id}-{tp.topic}-{tp.partition}"
+        return self._owned.assignment
 
     async def partitions_of(self, topic: str) -> int:
         """How many partitions ``topic`` has, from a producer's metadata."""
-        for producer in self._producers.values():
+        for producer in self._owned.producers.values():
             partitions = await producer.partitions_for(topic)
             return len(partitions)
         raise KafkaError(f"no producer to look up {topic}")
 
     def claim(self, assigned: list[TopicPartition]) -> None:
-        """Note newly assigned partitions, paused until the main loop takes them.
-
-        aiokafka sends no heartbeat while a rebalance listener runs, so a take done
-        there that outlasts the session (a slow coordinator after a broker restart, a
-        worker woken from a pause) would get the member evicted, again and again.
-        """
-        consumer = self._consumer
-        new = [tp for tp in assigned if tp not in self._producers]
-        if consumer is not None and new:
-            consumer.pause(*new)
-        self._to_take.update(new)
+        """Note newly assigned partitions, paused until the main loop takes them."""
+        self._owned.claim(self._consumer, assigned)
 
     async def take_claimed(self) -> None:
-        """Start a producer per claimed partition, then read from its committed offset.
-
-        Starting the producer fences the partition's previous owner and settles
-        its open transaction, so the committed offset read afterwards is final.
-        A failure raises, and the main loop rebuilds the session.
-        """
+        """Take the claimed partitions (see ``Ownership.take_claimed``)."""
         consumer = self._consumer
         if consumer is None:
             raise KafkaError("the consumer stopped while taking partitions")
-        async with self._batch_lock:
-            owned = set(consumer.assignment())
-            claimed, self._to_take = self._to_take & owned, set()
-            new = sorted(tp for tp in claimed if tp not in self._producers)
-            results = await asyncio.gather(
-                *(self._take_one(tp) for tp in new), return_exceptions=True
-            )
-            failures = [r for r in results if isinstance(r, BaseException)]
-            if failures:
-                log.warning("%s could not take partitions: %r", self.group_id, failures[0])
-                raise KafkaError(f"taking partitions failed: {failures[0]!r}")
-            if new:
-                consumer.resume(*new)
-        if new:
-            log.info("%s took partitions %s", self.group_id, _names(new))
+        if await self._owned.take_claimed(consumer):
             self._tell_assigned()
-
-    async def _take_one(self, tp: TopicPartition) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            raise KafkaError("the consumer stopped while taking partitions")
-        producer = AIOKafkaProducer(
-            transactional_id=self._transactional_id(tp),
-            transaction_timeout_ms=self.timeouts.transaction_ms,
-            enable_idempotence=True,
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            **self.settings.client_options(),
-        )
-        try:
-            await asyncio.wait_for(producer.start(), SETUP_TIMEOUT)
-            committed = await asyncio.wait_for(committed_offset(consumer, tp), SETUP_TIMEOUT)
-        except BaseException:
-            await _quietly(producer.stop())
-            raise
-        if committed is None:  # Kafka said plainly that the group has no offset here
-            await consumer.seek_to_beginning(tp)
-            self._next_offset[tp] = 0
-        else:
-            consumer.seek(tp, committed)
-            self._next_offset[tp] = committed
-        self._backlog.drop(tp)
-        self._producers[tp] = producer
 
     async def release(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand commit, then give the partitions back."""
-        async with self._batch_lock:
-            for tp in revoked:
-                self._to_take.discard(tp)
-                producer = self._producers.pop(tp, None)
-                self._next_offset.pop(tp, None)
-                self._backlog.drop(tp)
-                self._held_back.discard(tp)
-                if self.on_lag is not None:
-                    self.on_lag(tp, None)
-                if producer is not None:
-                    await _quietly(producer.stop())
-        log.info("%s released partitions %s", self.group_id, _names(revoked))
+        await self._owned.release(revoked)
         self._tell_assigned()
+
+    def _released(self, tp: TopicPartition) -> None:
+        if self.on_lag is not None:
+            self.on_lag(tp, None)
 
     def _tell_assigned(self) -> None:
         if self.on_assigned is not None:
@@ -283,37 +214,30 @@ class ExactlyOnceLoop:
             consumer.subscribe([self.topic], listener=_Listener(self))
             self.connected = True
             while not stop.is_set():
-                if self._to_take:
+                if self._owned.to_take:
                     await self.take_claimed()
                 # Everything fetched is taken (no max_records): aiokafka moves the
                 # position past a marker only when it reads on past the record
                 # before it. A held backlog means work to do now, not a long poll.
                 fetched = await consumer.getmany(timeout_ms=0 if len(self._backlog) else 200)
                 self._hold(consumer, fetched)
-                batches = self._backlog.take(self.max_records, self._next_offset)
+                batches = self._backlog.take(self.max_records, self._owned.next_offset)
                 if batches:
                     await self._handle(batches)
                 self._release_held_back(consumer)
                 await self._report_lag(consumer)
         finally:
             self.connected = False
-            await _quietly(asyncio.wait_for(consumer.stop(), SETUP_TIMEOUT))
-            async with self._batch_lock:
-                producers, self._producers = self._producers, {}
-                self._next_offset.clear()
-                self._to_take.clear()
-                self._backlog.clear()
-                self._held_back.clear()
-            for producer in producers.values():
-                await _quietly(producer.stop())
+            await quietly(asyncio.wait_for(consumer.stop(), SETUP_TIMEOUT))
+            await self._owned.release_all()
             self._consumer = None
 
     async def _handle(self, batches: dict[TopicPartition, list[Record]]) -> None:
-        async with self._batch_lock:
+        async with self._owned.lock:
             work = []
             for tp, records in batches.items():
-                producer = self._producers.get(tp)
-                start = self._next_offset.get(tp)
+                producer = self._owned.producers.get(tp)
+                start = self._owned.next_offset.get(tp)
                 if producer is None or start is None:
                     continue  # fetched before the partition moved away
                 # Offsets only grow within a batch: copy it only if it starts too early.
@@ -358,7 +282,7 @@ class ExactlyOnceLoop:
             if offsets_added is not None:
                 _let_go(offsets_added)
             # Whatever was sent is discarded; the records are read again.
-            await _quietly(producer.abort_transaction())
+            await quietly(producer.abort_transaction())
             if self.on_aborted is not None:
                 self.on_aborted()
             if isinstance(error, IllegalOperation):
@@ -367,7 +291,7 @@ class ExactlyOnceLoop:
                 # the session must be rebuilt, never the worker ended.
                 raise KafkaError(f"{tp.topic}[{tp.partition}] cannot transact: {error}") from error
             raise
-        self._next_offset[tp] = next_offset
+        self._owned.next_offset[tp] = next_offset
         self.on_committed(outputs)
 
     def _hold(
@@ -375,22 +299,23 @@ class ExactlyOnceLoop:
     ) -> None:
         """Keep what was fetched for owned partitions; pause those whose backlog is full."""
         for tp, records in fetched.items():
-            if tp not in self._producers:
+            if tp not in self._owned.producers:
                 continue  # fetched before the partition moved away
             self._backlog.add(tp, records)
-            if self._backlog.full(tp) and tp not in self._held_back:
+            if self._backlog.full(tp) and tp not in self._owned.held_back:
                 consumer.pause(tp)
-                self._held_back.add(tp)
+                self._owned.held_back.add(tp)
 
     def _release_held_back(self, consumer: AIOKafkaConsumer) -> None:
         """Fetch again for a paused partition once half its backlog is handled."""
+        held_back = self._owned.held_back
         ready = [
             tp
-            for tp in self._held_back
-            if self._backlog.held(tp) <= self._backlog.limit // 2 and tp in self._producers
+            for tp in held_back
+            if self._backlog.held(tp) <= self._backlog.limit // 2 and tp in self._owned.producers
         ]
         if ready:
-            self._held_back.difference_update(ready)
+            held_back.difference_update(ready)
             consumer.resume(*ready)
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
@@ -400,9 +325,9 @@ class ExactlyOnceLoop:
         """
         if self.on_lag is None:
             return
-        for tp in list(self._producers):
+        for tp in list(self._owned.producers):
             position = await _known_position(consumer, tp)
-            if position is None or tp not in self._producers:
+            if position is None or tp not in self._owned.producers:
                 continue
             end = consumer.last_stable_offset(tp)
             if end is None:  # a broker without transactions' fetch fields
@@ -423,20 +348,6 @@ async def _known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int
     return position
 
 
-async def _quietly(step: Awaitable[Any]) -> None:
-    try:
-        await step
-    except Exception as error:  # noqa: BLE001 - cleanup must go on
-        log.debug("ignored during cleanup: %r", error)
-    except asyncio.CancelledError:
-        # aiokafka's stop() can let its own tasks' cancellation escape; only a
-        # cancellation of this task itself may end the worker.
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        log.debug("ignored a cancellation from inside a client's stop()")
-
-
 def _let_go(step: asyncio.Future[None]) -> None:
     """Stop waiting for a step of an abandoned transaction, and read its error (if it
     has one) so that asyncio does not report it as never retrieved."""
@@ -450,7 +361,3 @@ def _let_go(step: asyncio.Future[None]) -> None:
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-
-
-def _names(tps: list[TopicPartition]) -> str:
-    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(tps)) or "none"

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.cabinet.decisions import CabinetSettings, portions
-from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
 from fishshop_workers.cabinet.keys import RecordKey
-from fishshop_workers.cabinet.metrics import CabinetMetrics
 from fishshop_workers.cabinet.store import HotCabinet
-from fishshop_workers.kafka.exactly_once import ExactlyOnceLoop, Record, StoreUnavailable
+from fishshop_workers.kafka.exactly_once import Record
+from fishshop_workers.roles.kitchen_worker import KitchenWorker
 from fishshop_workers.roles.metrics import ShopMetrics
 from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.shop.kitchen import Incoming, cook_order, read_incoming, readable
 from fishshop_workers.shop.order import Order
 from fishshop_workers.shop.outgoing import Outgoing
+from fishshop_workers.shop.roles import COOK
 from fishshop_workers.shop.routing import draw_seconds
 
 __all__ = ["FRYER_PORTIONS", "Cook", "CookSettings"]
@@ -36,7 +36,9 @@ class CookSettings:
     cook_max: float = 3.2
 
 
-class Cook:
+class Cook(KitchenWorker):
+    """One cook in the shop's cooks group: fries a load of orders at a time."""
+
     def __init__(
         self,
         options: WorkerOptions,
@@ -48,41 +50,18 @@ class Cook:
         cabinet_settings: CabinetSettings | None = None,
     ) -> None:
         draw_seconds(random.Random(), settings.cook_min, settings.cook_max)
-        self.cabinet = cabinet
-        """The hot cabinet the cook keeps stocked; None: the cook only cooks plaice."""
-        self.cabinet_settings = cabinet_settings or CabinetSettings()
-        self.cabinet_metrics = (
-            CabinetMetrics(metrics.shop, metrics.registry) if cabinet is not None else None
-        )
-        self.options = options
         self.settings = settings
-        self.metrics = metrics
-        self.rng = rng or random.Random()
-        self.on_committed: Callable[[Sequence[Outgoing]], None] | None = None
-        """Optional: told what each committed transaction wrote (the live view shows it)."""
-        self.loop = ExactlyOnceLoop(
-            options.kafka,
-            options.topics.cook,
-            options.cooks_group,
-            self._handle,
-            on_committed=self._committed,
-            on_aborted=metrics.count_aborted,
+        self.cabinet_settings = cabinet_settings or CabinetSettings()
+        super().__init__(
+            options,
+            metrics,
+            rng,
+            cabinet,
+            topic=options.topics.cook,
+            group=options.cooks_group,
             max_records=FRYER_PORTIONS if settings.cook_max > 0 else 500,
             work_seconds=settings.cook_max,
-            on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
         )
-
-    def ready(self) -> bool:
-        """Connected to Kafka: what /readyz reports."""
-        return self.loop.connected
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await self.loop.run(stop)
-
-    def _committed(self, outputs: list[Outgoing]) -> None:
-        self.metrics.count_committed(outputs)
-        if self.on_committed is not None:
-            self.on_committed(outputs)
 
     async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics
@@ -104,11 +83,7 @@ class Cook:
             await asyncio.sleep(
                 draw_seconds(self.rng, self.settings.cook_min, self.settings.cook_max)
             )
-        if self.cabinet is not None and self.cabinet_metrics is not None:
-            try:
-                self.cabinet_metrics.show(await self.cabinet.counts())
-            except CabinetUnavailable as error:
-                raise StoreUnavailable(str(error)) from error
+        await self._show_cabinet()
         return outputs
 
     async def _fry(self, tp: TopicPartition, offset: int, order: Order) -> None:
@@ -116,11 +91,8 @@ class Cook:
         batch of cod or chips that runs low; once per consumed record."""
         if self.cabinet is None or self.cabinet_metrics is None:
             return
-        record = RecordKey("cook", tp.topic, tp.partition, offset)
-        try:
-            fried = await self.cabinet.fry(
-                record, order.id, portions(order.parts), self.cabinet_settings
-            )
-        except (CabinetUnavailable, CabinetConflict) as error:
-            raise StoreUnavailable(str(error)) from error
+        record = RecordKey(COOK, tp.topic, tp.partition, offset)
+        fried = await self._at_cabinet(
+            self.cabinet.fry(record, order.id, portions(order.parts), self.cabinet_settings)
+        )
         self.cabinet_metrics.count_fried(fried)

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka.structs import TopicPartition
 
 from fishshop_workers.cabinet.decisions import Outcome, portions
-from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
 from fishshop_workers.cabinet.keys import RecordKey
-from fishshop_workers.cabinet.metrics import CabinetMetrics
 from fishshop_workers.cabinet.store import HotCabinet
-from fishshop_workers.kafka.exactly_once import ExactlyOnceLoop, Record, StoreUnavailable
+from fishshop_workers.kafka.exactly_once import Record
+from fishshop_workers.roles.kitchen_worker import KitchenWorker
 from fishshop_workers.roles.metrics import ShopMetrics
 from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.shop.kitchen import (
@@ -31,6 +30,7 @@ from fishshop_workers.shop.kitchen import (
 from fishshop_workers.shop.menu import needs_cooking
 from fishshop_workers.shop.order import Order
 from fishshop_workers.shop.outgoing import Outgoing
+from fishshop_workers.shop.roles import PREPARER
 from fishshop_workers.shop.routing import draw_seconds
 
 __all__ = ["Preparer", "PreparerSettings", "batch_size_for"]
@@ -51,7 +51,7 @@ def batch_size_for(slowest_seconds: float, budget_seconds: float = 5.0) -> int:
     return max(1, min(2000, int(budget_seconds / slowest_seconds)))
 
 
-class Preparer:
+class Preparer(KitchenWorker):
     """One preparer in the shop's consumer group.
 
     One order at a time (a preparer has one pair of hands), while the Kafka work
@@ -68,42 +68,19 @@ class Preparer:
         cabinet: HotCabinet | None = None,
     ) -> None:
         draw_seconds(random.Random(), settings.prep_min, settings.prep_max)
-        self.cabinet = cabinet
-        """The hot cabinet the preparer serves from; None: food appears as needed."""
-        self.cabinet_metrics = (
-            CabinetMetrics(metrics.shop, metrics.registry) if cabinet is not None else None
-        )
-        self.options = options
         self.settings = settings
-        self.metrics = metrics
-        self.rng = rng or random.Random()
-        self.on_committed: Callable[[Sequence[Outgoing]], None] | None = None
-        """Optional: told what each committed transaction wrote (the live view shows it)."""
         self._hands = asyncio.Lock()
         batch = batch_size_for(settings.prep_max)
-        self.loop = ExactlyOnceLoop(
-            options.kafka,
-            options.topics.orders,
-            options.preparers_group,
-            self._handle,
-            on_committed=self._committed,
-            on_aborted=metrics.count_aborted,
+        super().__init__(
+            options,
+            metrics,
+            rng,
+            cabinet,
+            topic=options.topics.orders,
+            group=options.preparers_group,
             max_records=batch,
             work_seconds=batch * settings.prep_max,
-            on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
         )
-
-    def ready(self) -> bool:
-        """Connected to Kafka: what /readyz reports."""
-        return self.loop.connected
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await self.loop.run(stop)
-
-    def _committed(self, outputs: list[Outgoing]) -> None:
-        self.metrics.count_committed(outputs)
-        if self.on_committed is not None:
-            self.on_committed(outputs)
 
     async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         topics = self.options.topics
@@ -145,14 +122,11 @@ class Preparer:
         cabinet, metrics = self.cabinet, self.cabinet_metrics
         if cabinet is None or metrics is None:
             raise RuntimeError("this preparer has no hot cabinet")
-        record = RecordKey("preparer", tp.topic, tp.partition, offset)
-        try:
-            if order.ready:
-                await cabinet.serve_set_aside(record, order.id)
-                return True
-            decision = await cabinet.take(record, order.id, portions(order.parts))
-        except (CabinetUnavailable, CabinetConflict) as error:
-            raise StoreUnavailable(str(error)) from error
+        record = RecordKey(PREPARER, tp.topic, tp.partition, offset)
+        if order.ready:
+            await self._at_cabinet(cabinet.serve_set_aside(record, order.id))
+            return True
+        decision = await self._at_cabinet(cabinet.take(record, order.id, portions(order.parts)))
         serve = decision.outcome is Outcome.SERVE
         if not decision.replayed:
             if serve:
@@ -160,11 +134,3 @@ class Preparer:
             elif not needs_cooking(order.parts):
                 metrics.short.labels(metrics.shop).inc()
         return serve
-
-    async def _show_cabinet(self) -> None:
-        if self.cabinet is None or self.cabinet_metrics is None:
-            return
-        try:
-            self.cabinet_metrics.show(await self.cabinet.counts())
-        except CabinetUnavailable as error:
-            raise StoreUnavailable(str(error)) from error
