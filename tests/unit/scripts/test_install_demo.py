@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-demo-deps.sh"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "install-demo-deps.sh"
 
 
 def _bare_path(tmp_path: Path, *tools: str) -> str:

@@ -11,7 +11,7 @@ import yaml
 from fishshop_operator.shop.resource import read_resource
 from fishshop_workers.shop.spec import read_manifest
 
-SAMPLES = sorted((Path(__file__).parents[2] / "manifests" / "samples").glob("*.yaml"))
+SAMPLES = sorted((Path(__file__).parents[3] / "manifests" / "samples").glob("*.yaml"))
 
 
 def _shop(path: Path) -> dict[str, Any]:
