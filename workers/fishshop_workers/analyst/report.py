@@ -1,15 +1,6 @@
 """The analyst's report over time, decided from served rows: pure, no database.
 
-A window of ``--since`` is cut into intervals of ``--every``, aligned on multiples
-of ``--every`` since the Unix epoch (UTC), so two reports of the same shop line up
-and a minute is always a clock minute. The window starts at the interval boundary
-at or before ``now - since`` and ends at the end of the interval that holds
-``now``: every interval is whole, and the last one is still filling. Intervals with
-no order are kept, with zero counts, so a quiet spell shows as a gap in the chart.
-
-Wait percentiles use the nearest-rank method: the p-th percentile of n waits is the
-smallest wait with at least p% of the waits at or below it (``ceil(p/100 * n)``-th
-in order). It is always a wait some customer really had; with no order it is None.
+Intervals and percentiles: docs/design/workers.md.
 """
 
 from __future__ import annotations

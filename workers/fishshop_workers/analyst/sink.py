@@ -1,14 +1,6 @@
 """What the analyst's sink connector is: its name and its config, decided from a shop.
 
-Debezium's JDBC sink needs records with a schema, and the served topic holds plain
-JSON. Kafka 4.2's JsonConverter takes one schema in the connector's config
-(``schema.content``, KIP-1054) and applies it to every record: nothing is written
-twice and the records stay as they are. The schema names only what the row needs;
-the parts (a list of lists, which neither Kafka's transforms nor the sink can map
-to columns) stay out, and the served receipt's portions per item go in. Kafka's
-own transforms then shape the row: the portions become columns, fields get the
-table's names, and the shop's name is added. A record that does not fit goes to
-the analyst's dead-letter topic, Connect's own error handling.
+Why its config looks as it does: docs/design/workers.md.
 """
 
 from __future__ import annotations
