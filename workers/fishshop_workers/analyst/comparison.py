@@ -16,11 +16,11 @@ from fishshop_workers.analyst.table import ServedRow
 from fishshop_workers.shop.menu import count_portions
 from fishshop_workers.shop.order import Order, parse_time
 
-__all__ = ["TableBooks", "compare_table", "expected_row"]
+__all__ = ["TableComparison", "compare_table", "expected_row"]
 
 
 @dataclass(frozen=True)
-class TableBooks:
+class TableComparison:
     rows: int
     missing: int
     extra: int
@@ -84,7 +84,7 @@ def _differs(expected: ServedRow, row: ServedRow) -> bool:
 
 def compare_table(
     served: Mapping[str, Order], rows: Mapping[str, ServedRow], examples: int = 5
-) -> TableBooks:
+) -> TableComparison:
     """Compare the served orders (by id) with the table's rows (by id).
 
     A row served before the earliest order the topic holds is older than what
@@ -103,7 +103,7 @@ def compare_table(
         for order_id, order in served.items()
         if order_id in rows and _differs(expected_row(order), rows[order_id])
     ]
-    return TableBooks(
+    return TableComparison(
         rows=len(rows),
         missing=len(missing),
         extra=len(extra),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from fishshop_workers.analyst.comparison import TableBooks, compare_table
+from fishshop_workers.analyst.comparison import TableComparison, compare_table
 from fishshop_workers.analyst.store import served_rows
 from fishshop_workers.shop.order import Order
 
@@ -15,7 +15,7 @@ __all__ = ["check_table"]
 
 async def check_table(
     served: Mapping[str, Order], url: str, shop: str, wait: float = 0.0, poll: float = 1.0
-) -> TableBooks:
+) -> TableComparison:
     """Compare until the table agrees with ``served`` or ``wait`` seconds pass."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait

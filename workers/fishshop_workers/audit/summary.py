@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from fishshop_workers.analyst.comparison import TableBooks
+from fishshop_workers.analyst.comparison import TableComparison
 
 __all__ = ["Summary", "percentile"]
 
@@ -44,7 +44,7 @@ class Summary:
     cabinet_kafka_gaps: dict[str, int] = field(default_factory=dict)
     """Per item, portions Redis counts as served minus portions of the orders Kafka
     has in served: empty when the two stores agree (once the shop has drained)."""
-    analyst: TableBooks | None = None
+    analyst: TableComparison | None = None
     """With the analyst's table: its rows, and rows missing, extra or different
     from the served topic."""
 
