@@ -19,6 +19,7 @@ __all__ = [
     "FishshopError",
     "InputError",
     "ServiceError",
+    "remote_text",
 ]
 
 EXIT_NOT_CLEAN = 1
@@ -51,3 +52,14 @@ class ServiceError(FishshopError):
     the embedded servers' Java or binaries."""
 
     exit_code: ClassVar[int] = EXIT_ENVIRONMENT
+
+
+REMOTE_TEXT_LIMIT = 200
+"""Characters of a remote server's words that reach a status, an event or a log."""
+
+
+def remote_text(text: object, limit: int = REMOTE_TEXT_LIMIT) -> str:
+    """What a server outside fishshop said, safe to show: one line of printable
+    characters (a newline cannot forge a log line), cut to ``limit`` with an ellipsis."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -2,23 +2,42 @@
 
 ``PUT /connectors/NAME/config`` creates or updates a connector (idempotent);
 ``GET .../status`` says how it and its tasks run; ``POST .../restart`` restarts
-the failed ones; ``DELETE`` removes it. Every call has a deadline, and every
-failure is a ``ConnectError`` that says which Connect and what it answered.
+the failed ones; ``DELETE`` removes it. A Connect may be anyone's (a tenant names
+it), so every call has a deadline that cancels it, an answer is read up to a bound,
+redirects are never followed, and an answer that is not Connect's is refused: every
+failure is a ``ConnectError`` that says which Connect and, in one short line, what
+it answered.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from fishshop_workers.analyst.restarts import trace_reason
-from fishshop_workers.errors import ServiceError
+from fishshop_workers.errors import ServiceError, remote_text
 
-__all__ = ["ConnectClient", "ConnectError", "ConnectorStatus", "TaskStatus", "read_status"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "ConnectClient",
+    "ConnectError",
+    "ConnectorStatus",
+    "TaskStatus",
+    "read_status",
+]
+
+MAX_ANSWER_BYTES = 1 << 20
+"""The longest answer read from Connect: a status with many tasks' Java traces fits."""
+MAX_TASKS = 256
+"""Tasks of one connector taken from a status (Connect runs a handful per sink)."""
+MAX_TRACE = 20_000
+"""Characters of a failed task's trace kept (its first line and root cause are shown)."""
 
 
 class ConnectError(ServiceError, RuntimeError):
@@ -66,27 +85,55 @@ class ConnectorStatus:
         )
 
 
-def read_status(document: Mapping[str, Any]) -> ConnectorStatus:
-    """Connect's status document as a ``ConnectorStatus``."""
+def read_status(document: object) -> ConnectorStatus:
+    """Connect's status document as a ``ConnectorStatus``; ValueError when it is not
+    one (any server can answer at a tenant's URL)."""
+    if not isinstance(document, Mapping):
+        raise ValueError("the status is not a JSON object")
     connector = document.get("connector") or {}
-    tasks = tuple(
-        TaskStatus(int(task.get("id", 0)), str(task.get("state", "UNKNOWN")), task.get("trace"))
-        for task in document.get("tasks") or ()
-    )
+    tasks_found = document.get("tasks") or []
+    if not isinstance(connector, Mapping) or not isinstance(tasks_found, list):
+        raise ValueError("the status has no connector object and task list")
+    tasks = []
+    for task in tasks_found[:MAX_TASKS]:
+        if not isinstance(task, Mapping) or not isinstance(task.get("id", 0), int):
+            raise ValueError("a task in the status is not an object with a numeric id")
+        tasks.append(
+            TaskStatus(int(task.get("id", 0)), _state(task.get("state")), _trace(task.get("trace")))
+        )
     return ConnectorStatus(
-        name=str(document.get("name", "")),
-        state=str(connector.get("state", "UNKNOWN")),
+        name=remote_text(document.get("name", ""), 250),
+        state=_state(connector.get("state")),
         tasks=tuple(sorted(tasks, key=lambda task: task.id)),
-        trace=connector.get("trace"),
+        trace=_trace(connector.get("trace")),
     )
+
+
+def _state(value: object) -> str:
+    return remote_text(value if value is not None else "UNKNOWN", 40)
+
+
+def _trace(value: object) -> str | None:
+    return None if value is None else str(value)[:MAX_TRACE]
 
 
 class ConnectClient:
     """One Connect cluster's REST API (``url`` such as ``http://connect:8083``)."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        max_answer: int = MAX_ANSWER_BYTES,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_answer = max_answer
+        self._resolver = resolver
+        """Resolves Connect's host name; the operator's refuses addresses a tenant may
+        not reach (loopback, link-local, cloud metadata)."""
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -110,23 +157,52 @@ class ConnectClient:
         self, method: str, url: str, body: Any = None, *, missing_ok: bool = False
     ) -> tuple[int, Any]:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            connector = aiohttp.TCPConnector(resolver=self._resolver) if self._resolver else None
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
+        path = url[len(self.url) :]
         try:
-            async with self._session.request(method, url, json=body) as response:
-                text = await response.text()
-                if response.status == 404 and missing_ok:
-                    return 404, None
-                if response.status >= 400:
-                    raise ConnectError(
-                        f"Kafka Connect at {self.url} answered {method} {url[len(self.url) :]} "
-                        f"with {response.status}: {_message(text)}",
-                        response.status,
-                    )
-                return response.status, (await response.json() if text.strip() else None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            async with self._session.request(
+                method, url, json=body, allow_redirects=False
+            ) as response:
+                raw = await _read_bounded(response, self._max_answer)
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise ConnectError(
-                f"Kafka Connect at {self.url} is unreachable: {error or type(error).__name__}"
+                f"Kafka Connect at {self.url} is unreachable: "
+                f"{remote_text(error) or type(error).__name__}"
             ) from error
+        if len(raw) > self._max_answer:
+            raise ConnectError(
+                f"Kafka Connect at {self.url} answered {method} {path} with more than "
+                f"{self._max_answer} bytes: not Kafka Connect's answer",
+                response.status,
+            )
+        if 300 <= response.status < 400:
+            raise ConnectError(
+                f"Kafka Connect at {self.url} answered {method} {path} with a redirect "
+                f"({response.status}); redirects are not followed: give Connect's own URL",
+                response.status,
+            )
+        if response.status == 404 and missing_ok:
+            return 404, None
+        if response.status >= 400:
+            raise ConnectError(
+                f"Kafka Connect at {self.url} answered {method} {path} "
+                f"with {response.status}: {_message(raw)}",
+                response.status,
+            )
+        try:
+            return response.status, (json.loads(raw) if raw.strip() else None)
+        except ValueError:
+            raise ConnectError(
+                f"Kafka Connect at {self.url} answered {method} {path} with {len(raw)} "
+                "bytes that are not JSON: not Kafka Connect's answer",
+                response.status,
+            ) from None
+
+    def _not_connect(self, what: str, error: ValueError) -> ConnectError:
+        return ConnectError(
+            f"Kafka Connect at {self.url} answered with {what} that is not Kafka Connect's: {error}"
+        )
 
     async def put_config(self, name: str, config: Mapping[str, str]) -> bool:
         """Create or update the connector; True when it was created."""
@@ -135,12 +211,21 @@ class ConnectClient:
 
     async def config(self, name: str) -> dict[str, str] | None:
         _, body = await self._call("GET", self._path(name, "config"), missing_ok=True)
-        return None if body is None else {str(k): str(v) for k, v in body.items()}
+        if body is None:
+            return None
+        if not isinstance(body, Mapping):
+            raise self._not_connect("a config", ValueError("not a JSON object"))
+        return {str(k): str(v) for k, v in body.items()}
 
     async def status(self, name: str) -> ConnectorStatus | None:
         """How the connector runs, or None when there is no such connector."""
         _, body = await self._call("GET", self._path(name, "status"), missing_ok=True)
-        return None if body is None else read_status(body)
+        if body is None:
+            return None
+        try:
+            return read_status(body)
+        except ValueError as error:
+            raise self._not_connect("a status", error) from None
 
     async def restart_failed(self, name: str) -> None:
         """Restart the connector's failed instance and failed tasks (KIP-745)."""
@@ -155,17 +240,31 @@ class ConnectClient:
 
     async def connectors(self) -> list[str]:
         _, body = await self._call("GET", f"{self.url}/connectors")
+        if not isinstance(body, list | None):
+            raise self._not_connect("a connector list", ValueError("not a JSON list"))
         return [str(name) for name in body or ()]
 
 
-def _message(text: str) -> str:
-    """Connect's error body is ``{"error_code": .., "message": ..}``; else the text."""
-    import json
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The answer's body, but no more than one byte past ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await response.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
+
+def _message(raw: bytes) -> str:
+    """Connect's error body is ``{"error_code": .., "message": ..}``: its message, in
+    one short line. Anything else is not echoed, only measured."""
     try:
-        document = json.loads(text)
+        document = json.loads(raw)
     except ValueError:
-        return text.strip()[:500]
-    if isinstance(document, dict) and "message" in document:
-        return str(document["message"])[:500]
-    return text.strip()[:500]
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("message"), str):
+        return remote_text(document["message"])
+    return f"({len(raw)} bytes that are not Kafka Connect's error document)"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fishshop_workers.errors import remote_text
+
 __all__ = ["FIRST_DELAY", "LONGEST_DELAY", "STEADY_SECONDS", "RestartBackoff", "trace_reason"]
 
 FIRST_DELAY = 5.0
@@ -26,7 +28,8 @@ def trace_reason(trace: str | None) -> str:
     Connect's own first line ("Exiting WorkerSinkTask due to unrecoverable
     exception") says that a task stopped; the last "Caused by" says why.
     """
-    lines = [line.strip() for line in (trace or "").strip().splitlines() if line.strip()]
+    lines = [remote_text(line, 10_000) for line in (trace or "").strip().splitlines()]
+    lines = [line for line in lines if line]
     if not lines:
         return ""
     first = lines[0][:300]
