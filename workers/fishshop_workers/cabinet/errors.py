@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fishshop_workers.errors import ServiceError
 
-__all__ = ["CabinetConflict", "CabinetError", "CabinetUnavailable"]
+__all__ = ["CabinetConflict", "CabinetError", "CabinetStale", "CabinetUnavailable"]
 
 
 class CabinetError(ServiceError):
@@ -26,3 +26,9 @@ class CabinetConflict(CabinetError):
     """A record's remembered decision belongs to another order: the same record key
     was used twice, which happens only when topics are made again without a reset
     of the cabinet."""
+
+
+class CabinetStale(CabinetError):
+    """A decision was asked for a record that its partition's owner has already
+    committed: the asking worker lost the partition without knowing (a zombie). It
+    must not decide again; it leaves the group and rejoins."""

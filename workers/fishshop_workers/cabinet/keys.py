@@ -20,9 +20,9 @@ Role = KitchenRole
 ROLES: Final[tuple[Role, ...]] = KITCHEN_ROLES
 
 RECORD_TTL: Final = timedelta(days=7)
-"""How long a decision is remembered for a replay. A record is replayed only when a
-worker restarts or loses its partition before its transaction commits, within
-minutes; a week also covers a shop closed over a long weekend and reopened."""
+"""A safety net: how long a cabinet nobody uses keeps its keys. A decision is needed
+only until its record's transaction commits (the worker then forgets it), so a busy
+shop holds only the decisions in flight; a shop idle for a week is forgotten whole."""
 
 
 class RecordKey(NamedTuple):
@@ -73,13 +73,13 @@ class CabinetKeys:
         none is replayed into a later day (topics made again start at offset 0)."""
         return f"{self.tag}:cabinet:day"
 
-    def record(self, key: RecordKey, order_id: str = "") -> str:
-        """A string, the decision made for the record, kept for ``RECORD_TTL``.
+    def decided(self, key: RecordKey) -> str:
+        """A hash per (role, topic, partition): the decisions made for its records
+        whose transactions are not known to have committed, each under
+        ``record_field``, and the partition's committed offset under ``committed``.
 
-        The key names the order too (a digest of its id): a replay carries the same
-        order, while an order at the same topic, partition and offset that is not the
-        same (the shop's topics were made again) is a new record with a decision of
-        its own, never a conflict that would stop the shop."""
+        Trimmed below the committed offset after each commit, so it holds what is in
+        flight, not the shop's history."""
         role, topic, partition, offset = key
         if role not in ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
@@ -88,11 +88,20 @@ class CabinetKeys:
         for name, number in (("partition", partition), ("offset", offset)):
             if isinstance(number, bool) or not isinstance(number, int) or number < 0:
                 raise ValueError(f"{name} {number!r} is not a Kafka {name}")
-        record = f"{self.tag}:cabinet:record:{role}:{topic}:{partition}:{offset}"
+        return f"{self.tag}:cabinet:decided:{role}:{topic}:{partition}"
+
+    @staticmethod
+    def record_field(key: RecordKey, order_id: str = "") -> str:
+        """The field of a record's decision: its offset, and a digest of its order's id.
+
+        The order is named too: a replay carries the same order, while an order at the
+        same topic, partition and offset that is not the same (the shop's topics were
+        made again) is a new record with a decision of its own, never a conflict that
+        would stop the shop."""
         if not order_id:
-            return record
+            return str(key.offset)
         digest = hashlib.sha256(order_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return f"{record}:{digest}"
+        return f"{key.offset}:{digest}"
 
     def all(self) -> tuple[str, str, str]:
         """The keys every decision script reads and writes, besides its record's."""

@@ -5,12 +5,17 @@ crash before its transaction commits, and the record is then consumed again. So
 each script first looks for the decision already made for its record; if it finds
 one (of the same day), it returns that and touches nothing. Otherwise it decides,
 changes the counts and remembers the decision, all in one atomic step: no crash
-can fall between the change and the memory of it.
+can fall between the change and the memory of it. Once a transaction commits, its
+worker has ``FORGET`` drop the decisions below the partition's committed offset and
+note that offset: a record below it was committed by someone, so a late call for it
+(from a worker that lost the partition without knowing) is refused, never decided
+again.
 
-Every script gets ``KEYS = counts, set_aside, day, record`` and
-``ARGV = seconds to remember, order id, ...`` and returns ``{replayed, json}``
-(replayed 1 or 0, json the decision). Portions travel as ``n, item1, count1, ...``.
-The rules are those of ``decisions``; the tests hold the scripts to them.
+Every decision script gets ``KEYS = counts, set_aside, day, decided`` and
+``ARGV = seconds to keep, order id, record field, offset, ...`` and returns
+``{replayed, json}`` (replayed 1 or 0, json the decision; 2 and "" when the record
+is below the committed offset). Portions travel as ``n, item1, count1, ...``. The
+rules are those of ``decisions``; the tests hold the scripts to them.
 """
 
 from __future__ import annotations
@@ -19,26 +24,43 @@ from typing import Final
 
 from fishshop_workers.cabinet.decisions import CABINET_ITEMS
 
-__all__ = ["FRY", "RESET", "SERVE_SET_ASIDE", "TAKE"]
+__all__ = ["FORGET", "FRY", "RESET", "SERVE_SET_ASIDE", "STALE", "TAKE"]
+
+STALE: Final = 2
+"""A script's first answer when its record is below the partition's committed offset."""
 
 _STOCKED = "{" + ", ".join(f"{item} = true" for item in CABINET_ITEMS) + "}"
 
 _PRELUDE = """
-local counts, aside, day_key, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local ttl, order = tonumber(ARGV[1]), ARGV[2]
+local counts, aside, day_key, decided_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ttl, order, field, offset = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
 local day = redis.call('GET', day_key) or '0'
 
-local earlier = redis.call('GET', record)
-if earlier then
-  local bar = string.find(earlier, '|', 1, true)
-  if bar and string.sub(earlier, 1, bar - 1) == day then
-    return {1, string.sub(earlier, bar + 1)}
+-- "day|value": what a field says, if it was written on this day
+local function today(stored)
+  if not stored then return nil end
+  local bar = string.find(stored, '|', 1, true)
+  if bar and string.sub(stored, 1, bar - 1) == day then
+    return string.sub(stored, bar + 1)
   end
+  return nil
+end
+
+local committed = tonumber(today(redis.call('HGET', decided_key, 'committed')) or '-1')
+if offset < committed then
+  return {2, ''}
+end
+local earlier = today(redis.call('HGET', decided_key, field))
+if earlier then
+  return {1, earlier}
 end
 
 local function decided(result)
   local encoded = cjson.encode(result)
-  redis.call('SET', record, day .. '|' .. encoded, 'EX', ttl)
+  redis.call('HSET', decided_key, field, day .. '|' .. encoded)
+  for _, key in ipairs({counts, aside, day_key, decided_key}) do
+    redis.call('EXPIRE', key, ttl)
+  end
   return {0, encoded}
 end
 
@@ -65,7 +87,7 @@ TAKE: Final = (
     _PRELUDE
     + f"local stocked = {_STOCKED}\n"
     + """
-local needed = portions_at(3)
+local needed = portions_at(5)
 local serve = true
 for _, p in ipairs(needed) do
   if not stocked[p[1]] or count(p[1] .. ':cabinet') < p[2] then
@@ -89,7 +111,7 @@ return decided({order = order, outcome = serve and 'serve' or 'to-cook', portion
 FRY: Final = (
     _PRELUDE
     + """
-local needed, at = portions_at(3)
+local needed, at = portions_at(5)
 local for_order = {}
 local mine = cjson.decode(redis.call('HGET', aside, order) or '{}')
 for _, p in ipairs(needed) do
@@ -136,6 +158,35 @@ return decided({order = order, outcome = 'serve', portions = moved})
 )
 """Serve the portions set aside for a ready order (none, if it was cooked before the
 cabinet was on)."""
+
+FORGET: Final = """
+local decided_key, day_key = KEYS[1], KEYS[2]
+local below, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local day = redis.call('GET', day_key) or '0'
+local before = redis.call('HGET', decided_key, 'committed')
+if before then
+  local bar = string.find(before, '|', 1, true)
+  if bar and string.sub(before, 1, bar - 1) == day then
+    below = math.max(below, tonumber(string.sub(before, bar + 1)))
+  end
+end
+local fields = redis.call('HGETALL', decided_key)
+for i = 1, #fields, 2 do
+  local name, stored = fields[i], fields[i + 1]
+  if name ~= 'committed' then
+    local bar = string.find(stored, '|', 1, true)
+    local at = tonumber(string.match(name, '^%d+'))
+    if not bar or string.sub(stored, 1, bar - 1) ~= day or not at or at < below then
+      redis.call('HDEL', decided_key, name)
+    end
+  end
+end
+redis.call('HSET', decided_key, 'committed', day .. '|' .. below)
+redis.call('EXPIRE', decided_key, ttl)
+return below
+"""
+"""A partition's transaction committed up to ``ARGV[1]``: drop the decisions below it
+(and any of an earlier day), and remember the offset."""
 
 RESET: Final = """
 redis.call('DEL', KEYS[1], KEYS[2])

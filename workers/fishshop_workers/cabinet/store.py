@@ -1,9 +1,9 @@
 """``HotCabinet``: the one place that talks to the cabinet's Redis.
 
 Each decision is one Lua script (``scripts``), sent with EVALSHA: atomic, and
-remembered under the key of the record it was made for, so a replayed record gets
-the same answer and changes nothing. Every Redis error comes out as
-``CabinetUnavailable``, with where Redis is and what to check.
+remembered for the record it was made for until that record's transaction commits,
+so a replayed record gets the same answer and changes nothing. Every Redis error
+comes out as ``CabinetUnavailable``, with where Redis is and what to check.
 
     cabinet = HotCabinet.connect(CabinetConnection("redis://127.0.0.1:6379"), "fishshop.harbour")
     decision = await cabinet.take(RecordKey("preparer", topic, partition, offset),
@@ -38,7 +38,7 @@ from fishshop_workers.cabinet.decisions import (
     Portions,
     check_portions,
 )
-from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
+from fishshop_workers.cabinet.errors import CabinetConflict, CabinetStale, CabinetUnavailable
 from fishshop_workers.cabinet.keys import RECORD_TTL, CabinetKeys, RecordKey
 
 __all__ = ["HotCabinet"]
@@ -86,6 +86,7 @@ class HotCabinet:
         self._fry = client.register_script(scripts.FRY)
         self._serve_set_aside = client.register_script(scripts.SERVE_SET_ASIDE)
         self._reset = client.register_script(scripts.RESET)
+        self._forget = client.register_script(scripts.FORGET)
 
     @classmethod
     def connect(
@@ -108,7 +109,7 @@ class HotCabinet:
         """For an order that is not ready: take every portion it needs from the
         cabinet and ``SERVE``, or, if anything is short (plaice always is), take
         nothing and send it ``TO_COOK``."""
-        args = [*self._order_args(order_id), *_portion_args(portions)]
+        args = [*self._order_args(record, order_id), *_portion_args(portions)]
         replayed, result = await self._decide(self._take, record, args, order_id)
         return _decision(result, replayed)
 
@@ -120,7 +121,7 @@ class HotCabinet:
         rules: list[str | int] = [len(CABINET_ITEMS)]
         for item in CABINET_ITEMS:
             rules += [item, settings.batch_size(item), settings.threshold(item)]
-        args = [*self._order_args(order_id), *_portion_args(portions), *rules]
+        args = [*self._order_args(record, order_id), *_portion_args(portions), *rules]
         replayed, result = await self._decide(self._fry, record, args, order_id)
         return FryResult(
             for_order=_portions_from(result.get("for_order")),
@@ -137,7 +138,7 @@ class HotCabinet:
         An order with nothing set aside (cooked before the cabinet was on) is
         served all the same, with nothing moved."""
         replayed, result = await self._decide(
-            self._serve_set_aside, record, self._order_args(order_id), order_id
+            self._serve_set_aside, record, self._order_args(record, order_id), order_id
         )
         return _decision(result, replayed)
 
@@ -150,6 +151,13 @@ class HotCabinet:
             if item in books and book in _BOOKS:
                 books[item][_BOOKS[book]] = int(_text(value))
         return CabinetCounts({item: ItemCounts(**books[item]) for item in ITEMS})
+
+    async def forget(self, record: RecordKey) -> None:
+        """``record``'s partition has committed everything before ``record.offset``:
+        its decisions below are no longer needed, and a late call for a record below
+        it (from a worker that lost the partition) is refused with ``CabinetStale``."""
+        keys = [self.keys.decided(record), self.keys.day]
+        await self._call(self._forget(keys=keys, args=[record.offset, self._ttl]))
 
     async def reset(self) -> None:
         """Start of the day: every count 0, nothing set aside, and no decision of
@@ -174,10 +182,10 @@ class HotCabinet:
     ) -> None:
         await self.close()
 
-    def _order_args(self, order_id: str) -> list[str | int]:
+    def _order_args(self, record: RecordKey, order_id: str) -> list[str | int]:
         if not isinstance(order_id, str) or not order_id:
             raise ValueError(f"an order id is a non-empty string, not {order_id!r}")
-        return [self._ttl, order_id]
+        return [self._ttl, order_id, self.keys.record_field(record, order_id), record.offset]
 
     async def _decide(
         self,
@@ -186,9 +194,14 @@ class HotCabinet:
         args: Sequence[str | int],
         order_id: str,
     ) -> tuple[bool, dict[str, Any]]:
-        keys = [*self.keys.all(), self.keys.record(record, order_id)]
+        keys = [*self.keys.all(), self.keys.decided(record)]
         answer = await self._call(script(keys=keys, args=list(args)))
         replayed, encoded = answer
+        if int(replayed) == scripts.STALE:
+            raise CabinetStale(
+                f"record {record.topic}[{record.partition}]@{record.offset} was committed "
+                "by the partition's owner: this worker no longer owns the partition"
+            )
         result: dict[str, Any] = json.loads(_text(encoded))
         if result.get("order") != order_id:
             raise CabinetConflict(

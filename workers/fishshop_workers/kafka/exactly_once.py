@@ -110,6 +110,7 @@ class ExactlyOnceLoop:
         on_lag: Callable[[TopicPartition, int | None], None] | None = None,
         on_aborted: Callable[[], None] | None = None,
         work_seconds: float = 5.0,
+        after_commit: Callable[[TopicPartition, int], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.topic = topic
@@ -119,6 +120,9 @@ class ExactlyOnceLoop:
         self.max_records = max_records
         self.on_lag = on_lag
         self.on_aborted = on_aborted
+        self.after_commit = after_commit
+        """Optional: told a partition's new committed offset after each commit (the hot
+        cabinet forgets the decisions below it); its failure is logged, never raised."""
         self.timeouts = LoopTimeouts.for_work(work_seconds)
         self._consumer: AIOKafkaConsumer | None = None
         self._backlog: Backlog[TopicPartition, Record] = Backlog(
@@ -293,6 +297,11 @@ class ExactlyOnceLoop:
             raise
         self._owned.next_offset[tp] = next_offset
         self.on_committed(outputs)
+        if self.after_commit is not None:
+            try:
+                await self.after_commit(tp, next_offset)
+            except Exception as error:  # noqa: BLE001 - the transaction has committed
+                log.warning("%s after the commit of %s: %s", self.group_id, tp, error)
 
     def _hold(
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Record]]

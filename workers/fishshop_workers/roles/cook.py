@@ -59,6 +59,7 @@ class Cook(KitchenWorker):
             cabinet,
             topic=options.topics.cook,
             group=options.cooks_group,
+            role=COOK,
             max_records=FRYER_PORTIONS if settings.cook_max > 0 else 500,
             work_seconds=settings.cook_max,
         )

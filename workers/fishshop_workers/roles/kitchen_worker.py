@@ -10,13 +10,15 @@ from typing import TypeVar
 
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.cabinet.errors import CabinetConflict, CabinetUnavailable
+from fishshop_workers.cabinet.errors import CabinetConflict, CabinetStale, CabinetUnavailable
+from fishshop_workers.cabinet.keys import RecordKey
 from fishshop_workers.cabinet.metrics import CabinetMetrics
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.kafka.exactly_once import ExactlyOnceLoop, Record, StoreUnavailable
 from fishshop_workers.roles.metrics import ShopMetrics
 from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.shop.outgoing import Outgoing
+from fishshop_workers.shop.roles import KitchenRole
 
 __all__ = ["KitchenWorker"]
 
@@ -35,12 +37,14 @@ class KitchenWorker:
         *,
         topic: str,
         group: str,
+        role: KitchenRole,
         max_records: int,
         work_seconds: float,
     ) -> None:
         self.options = options
         self.metrics = metrics
         self.rng = rng or random.Random()
+        self.role = role
         self.cabinet = cabinet
         """The shop's hot cabinet; None: food appears as it is needed."""
         self.cabinet_metrics = (
@@ -58,6 +62,7 @@ class KitchenWorker:
             max_records=max_records,
             work_seconds=work_seconds,
             on_lag=lambda tp, lag: metrics.set_lag(tp.topic, tp.partition, lag),
+            after_commit=self._forget_decisions if cabinet is not None else None,
         )
 
     def ready(self) -> bool:
@@ -75,12 +80,17 @@ class KitchenWorker:
     async def _handle(self, tp: TopicPartition, records: Sequence[Record]) -> list[Outgoing]:
         raise NotImplementedError
 
+    async def _forget_decisions(self, tp: TopicPartition, committed: int) -> None:
+        """The cabinet needs no decision of a committed record any more."""
+        if self.cabinet is not None:
+            await self.cabinet.forget(RecordKey(self.role, tp.topic, tp.partition, committed))
+
     async def _at_cabinet(self, call: Awaitable[T]) -> T:
         """A call to the cabinet; a Redis that is away stops the worker taking orders
         (``StoreUnavailable``) until it answers again."""
         try:
             return await call
-        except (CabinetUnavailable, CabinetConflict) as error:
+        except (CabinetUnavailable, CabinetConflict, CabinetStale) as error:
             raise StoreUnavailable(str(error)) from error
 
     async def _show_cabinet(self) -> None:

@@ -78,6 +78,7 @@ class Preparer(KitchenWorker):
             cabinet,
             topic=options.topics.orders,
             group=options.preparers_group,
+            role=PREPARER,
             max_records=batch,
             work_seconds=batch * settings.prep_max,
         )

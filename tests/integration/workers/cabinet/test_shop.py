@@ -124,6 +124,23 @@ def _audit(kafka: KafkaSettings, shop: str, redis_url: str) -> dict[str, object]
     return report
 
 
+def _decisions_kept(redis_url: str, prefix: str) -> tuple[int, int]:
+    """The shop's keys in Redis, and the decisions of records they still hold."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = list(client.scan_iter(match="\\{" + prefix + "\\}:*"))
+        decisions = sum(
+            len([f for f in client.hkeys(key) if f != "committed"])
+            for key in keys
+            if ":cabinet:decided:" in key
+        )
+    finally:
+        client.close()
+    return len(keys), decisions
+
+
 def _assert_exact(report: dict[str, object]) -> None:
     assert isinstance(report["orders_created"], int)
     assert report["orders_created"] > 30, report
@@ -150,14 +167,20 @@ def test_preparers_serve_from_the_cabinet_and_the_books_balance(
         for till in tills:
             assert till.terminate() == 0, till.log()
         report = _audit(kafka, shop_name, redis_server.url)
+        kept = _decisions_kept(redis_server.url, default_prefix(shop_name))
         metrics = {w.name: scrape(int(w.variables["metrics_port"]))[1] for w in kitchen}
         for worker in kitchen:
             assert worker.alive, worker.log()
     finally:
         for worker in tills + kitchen:
             worker.terminate(timeout=30)
-    print("hot cabinet:", report)
+    print("hot cabinet:", report, "kept in Redis:", kept)
     _assert_exact(report)
+    # What Redis holds is what is in flight, not one decision per order: a key per
+    # partition and role besides the cabinet's own three, and few decisions in them.
+    keys, decisions = kept
+    assert keys <= 3 + 2 + 2, kept
+    assert decisions <= 20 < int(str(report["orders_created"])), kept
     cabinet = report["cabinet"]
     assert isinstance(cabinet, dict)
     # Cod and chips came out of the cabinet, plaice only ever to order.

@@ -32,7 +32,7 @@ from fishshop_workers.cabinet.decisions import (
     portions,
     take_outcome,
 )
-from fishshop_workers.cabinet.errors import CabinetUnavailable
+from fishshop_workers.cabinet.errors import CabinetStale, CabinetUnavailable
 from fishshop_workers.cabinet.keys import RecordKey
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.embedded.kafka import free_port
@@ -225,10 +225,47 @@ async def test_another_order_at_the_same_offset_is_decided_afresh(
     assert not conservation_gaps(await cabinet.counts())
 
 
-async def test_decisions_are_remembered_for_days(cabinet: HotCabinet, raw: Redis) -> None:
+async def test_an_idle_cabinet_is_kept_for_days_and_then_forgotten(
+    cabinet: HotCabinet, raw: Redis
+) -> None:
+    await stock(cabinet)
+    await cabinet.fry(at_cook(0), "o0", PLAICE_AND_CHIPS, CabinetSettings())
     await cabinet.take(at_preparer(0), "o1", COD_AND_CHIPS)
-    ttl = await raw.ttl(cabinet.keys.record(at_preparer(0), "o1"))
-    assert 7 * 86400 - 60 <= ttl <= 7 * 86400
+    keys = [key async for key in raw.scan_iter(match=cabinet.keys.tag.replace("{", "\\{") + "*")]
+    assert len(keys) >= 4
+    for key in keys:
+        ttl = await raw.ttl(key)
+        assert 7 * 86400 - 60 <= ttl <= 7 * 86400, key
+
+
+async def test_a_commit_forgets_the_decisions_below_it(cabinet: HotCabinet, raw: Redis) -> None:
+    """What Redis holds for a partition is what is in flight, not its history; and a
+    record below the committed offset is never decided again (a worker that lost the
+    partition and asks late is refused)."""
+    await stock(cabinet)
+    decided = cabinet.keys.decided(at_preparer(0))
+    await raw.delete(decided)  # the stocker's own decision, to count only these
+    for offset in range(10):
+        await cabinet.take(at_preparer(offset), f"o{offset}", COD_AND_CHIPS)
+    assert await raw.hlen(decided) == 10
+    await cabinet.forget(at_preparer(6))
+    fields = await raw.hkeys(decided)
+    assert "committed" in fields
+    kept = sorted(int(f.split(":")[0]) for f in fields if f != "committed")
+    assert kept == [6, 7, 8, 9]
+    before = await cabinet.counts()
+    with pytest.raises(CabinetStale):
+        await cabinet.take(at_preparer(3), "o3", COD_AND_CHIPS)
+    with pytest.raises(CabinetStale):
+        await cabinet.take(at_preparer(5), "late", COD_AND_CHIPS)
+    assert await cabinet.counts() == before
+    # In flight still replays; a commit never moves the offset back.
+    assert (await cabinet.take(at_preparer(7), "o7", COD_AND_CHIPS)).replayed
+    await cabinet.forget(at_preparer(2))
+    with pytest.raises(CabinetStale):
+        await cabinet.take(at_preparer(4), "o4", COD_AND_CHIPS)
+    await cabinet.forget(at_preparer(10))
+    assert await raw.hkeys(decided) == ["committed"]
 
 
 async def test_a_reset_starts_a_new_day_in_which_no_old_decision_is_replayed(

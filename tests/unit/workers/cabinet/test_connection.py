@@ -17,7 +17,7 @@ from fishshop_workers.cabinet.keys import RECORD_TTL, CabinetKeys, RecordKey
 
 def test_every_key_of_a_shop_is_in_its_hash_tag_slot() -> None:
     keys = CabinetKeys("fishshop.harbour")
-    names = [*keys.all(), keys.record(RecordKey("cook", "fishshop.harbour.cook", 2, 917))]
+    names = [*keys.all(), keys.decided(RecordKey("cook", "fishshop.harbour.cook", 2, 917))]
     assert all(name.startswith("{fishshop.harbour}:cabinet:") for name in names)
     assert {key_slot(name.encode()) for name in names} == {key_slot(b"fishshop.harbour")}
     assert len(set(names)) == len(names)
@@ -26,16 +26,21 @@ def test_every_key_of_a_shop_is_in_its_hash_tag_slot() -> None:
 def test_two_shops_never_share_a_key() -> None:
     record = RecordKey("preparer", "orders", 0, 1)
     harbour, quay = CabinetKeys("fishshop.harbour"), CabinetKeys("fishshop.quay")
-    assert not {*harbour.all(), harbour.record(record)} & {*quay.all(), quay.record(record)}
+    assert not {*harbour.all(), harbour.decided(record)} & {*quay.all(), quay.decided(record)}
 
 
-def test_a_record_key_names_role_topic_partition_and_offset() -> None:
+def test_a_records_decision_is_kept_per_role_topic_and_partition_by_offset() -> None:
     keys = CabinetKeys("fishshop.harbour")
-    assert keys.record(RecordKey("preparer", "fishshop.harbour.orders", 1, 42)) == (
-        "{fishshop.harbour}:cabinet:record:preparer:fishshop.harbour.orders:1:42"
+    record = RecordKey("preparer", "fishshop.harbour.orders", 1, 42)
+    assert keys.decided(record) == (
+        "{fishshop.harbour}:cabinet:decided:preparer:fishshop.harbour.orders:1"
     )
+    assert keys.decided(record._replace(offset=43)) == keys.decided(record)
+    assert keys.record_field(record) == "42"
+    assert keys.record_field(record, "o1").startswith("42:")
+    assert keys.record_field(record, "o1") != keys.record_field(record, "o2")
     # The same offset read by another role is another decision.
-    assert keys.record(RecordKey("cook", "t", 0, 0)) != keys.record(
+    assert keys.decided(RecordKey("cook", "t", 0, 0)) != keys.decided(
         RecordKey("preparer", "t", 0, 0)
     )
 
@@ -58,7 +63,7 @@ def test_a_prefix_that_would_break_the_hash_tag_is_refused(prefix: str) -> None:
 )
 def test_a_record_key_that_is_no_kafka_record_is_refused(record: RecordKey, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        CabinetKeys("fishshop.harbour").record(record)
+        CabinetKeys("fishshop.harbour").decided(record)
 
 
 def test_decisions_are_remembered_for_days() -> None:
