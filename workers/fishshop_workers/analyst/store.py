@@ -5,12 +5,22 @@ Thin I/O over psycopg; what the table is lives in ``table.py``.
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 
 from fishshop_workers.analyst.table import TABLE, WRITTEN_COLUMNS, ServedRow, table_ddl
-from fishshop_workers.errors import ServiceError
+from fishshop_workers.errors import ServiceError, remote_text
 
-__all__ = ["AnalystStoreError", "ServedRow", "connect", "ensure_table", "row_count", "served_rows"]
+__all__ = [
+    "AnalystStoreError",
+    "ServedRow",
+    "connect",
+    "ensure_table",
+    "make_table",
+    "row_count",
+    "served_rows",
+]
 
 
 class AnalystStoreError(ServiceError, RuntimeError):
@@ -29,6 +39,51 @@ def connect(url: str, hint: str = COMMAND_LINE_HINT) -> psycopg.Connection[tuple
         said = str(error).strip().splitlines()
         raise AnalystStoreError(
             f"cannot reach PostgreSQL: {said[0] if said else type(error).__name__}. {hint}"
+        ) from None
+
+
+TABLE_SECONDS = 30.0
+"""How long making the table may take in all: connecting, then its statements."""
+SERVER_LIMITS = "-c statement_timeout=10000 -c lock_timeout=5000"
+"""PostgreSQL gives up a statement after 10 s and a lock wait after 5 s (someone may
+hold a lock on the table): the server ends the work, not only the client's wait."""
+
+
+async def make_table(
+    url: str, hint: str = COMMAND_LINE_HINT, *, seconds: float = TABLE_SECONDS
+) -> None:
+    """Make the table if it is missing (idempotent), within ``seconds``.
+
+    Asynchronous, on the event loop: a PostgreSQL that accepts the login and never
+    answers costs a cancelled task, never a thread of the default pool (which the
+    Kafka, Redis and HTTP clients need for their name lookups). The connection sets
+    server-side limits and a TCP user timeout, and a deadline cancels it for real.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            connection = await psycopg.AsyncConnection.connect(
+                url,
+                connect_timeout=max(2, int(seconds / 3)),
+                options=SERVER_LIMITS,
+                tcp_user_timeout=int(seconds * 1000),
+                keepalives=1,
+                keepalives_idle=5,
+            )
+            async with connection:
+                try:
+                    await connection.execute(table_ddl())
+                except psycopg.errors.UniqueViolation:
+                    await connection.rollback()  # two makers at once: the other made it
+    except TimeoutError:
+        raise AnalystStoreError(
+            f"PostgreSQL did not make table {TABLE} within {seconds:.0f}s "
+            f"(is another session holding a lock on it?). {hint}"
+        ) from None
+    except psycopg.Error as error:
+        said = str(error).strip().splitlines()
+        raise AnalystStoreError(
+            f"cannot make table {TABLE}: {remote_text(said[0] if said else type(error).__name__)}. "
+            f"{hint}"
         ) from None
 
 

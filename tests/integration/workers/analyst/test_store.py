@@ -1,0 +1,85 @@
+"""Making the analyst's table against a PostgreSQL that does not cooperate: a lock held
+on the table, a server that accepts and never answers. Each attempt ends by its
+deadline, and none holds a thread of the default pool that name lookups need."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from fishshop_workers.analyst.store import AnalystStoreError, make_table
+from fishshop_workers.analyst.table import TABLE
+from fishshop_workers.embedded.postgres import EmbeddedPostgres
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP server that accepts connections and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    yield f"postgresql://fishshop:secret@127.0.0.1:{port}/fishshop"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+async def _lookups_stay_quick() -> float:
+    """How long a name lookup on the loop's default executor takes."""
+    began = time.monotonic()
+    await asyncio.get_running_loop().getaddrinfo("localhost", 80)
+    return time.monotonic() - began
+
+
+async def test_a_lock_held_on_the_table_ends_each_attempt_by_its_deadline(
+    postgres_server: EmbeddedPostgres,
+) -> None:
+    with psycopg.connect(postgres_server.url) as holder:
+        holder.execute(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
+        began = time.monotonic()
+        attempts = [make_table(postgres_server.url, "hint", seconds=20) for _ in range(12)]
+        lookup = asyncio.ensure_future(_lookups_stay_quick())
+        results = await asyncio.gather(*attempts, return_exceptions=True)
+        took = time.monotonic() - began
+        holder.rollback()
+    assert all(isinstance(r, AnalystStoreError) for r in results), results
+    assert "lock" in str(results[0])
+    assert took < 15, took  # the server's lock_timeout (5 s), not the client's 20 s
+    assert await lookup < 2.0
+
+
+async def test_a_server_that_never_answers_costs_a_cancelled_task_not_a_thread(
+    silent_server: str,
+) -> None:
+    threads = threading.active_count()
+    began = time.monotonic()
+    attempts = [make_table(silent_server, "hint", seconds=2) for _ in range(40)]
+    lookup = asyncio.ensure_future(_lookups_stay_quick())
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    assert time.monotonic() - began < 8
+    assert all(isinstance(r, AnalystStoreError) for r in results), results
+    assert "within 2s" in str(results[0])
+    assert await lookup < 2.0
+    assert threading.active_count() <= threads + 2
