@@ -1,7 +1,8 @@
-"""The queue count's arithmetic against a stand-in consumer: what is counted record by
-record, what is taken from offsets, and that a count cut short by its deadline never
-leaves out what it did not read. The real broker proves the count itself in
-tests/integration/test_operator_kafka.py."""
+"""The one queue count (fishshop_workers.kafka.queues) against a stand-in consumer: what
+is counted record by record, what is taken from offsets, and that a count cut short by
+its deadline never leaves out what it did not read. The real broker proves the count
+itself in tests/integration/test_operator_kafka.py (the operator's status) and
+tests/integration/test_live_view.py (the live view)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 
-from fishshop_operator.kafka import topics as shop_kafka
+from fishshop_workers.kafka import queues
+from fishshop_workers.kafka.queues import Waiting
 
 TOPIC = "fishshop.seaside.harbour.orders"
 
@@ -61,11 +62,17 @@ class SlowConsumer:
         return {tp: [SimpleNamespace(offset=o) for o in range(start, end)]}
 
 
+async def _per_partition(
+    consumer: SlowConsumer, partitions: int, committed: dict[int, int]
+) -> dict[int, Waiting]:
+    offsets = {TopicPartition(TOPIC, p): o for p, o in committed.items()}
+    return await queues.count_waiting(cast(AIOKafkaConsumer, consumer), TOPIC, partitions, offsets)
+
+
 async def _count(
     consumer: SlowConsumer, partitions: int, committed: dict[int, int]
 ) -> tuple[int, bool]:
-    offsets = {TopicPartition(TOPIC, p): OffsetAndMetadata(o, "") for p, o in committed.items()}
-    return await shop_kafka._queued(cast(AIOKafkaConsumer, consumer), TOPIC, partitions, offsets)
+    return queues.total((await _per_partition(consumer, partitions, committed)).values())
 
 
 async def test_a_short_queue_is_counted_record_by_record() -> None:
@@ -81,10 +88,37 @@ async def test_a_long_queue_is_taken_from_offsets_and_says_so() -> None:
 async def test_a_count_cut_short_adds_the_offsets_it_did_not_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(shop_kafka, "COUNT_PATIENCE", 0.05)
+    monkeypatch.setattr(queues, "COUNT_PATIENCE", 0.05)
     # Partition 0: some of its 40 records read before time ran out; partition 1: none
     # of its 25. Left out, the rest would make a short queue and scale the shop down.
     consumer = SlowConsumer({0: 40, 1: 25}, per_fetch=10)
     queued, estimated = await _count(consumer, 2, {0: 0})
     assert consumer.positions[TopicPartition(TOPIC, 0)] < 40  # the count was cut short
     assert (queued, estimated) == (65, True)
+
+
+async def test_each_partition_is_counted_on_its_own() -> None:
+    consumer = SlowConsumer({0: 30, 1: 0}, per_fetch=100)
+    assert await _per_partition(consumer, 2, {0: 10}) == {0: Waiting(20), 1: Waiting(0)}
+
+
+async def test_a_long_queue_says_which_partitions_were_taken_from_offsets() -> None:
+    consumer = SlowConsumer({0: 6000, 1: 0}, per_fetch=100)
+    assert await _per_partition(consumer, 2, {0: 500}) == {
+        0: Waiting(5500, estimated=True),
+        1: Waiting(0, estimated=False),
+    }
+
+
+async def test_a_partition_the_group_never_took_from_counts_from_its_beginning() -> None:
+    consumer = SlowConsumer({0: 12}, per_fetch=5)
+    assert await _per_partition(consumer, 1, {}) == {0: Waiting(12)}
+
+
+async def test_a_topic_that_is_not_there_has_nothing_waiting() -> None:
+    assert await _per_partition(SlowConsumer({}, per_fetch=1), 0, {}) == {}
+
+
+def test_partitions_add_up_and_one_estimate_makes_the_sum_one() -> None:
+    assert queues.total([Waiting(3), Waiting(4, estimated=True)]) == Waiting(7, True)
+    assert queues.total([]) == Waiting(0, False)
