@@ -12,6 +12,7 @@ from typing import Any
 import kopf
 
 from fishshop_operator.autoscale.autoscaler import Autoscaler
+from fishshop_operator.constants import ANNOTATION_PREFIX, DIFF_BASE_KEY, FINALIZER
 from fishshop_operator.handlers import register, watch_managed_only
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
@@ -40,12 +41,12 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
     @kopf.on.startup(registry=registry)
     async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-            prefix="fishshop.dev"
+            prefix=ANNOTATION_PREFIX
         )
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix="fishshop.dev", key="last-handled-configuration"
+            prefix=ANNOTATION_PREFIX, key=DIFF_BASE_KEY
         )
-        settings.persistence.finalizer = "fishshop.dev/delete-topics"
+        settings.persistence.finalizer = FINALIZER
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0

@@ -44,6 +44,7 @@ from fishshop_operator.kafka.topics import KafkaUnreachable, queue_state, shop_s
 from fishshop_operator.kube.api import KubeApi, KubeApiError, object_path
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.shop.resource import ShopResource
+from fishshop_workers.shop.roles import COOK, PREPARER
 
 __all__ = ["INTERVAL", "Autoscaler"]
 
@@ -83,7 +84,7 @@ def _now() -> str:
 
 
 def _spec_replicas(shop: ShopResource, role: str) -> int:
-    return shop.spec.preparers.replicas if role == "preparer" else shop.spec.cooks.replicas
+    return shop.spec.preparers.replicas if role == PREPARER else shop.spec.cooks.replicas
 
 
 @dataclass
@@ -249,8 +250,8 @@ class Autoscaler:
         watched.partitions = state.partitions
         now = self.clock()
         decisions: dict[str, Decision] = {}
-        queues = {"preparer": state.queued_orders, "cook": state.queued_for_cook}
-        estimated = {"preparer": state.orders_estimated, "cook": state.cook_estimated}
+        queues = {PREPARER: state.queued_orders, COOK: state.queued_for_cook}
+        estimated = {PREPARER: state.orders_estimated, COOK: state.cook_estimated}
         for role, spec in shop.autoscale.items():
             memory = watched.roles.get(role) or first_sight(
                 _spec_replicas(shop, role), spec, state.partitions, now

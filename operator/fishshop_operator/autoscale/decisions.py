@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from fishshop_operator.autoscale.spec import AutoscaleSpec
+from fishshop_workers.shop.roles import PREPARER
 
 __all__ = ["Decision", "Recommendations", "bounds", "decide", "first_sight", "recommend"]
 
@@ -94,7 +95,7 @@ def decide(
     partitions: int,
     spec: AutoscaleSpec,
     now: float,
-    role: str = "preparer",
+    role: str = PREPARER,
     *,
     estimated: bool = False,
 ) -> Decision:

@@ -27,6 +27,7 @@ import kubernetes.client
 import kubernetes.config
 import urllib3
 
+from fishshop_operator.constants import API_VERSION, FIELD_MANAGER, KIND, PLURAL
 from fishshop_operator.kube.rules import next_step, retry_after_seconds, verb_of
 from fishshop_workers.errors import ServiceError
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
 
 __all__ = [
-    "FIELD_MANAGER",
     "KubeApi",
     "KubeApiError",
     "load_configuration",
@@ -42,8 +42,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-FIELD_MANAGER = "fishshop-operator"
 
 THREADS = 8
 """Requests in flight at once. Reconciles are short and mostly wait on Kafka; eight
@@ -83,8 +81,8 @@ def object_path(api_version: str, kind: str, namespace: str, name: str = "") -> 
         base = f"/api/v1/namespaces/{space}/{_PLURALS[kind]}"
     elif api_version == "apps/v1":
         base = f"/apis/apps/v1/namespaces/{space}/{_APPS_PLURALS[kind]}"
-    elif kind == "FishShop":
-        base = f"/apis/{api_version}/namespaces/{space}/fishshops"
+    elif kind == KIND:
+        base = f"/apis/{api_version}/namespaces/{space}/{PLURAL}"
     else:
         raise ValueError(f"unknown kind {api_version}/{kind}")
     return f"{base}/{_segment(name, kind + ' name')}" if name else base
@@ -372,7 +370,7 @@ class KubeApi:
         )
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        path = object_path("fishshop.dev/v1alpha1", "FishShop", namespace, name) + "/status"
+        path = object_path(API_VERSION, KIND, namespace, name) + "/status"
         await self._call(
             "patch",
             "PATCH",

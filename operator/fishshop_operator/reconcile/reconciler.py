@@ -36,6 +36,7 @@ from fishshop_operator.cabinet.credentials import (
     read_credentials_secret,
 )
 from fishshop_operator.cabinet.spec import HotCabinetSpec
+from fishshop_operator.constants import API_VERSION, KIND, ROLE_LABEL
 from fishshop_operator.kafka.clients import KafkaClients
 from fishshop_operator.kafka.tls import TLSSecretError, build_ssl_context, read_tls_secret
 from fishshop_operator.kafka.topics import (
@@ -57,7 +58,7 @@ from fishshop_operator.shop.conditions import (
     shop_status,
 )
 from fishshop_operator.shop.index import ShopIndex, prefix_owner
-from fishshop_operator.shop.resource import GROUP, VERSION, ShopResource, read_resource
+from fishshop_operator.shop.resource import ShopResource, read_resource
 from fishshop_operator.shop.status_patch import changes
 from fishshop_operator.shop.workloads import shop_workloads
 from fishshop_workers.kafka.settings import KafkaSettings
@@ -216,9 +217,7 @@ class Reconciler:
         try:
             async with memory.lock:
                 pass
-            body = await self.api.get(
-                object_path(f"{GROUP}/{VERSION}", "FishShop", namespace, name)
-            )
+            body = await self.api.get(object_path(API_VERSION, KIND, namespace, name))
         finally:
             memory.pending = False
         if body is None:
@@ -575,9 +574,7 @@ class Reconciler:
         went meanwhile: only a shop that still exists may keep the topics.
         """
         while (owner := self.index.owner(body, shop.topic_prefix)) is not None:
-            found = await self.api.get(
-                object_path(f"{GROUP}/{VERSION}", "FishShop", owner.namespace, owner.name)
-            )
+            found = await self.api.get(object_path(API_VERSION, KIND, owner.namespace, owner.name))
             uid = ((found or {}).get("metadata") or {}).get("uid")
             if uid != owner.uid:
                 self.index.discard(owner.uid)
@@ -622,7 +619,7 @@ class Reconciler:
             key = (str(manifest["kind"]), str(manifest["metadata"]["name"]))
             seen = memory.seen.get(key)
             unchanged = memory.manifests.get(key) == manifest
-            role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
+            role = manifest["metadata"]["labels"][ROLE_LABEL]
             if not every and unchanged and manifest["kind"] == "Service":
                 continue  # not watched; the next resync applies it again
             if not every and unchanged and seen is not None and seen[0] == memory.applied.get(key):
@@ -634,7 +631,7 @@ class Reconciler:
         for manifest, applied in zip(pending, answers, strict=True):
             self._log_change(shop, memory, applied)
             memory.manifests[(str(manifest["kind"]), str(manifest["metadata"]["name"]))] = manifest
-            role = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
+            role = manifest["metadata"]["labels"][ROLE_LABEL]
             if manifest["kind"] != "Service":
                 roles[role] = _count(applied)
         return roles
@@ -670,7 +667,7 @@ class Reconciler:
                 object_path(manifest["apiVersion"], manifest["kind"], shop.namespace, meta["name"])
             )
             if found is not None:
-                roles[meta["labels"]["app.kubernetes.io/component"]] = _count(found)
+                roles[meta["labels"][ROLE_LABEL]] = _count(found)
         return roles
 
     async def delete(self, body: dict[str, Any]) -> None:
