@@ -17,6 +17,7 @@ from fishshop_operator.handlers import register, watch_managed_only
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.reconcile.shops import ShopMemories
 from fishshop_operator.settings import OperatorConfig
 from fishshop_workers.roles.http import MetricsServer
 
@@ -59,8 +60,11 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         # Shops' TLS material stays in memory; this is scratch space only where
         # in-memory files are missing, used for a moment and left as it was.
         certs_root = Path(tempfile.gettempdir())
+        # One memory record per shop, one Kafka client pool, one Secret cache: both
+        # loops hold the same.
+        shops = ShopMemories(api, certs_root)
         memo.api = api
-        memo.autoscaler = Autoscaler(api, metrics, certs_root)
+        memo.autoscaler = Autoscaler(api, metrics, certs_root, shops=shops)
         memo.reconciler = Reconciler(
             api,
             config.worker_image,
@@ -69,6 +73,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
             config.delete_patience,
             concurrency=config.concurrency,
             workload_replicas=memo.autoscaler.replicas,
+            shops=shops,
         )
         memo.server = MetricsServer(metrics.registry, config.metrics_port)
         await memo.server.start()

@@ -8,9 +8,13 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from fishshop_operator.kafka.clients import KafkaClients
 from fishshop_operator.kafka.topics import QueueState, ShopKafkaSettings
 from fishshop_operator.kube.api import object_path
+from fishshop_operator.reconcile import deletion
+from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.shop.conditions import TopicsOutcome
 from fishshop_operator.shop.resource import ShopResource
 
@@ -101,6 +105,13 @@ class FakeKafka:
         if self.deletion_error is not None:
             raise self.deletion_error
         return list(shop.topics)
+
+    def stand_in(self, monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
+        """Take the place of the Kafka calls of a reconcile and of a deletion."""
+        monkeypatch.setattr(topics_step, "reconcile_topics", self.reconcile_topics)
+        monkeypatch.setattr(topics_step, "queue_state", self.queue_state)
+        monkeypatch.setattr(deletion, "delete_shop_topics", self.delete_shop_topics)
+        return self
 
     def made(self) -> list[str]:
         return [what for what, _, _ in self.calls]

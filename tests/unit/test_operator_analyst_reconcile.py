@@ -24,7 +24,7 @@ from fishshop_operator.analyst.decisions import (
 from fishshop_operator.analyst.spec import AnalystSpec
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile import analyst as analyst_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_workers.analyst.database import DatabaseAddress
 from tests.unit.operator_bodies import shop_body
@@ -73,16 +73,15 @@ class FakeConnect:
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
     fake = FakeKafka()
-    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
-        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    fake.stand_in(monkeypatch)
     return fake
 
 
 @pytest.fixture
 def connect(monkeypatch: pytest.MonkeyPatch) -> FakeConnect:
     fake = FakeConnect()
-    monkeypatch.setattr(reconcile_module, "reconcile_analyst", fake.reconcile_analyst)
-    monkeypatch.setattr(reconcile_module, "delete_connector", fake.delete_connector)
+    monkeypatch.setattr(analyst_step, "reconcile_analyst", fake.reconcile_analyst)
+    monkeypatch.setattr(analyst_step, "delete_connector", fake.delete_connector)
     return fake
 
 
@@ -189,7 +188,7 @@ async def test_the_password_reaches_the_connector_step_and_nothing_else(
     kube = FakeKube(body, _secret())
     reconciler = _reconciler(kube, tmp_path)
     await reconciler.reconcile(body)
-    said = str(kube.statuses) + str(kube.events) + caplog.text + repr(reconciler._shops)
+    said = str(kube.statuses) + str(kube.events) + caplog.text + repr(reconciler.shops)
     assert PASSWORD not in said
 
 

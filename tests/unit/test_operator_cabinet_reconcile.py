@@ -16,8 +16,9 @@ import pytest
 from fishshop_operator.cabinet.credentials import RedisCredentials
 from fishshop_operator.cabinet.spec import HotCabinetSpec
 from fishshop_operator.kube.api import KubeApi
+from fishshop_operator.kube.secrets import REDIS_CREDENTIALS
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile import cabinet as cabinet_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.shop.conditions import CabinetOutcome
 from tests.unit.operator_bodies import shop_body
@@ -46,15 +47,14 @@ class FakeRedis:
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
     fake = FakeKafka()
-    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
-        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    fake.stand_in(monkeypatch)
     return fake
 
 
 @pytest.fixture
 def redis(monkeypatch: pytest.MonkeyPatch) -> FakeRedis:
     fake = FakeRedis()
-    monkeypatch.setattr(reconcile_module, "check_cabinet", fake.check_cabinet)
+    monkeypatch.setattr(cabinet_step, "check_cabinet", fake.check_cabinet)
     return fake
 
 
@@ -197,7 +197,7 @@ async def test_the_password_reaches_redis_and_nothing_else(
     assert credentials is not None and credentials.password == PASSWORD
     said = str(kube.statuses) + str(kube.events) + str(kube.applied) + caplog.text
     assert PASSWORD not in said
-    assert PASSWORD not in repr(reconciler._shops)
+    assert PASSWORD not in repr(reconciler.shops)
     assert list(tmp_path.iterdir()) == []  # never on disk
 
 
@@ -249,4 +249,5 @@ async def test_turning_the_cabinet_off_removes_its_condition_and_variables(
     assert "CabinetReady" not in _conditions(kube)
     assert _conditions(kube)["Ready"]["status"] == "True"
     assert "FISHSHOP_REDIS_URL" not in _env(kube, "preparer")
-    assert reconciler._shops[(NAMESPACE, "harbour")].redis_credentials is None
+    memory = reconciler.shops.get((NAMESPACE, "harbour"))
+    assert memory is not None and REDIS_CREDENTIALS not in memory.secrets

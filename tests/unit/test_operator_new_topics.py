@@ -12,7 +12,7 @@ import pytest
 from fishshop_operator.kafka import topics as shop_kafka
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.shop.conditions import TopicsOutcome
 from fishshop_operator.shop.resource import read_resource
@@ -61,8 +61,8 @@ async def test_a_reconcile_does_not_count_queues_it_knows_are_empty(
         kafka.calls.append(("topics", shop.topic_prefix, settings))
         return TopicsOutcome(True, "TopicsCreated", "created", shop.spec.partitions, 0, 0)
 
-    monkeypatch.setattr(reconcile_module, "reconcile_topics", made_now)
-    monkeypatch.setattr(reconcile_module, "queue_state", kafka.queue_state)
+    monkeypatch.setattr(topics_step, "reconcile_topics", made_now)
+    monkeypatch.setattr(topics_step, "queue_state", kafka.queue_state)
     kube = FakeKube()
     reconciler = Reconciler(cast(KubeApi, kube), "fishshop:test", OperatorMetrics(), tmp_path)
     await reconciler.reconcile(shop_body())

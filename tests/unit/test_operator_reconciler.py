@@ -16,7 +16,7 @@ from fishshop_operator.kafka import tls
 from fishshop_operator.kafka.topics import QueueState, TopicDeletionError
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from tests.support.certs import make_certificates
 from tests.unit.operator_bodies import shop_body
@@ -66,8 +66,7 @@ def _tls_shop(secret: Any = "kafka-tls", name: str = "harbour", **spec: Any) -> 
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
     fake = FakeKafka()
-    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
-        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    fake.stand_in(monkeypatch)
     return fake
 
 
@@ -258,7 +257,7 @@ async def _reconciled_on_shared_clients(
         async with clients.admin(ids, settings), clients.consumer(ids, settings):
             return await kafka.queue_state(settings, shop)
 
-    monkeypatch.setattr(reconcile_module, "queue_state", count_on_pool)
+    monkeypatch.setattr(topics_step, "queue_state", count_on_pool)
     reconciler = _reconciler(kube, certs_root)
     reconciler.kafka = fake_kafka_clients(made)
     for item in list(kube.objects.values()):
@@ -410,7 +409,7 @@ async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
         await gate.wait()
         return await making(settings, shop)
 
-    monkeypatch.setattr(reconcile_module, "reconcile_topics", slow_topics)
+    monkeypatch.setattr(topics_step, "reconcile_topics", slow_topics)
     body = shop_body("harbour", NAMESPACE)
     kube = FakeKube(body)
     reconciler = _reconciler(kube, tmp_path)

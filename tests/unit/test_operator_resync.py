@@ -12,7 +12,7 @@ import pytest
 
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
+from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.settings import OperatorConfig
 from fishshop_operator.shop.conditions import TopicsOutcome
@@ -23,8 +23,7 @@ from tests.unit.operator_fakes import FakeKafka, FakeKube
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
     fake = FakeKafka()
-    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
-        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    fake.stand_in(monkeypatch)
     return fake
 
 
@@ -71,7 +70,7 @@ async def test_shops_are_visited_side_by_side_up_to_the_limit(
     kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow = SlowKafka(kafka, 0.05)
-    monkeypatch.setattr(reconcile_module, "reconcile_topics", slow.reconcile_topics)
+    monkeypatch.setattr(topics_step, "reconcile_topics", slow.reconcile_topics)
     reconciler = _shops(FakeKube(), 40, concurrency=8)
     loop = asyncio.get_running_loop()
     began = loop.time()
@@ -86,7 +85,7 @@ async def test_a_shop_whose_kafka_hangs_holds_up_only_itself(
     kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow = SlowKafka(kafka, 0.01, stuck="shop00")
-    monkeypatch.setattr(reconcile_module, "reconcile_topics", slow.reconcile_topics)
+    monkeypatch.setattr(topics_step, "reconcile_topics", slow.reconcile_topics)
     reconciler = _shops(FakeKube(), 20, concurrency=4)
     round_ = asyncio.create_task(reconciler.resync_round())
     for _ in range(200):
@@ -109,7 +108,7 @@ async def test_a_failing_shop_does_not_end_the_round(
             raise RuntimeError("a bug in one shop")
         return await kafka.reconcile_topics(settings, shop)
 
-    monkeypatch.setattr(reconcile_module, "reconcile_topics", broken)
+    monkeypatch.setattr(topics_step, "reconcile_topics", broken)
     reconciler = _shops(FakeKube(), 5, concurrency=2)
     await reconciler.resync_round()
     assert len([call for call in kafka.made() if call == "topics"]) == 4
@@ -135,7 +134,7 @@ async def test_each_round_is_timed_on_the_operators_metrics(
 ) -> None:
     """fishshop_operator_resync_round_seconds: what bench/reconcile.py reads a round by."""
     slow = SlowKafka(kafka, 0.05)
-    monkeypatch.setattr(reconcile_module, "reconcile_topics", slow.reconcile_topics)
+    monkeypatch.setattr(topics_step, "reconcile_topics", slow.reconcile_topics)
     reconciler = _shops(FakeKube(), 4, concurrency=2)
     looping = asyncio.create_task(reconciler.resync(0.01))
     registry = reconciler.metrics.registry
@@ -168,7 +167,7 @@ async def test_a_reconcile_that_outlives_its_shop_leaves_no_claim_behind(
         clients._claim((shop.namespace, shop.name), settings)  # as a real count does
         return kafka.queues
 
-    monkeypatch.setattr(reconcile_module, "queue_state", queue_state)
+    monkeypatch.setattr(topics_step, "queue_state", queue_state)
     round_ = asyncio.create_task(reconciler.resync_round())
     await asyncio.wait_for(counting.wait(), 5)
     reconciler.track("street", "shop00", gone=True)

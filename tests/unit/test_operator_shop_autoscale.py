@@ -15,10 +15,11 @@ import pytest
 from fishshop_operator.autoscale import autoscaler as shop_autoscale
 from fishshop_operator.autoscale.autoscaler import Autoscaler
 from fishshop_operator.kafka.topics import QueueState
+from fishshop_operator.kube import secrets as secrets_module
 from fishshop_operator.kube.api import KubeApi, KubeApiError, object_path
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
 from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.reconcile.shops import ShopMemories
 from fishshop_operator.shop.resource import read_resource
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube
@@ -38,8 +39,7 @@ class Clock:
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
     fake = FakeKafka(queues=QueueState(3, 0, 0))
-    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
-        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    fake.stand_in(monkeypatch)
     monkeypatch.setattr(shop_autoscale, "queue_state", fake.queue_state)
     return fake
 
@@ -63,7 +63,9 @@ class Shop:
         self.metrics = OperatorMetrics()
         self.clock = Clock()
         api = cast(KubeApi, self.kube)
-        self.autoscaler = Autoscaler(api, self.metrics, tmp_path, clock=self.clock)
+        # As the operator wires them: one memory of the shops for both loops.
+        shops = ShopMemories(api, tmp_path, clock=self.clock)
+        self.autoscaler = Autoscaler(api, self.metrics, tmp_path, clock=self.clock, shops=shops)
         self.reconciler = Reconciler(
             api,
             "fishshop:test",
@@ -71,6 +73,7 @@ class Shop:
             tmp_path,
             0.0,
             workload_replicas=self.autoscaler.replicas,
+            shops=shops,
         )
         self.reconciler.track(NAMESPACE, "harbour", gone=False, body=body)
 
@@ -384,7 +387,9 @@ async def test_autoscale_turned_off_and_on_between_two_looks_keeps_its_status(
     written = len(shop.kube.statuses)
     shop.clock.now += 3
     await shop.autoscaler.look(shop.reconciler)
-    await asyncio.gather(*shop.autoscaler._looking.values())
+    memory = shop.reconciler.shops.get(KEY)
+    assert memory is not None and memory.autoscale.looking is not None
+    await memory.autoscale.looking
     autoscales = [s for s in shop.kube.statuses[written:] if "autoscale" in str(s)]
     assert {"preparers": {"autoscale": None}} not in autoscales
     assert shop.autoscaler.watched() == {KEY}
@@ -399,9 +404,8 @@ async def test_the_tls_secret_is_read_again_only_after_a_while(
         contexts.append(ssl.create_default_context())
         return contexts[-1]
 
-    for module in (shop_autoscale, reconcile_module):
-        monkeypatch.setattr(module, "read_tls_secret", lambda secret, where: secret)
-        monkeypatch.setattr(module, "build_ssl_context", build)
+    monkeypatch.setattr(secrets_module, "read_tls_secret", lambda secret, where: secret)
+    monkeypatch.setattr(secrets_module, "build_ssl_context", build)
     kafka_spec = {"bootstrapServers": "k:9093", "tlsSecret": "kafka-tls"}
     shop = Shop(_body(kafka=kafka_spec), tmp_path)
     meta = {"name": "kafka-tls", "namespace": NAMESPACE, "uid": "s1", "resourceVersion": "1"}

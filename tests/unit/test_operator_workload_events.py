@@ -12,7 +12,6 @@ import pytest
 
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
-from fishshop_operator.reconcile import reconciler as reconcile_module
 from fishshop_operator.reconcile.reconciler import Reconciler
 from tests.unit.operator_bodies import shop_body
 from tests.unit.operator_fakes import FakeKafka, FakeKube
@@ -21,8 +20,7 @@ from tests.unit.operator_fakes import FakeKafka, FakeKube
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
     fake = FakeKafka()
-    for name in ("reconcile_topics", "queue_state", "delete_shop_topics"):
-        monkeypatch.setattr(reconcile_module, name, getattr(fake, name))
+    fake.stand_in(monkeypatch)
     return fake
 
 

@@ -1,5 +1,6 @@
-"""A value of a Secret as the API returns it (base64 text), decoded with a size bound.
-Pure: the one decoder behind the Kafka TLS, Redis credentials and PostgreSQL Secrets.
+"""A Secret's values as the API returns them (base64 text), decoded with a size bound,
+and a Secret as the operator holds it once decoded. Pure: the one decoder behind the
+Kafka TLS, Redis credentials and PostgreSQL Secrets.
 
 A Secret may hold up to 1 MiB; what a shop's Secret should hold is a few KiB at most,
 so a value is measured before it is decoded, and again after.
@@ -10,14 +11,29 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from fishshop_workers.errors import InputError
 
-__all__ = ["SecretError", "decode_value", "encoded_length"]
+__all__ = ["HeldSecret", "SecretError", "decode_value", "encoded_length"]
 
 
 class SecretError(InputError, RuntimeError):
     """A Secret a shop names is missing or unusable; the message says what to fix."""
+
+
+@dataclass
+class HeldSecret:
+    """A Secret as last read for one use: which one, its version, what it decoded to."""
+
+    name: str
+    version: tuple[str, str]
+    """Its uid and resourceVersion: a new version is decoded again."""
+    value: Any = field(repr=False)
+    """What it decoded to (a TLS context, credentials, an address): never shown."""
+    read_at: float
+    """When it was last read (the cache's clock)."""
 
 
 def encoded_length(limit: int) -> int:
