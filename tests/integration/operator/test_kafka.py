@@ -19,7 +19,7 @@ from fishshop_operator.kafka.topics import (
 )
 from fishshop_workers.embedded.kafka import EmbeddedBroker
 from fishshop_workers.kafka.settings import KafkaSettings
-from tests.unit.operator_bodies import shop_resource
+from tests.support.operator_bodies import shop_resource
 
 pytestmark = pytest.mark.broker
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fishshop_operator.shop.index import ShopIndex, prefix_owner
 from fishshop_operator.shop.resource import read_resource
-from tests.unit.operator_bodies import shop_body
+from tests.support.operator_bodies import shop_body
 
 OLD, MIDDLE, NEW = "2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z"
 

@@ -16,8 +16,8 @@ from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.settings import OperatorConfig
 from fishshop_operator.shop.conditions import TopicsOutcome
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKube
 
 
 @pytest.fixture

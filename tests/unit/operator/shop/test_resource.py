@@ -15,9 +15,9 @@ from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.shop.spec import ShopSpecError
 from fishshop_workers.shop.topics import ShopTopics
-from tests.unit.operator_bodies import shop_body, shop_resource
+from tests.support.operator_bodies import shop_body, shop_resource
 
-SAMPLE = Path(__file__).parents[2] / "manifests" / "samples" / "harbour.yaml"
+SAMPLE = Path(__file__).parents[4] / "manifests" / "samples" / "harbour.yaml"
 
 
 def test_reads_identity_from_metadata() -> None:

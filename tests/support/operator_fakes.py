@@ -80,7 +80,8 @@ class FakeKube:
 
 @dataclass
 class FakeKafka:
-    """Stands in for shop_kafka's calls; records each with the settings it was given."""
+    """Stands in for the operator's Kafka calls (kafka/topics.py); records each with
+    the settings it was given."""
 
     calls: list[tuple[str, str, ShopKafkaSettings]] = field(default_factory=list)
     queues: QueueState = field(default_factory=lambda: QueueState(3, 0, 0))

@@ -23,9 +23,9 @@ from fishshop_operator.autoscale.spec import (
 from fishshop_operator.shop.resource import read_resource
 from fishshop_operator.shop.workloads import shop_workloads
 from fishshop_workers.shop.spec import ShopSpecError
-from tests.unit.operator_bodies import shop_body, shop_resource
+from tests.support.operator_bodies import shop_body, shop_resource
 
-CRD = Path(__file__).parents[2] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
+CRD = Path(__file__).parents[4] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
 
 SPEC = AutoscaleSpec(min_replicas=1, max_replicas=5, orders_per_replica=10, window_seconds=60)
 

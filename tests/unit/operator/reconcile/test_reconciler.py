@@ -19,8 +19,8 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from tests.support.certs import make_certificates
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
 
 NAMESPACE = "seaside"
 

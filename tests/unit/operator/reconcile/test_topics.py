@@ -18,8 +18,8 @@ from fishshop_operator.shop.conditions import TopicsOutcome
 from fishshop_operator.shop.resource import read_resource
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.topics import TopicPlan
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKube
 
 
 def _plan(create: list[str], grow: dict[str, int] | None = None) -> TopicPlan:

@@ -22,8 +22,8 @@ from fishshop_operator.kafka.topics import (
 )
 from fishshop_workers.embedded.kafka import EmbeddedBroker
 from fishshop_workers.kafka.settings import KafkaSettings
-from tests.integration.test_operator_kafka import _commit, _produce
-from tests.unit.operator_bodies import shop_resource
+from tests.integration.operator.test_kafka import _commit, _produce
+from tests.support.operator_bodies import shop_resource
 
 pytestmark = pytest.mark.broker
 

@@ -2,7 +2,7 @@
 stand-in for the Redis ping: the credentials Secret read from the shop's own
 namespace only, kept in memory and forgotten with the shop, never shown; what the
 workloads get; the status. The real API server and redis-server prove the same
-paths in tests/integration/test_operator_cabinet.py."""
+paths in tests/integration/operator/test_cabinet.py."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import cabinet as cabinet_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.shop.conditions import CabinetOutcome
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKube
 
 NAMESPACE = "seaside"
 PASSWORD = "s3cret-in-the-secret"

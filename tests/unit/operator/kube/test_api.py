@@ -2,7 +2,7 @@
 request counter and the TLS trust) against a loopback HTTP stub that answers as told.
 
 What the API server itself does with these requests is proven on the real one in
-tests/integration/test_kube_credentials.py; a stub is only here because the real one
+tests/integration/operator/test_kube_credentials.py; a stub is only here because the real one
 cannot be made to answer 429 or 401 at a chosen moment."""
 
 from __future__ import annotations

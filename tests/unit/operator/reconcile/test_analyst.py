@@ -3,7 +3,7 @@ stand-ins for the calls to Connect and PostgreSQL: the Secret read from the shop
 own namespace only, what the connector step is given, AnalystReady beside Ready,
 the metrics, and the connector deleted when the spec or the shop goes. The real API
 server, Connect and PostgreSQL prove the same paths in
-tests/integration/test_operator_analyst.py."""
+tests/integration/operator/test_analyst.py."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import analyst as analyst_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_workers.analyst.database import DatabaseAddress
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKube
 
 NAMESPACE = "seaside"
 PASSWORD = "pg-pass-in-the-secret"

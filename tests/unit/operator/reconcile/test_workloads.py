@@ -13,8 +13,8 @@ import pytest
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKube
 
 
 @pytest.fixture

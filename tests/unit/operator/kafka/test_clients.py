@@ -1,6 +1,6 @@
 """Kafka clients shared per address: one admin client for every shop of a Kafka, a
 consumer lent to one caller at a time, a broken client made anew, and an address
-closed when its last shop goes (tests/integration/test_operator_kafka_clients.py
+closed when its last shop goes (tests/integration/operator/test_kafka_clients.py
 counts queues through them on the real broker)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from fishshop_operator.kafka.clients import KafkaClients, address_of
 from fishshop_operator.kafka.topics import ShopKafkaSettings
 from fishshop_workers.kafka.settings import KafkaSettings
-from tests.unit.operator_fakes import FakeKafkaClient, fake_kafka_clients
+from tests.support.operator_fakes import FakeKafkaClient, fake_kafka_clients
 
 HERE = KafkaSettings("kafka-a:9092")
 THERE = KafkaSettings("kafka-b:9092")

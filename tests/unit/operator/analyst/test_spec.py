@@ -17,7 +17,7 @@ from fishshop_operator.analyst.spec import (
     read_postgres_secret,
 )
 from fishshop_workers.shop.spec import ShopSpecError
-from tests.unit.operator_bodies import shop_body, shop_resource
+from tests.support.operator_bodies import shop_body, shop_resource
 
 CONNECT = "http://connect.kafka.svc:8083"
 

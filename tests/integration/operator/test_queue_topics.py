@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fishshop_operator.kafka.topics import queue_state, shop_settings
 from fishshop_workers.embedded.kafka import EmbeddedBroker
 from fishshop_workers.kafka.settings import KafkaSettings
-from tests.unit.operator_bodies import shop_resource
+from tests.support.operator_bodies import shop_resource
 
 pytestmark = pytest.mark.broker
 

@@ -16,7 +16,7 @@ from fishshop_operator.shop.workloads import (
     ROLES,
     shop_workloads,
 )
-from tests.unit.operator_bodies import shop_resource
+from tests.support.operator_bodies import shop_resource
 
 IMAGE = "registry.example/fishshop:1.2.3"
 SHOP_LABEL = "fishshop.dev/shop"

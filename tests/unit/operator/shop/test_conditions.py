@@ -14,7 +14,7 @@ from fishshop_operator.shop.conditions import (
     shop_status,
 )
 from fishshop_operator.shop.workloads import shop_workloads
-from tests.unit.operator_bodies import shop_resource
+from tests.support.operator_bodies import shop_resource
 
 
 def _settled(replicas: int, ready: int) -> RoleCount:

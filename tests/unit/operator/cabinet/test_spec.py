@@ -11,7 +11,7 @@ from fishshop_operator.cabinet.spec import read_hot_cabinet
 from fishshop_operator.shop.names import CREDENTIALS_NAME_MESSAGE, REDIS_URL_MESSAGE
 from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.shop.spec import ShopSpecError
-from tests.unit.operator_bodies import shop_resource
+from tests.support.operator_bodies import shop_resource
 
 URL = "redis://redis.redis.svc:6379/0"
 

@@ -22,9 +22,9 @@ from fishshop_operator.shop.names import (
 from fishshop_operator.shop.resource import read_resource
 from fishshop_operator.shop.workloads import shop_workloads
 from fishshop_workers.shop.spec import ShopSpecError
-from tests.unit.operator_bodies import shop_body
+from tests.support.operator_bodies import shop_body
 
-CRD = Path(__file__).parents[2] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
+CRD = Path(__file__).parents[4] / "manifests" / "crd" / "fishshops.fishshop.dev.yaml"
 
 
 def _tls(secret: Any) -> dict[str, Any]:

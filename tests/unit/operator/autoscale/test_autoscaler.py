@@ -1,7 +1,7 @@
 """The autoscaler's loop with the Reconciler, against a fake of the operator's Kubernetes
 client and a stand-in for the queue count: what it applies, what it writes in the
 status, what it keeps across reconciles and restarts, and what it forgets. The real API
-server and broker prove the same path in tests/integration/test_operator_autoscale.py."""
+server and broker prove the same path in tests/integration/operator/test_autoscale.py."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.reconcile.shops import ShopMemories
 from fishshop_operator.shop.resource import read_resource
-from tests.unit.operator_bodies import shop_body
-from tests.unit.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_bodies import shop_body
+from tests.support.operator_fakes import FakeKafka, FakeKube
 
 NAMESPACE = "seaside"
 KEY = (NAMESPACE, "harbour")
