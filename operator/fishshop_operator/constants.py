@@ -1,8 +1,8 @@
-"""The names the operator shares with the cluster, written once: its API, finalizer,
-annotations, label keys and the name it manages things by.
+"""Names the operator shares with the cluster, written once.
 
-The CRD (manifests/crd.yaml, copied to the chart) spells the same group, version, kind
-and plural; tests/integration/test_crd.py applies it and the operator talks to it.
+Its API (group, version, kind, plural), finalizer, annotation prefix, label keys and
+the name it manages things by. The CRD (manifests/crd/fishshops.fishshop.dev.yaml)
+spells the same; tests/unit/operator/test_constants.py holds the two together.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
-"""The autoscaler: every few seconds, each shop whose preparers (or cooks) autoscale
-has its queue counted, its replicas decided, and its status told why.
+"""The autoscaler's loop: each autoscaled shop's queue counted, replicas decided, told why.
 
-Decisions are in ``autoscale``; this module only looks and tells. It never writes a
-workload itself: when a decision differs from what the workloads were last applied
-with, it asks the reconciler for the shop, whose server-side apply sends the same
-manifests as always with the decided replicas (``Autoscaler.replicas`` is the
-reconciler's hook), so two writers never fight over a Deployment and every reconcile
-keeps the decision instead of putting ``spec.preparers.replicas`` back. What the
-reconcile says it applied is kept: an apply that failed is asked again at the next
-look, not left to the next resync.
-
-Each shop is looked at on its own task, so a shop whose Kafka does not answer (a
-count can take 20 s to give up) holds up only itself. What is remembered about a
-shop is forgotten when the reconciler forgets the shop.
+It looks and tells; the decisions are in ``decisions``. It never writes a workload
+itself: a changed decision is applied by a reconcile of the shop (``replicas`` is the
+reconciler's hook), so two writers never fight over a Deployment. Each shop is looked
+at on a task of its own. Design: docs/design/operator.md, "autoscale/".
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""What the autoscaler remembers about one shop between looks: part of the shop's
-ShopMemory, so it is forgotten with the shop. Pure."""
+"""What the autoscaler remembers about one shop between looks. Pure.
+
+Part of the shop's ShopMemory, so it is forgotten with the shop.
+"""
 
 from __future__ import annotations
 

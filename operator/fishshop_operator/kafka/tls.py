@@ -1,11 +1,8 @@
-"""TLS material for the operator's own connections, held in memory.
+"""TLS material for the operator's own connections, held in memory, never on disk.
 
-A shop's Secret is read with a size bound, turned into an ``ssl.SSLContext`` once,
-and never left on disk: Python's ``ssl`` takes CA certificates from memory, and the
-client certificate and key go through anonymous in-memory files (``memfd``) where
-Linux has them. Elsewhere they are written to a private scratch folder only for the
-moment OpenSSL reads them. The operator's /tmp is small (a memory-backed emptyDir),
-and a Secret file left behind per shop would fill it.
+The CA goes to ``ssl`` from memory; the client certificate and key through anonymous
+in-memory files (``memfd``) where Linux has them, else a private scratch folder for
+the moment OpenSSL reads them. Why: docs/design/operator.md, "kafka/tls.py".
 """
 
 from __future__ import annotations

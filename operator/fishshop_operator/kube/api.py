@@ -1,12 +1,9 @@
 """The operator's only door to the Kubernetes API, on the official ``kubernetes`` client.
 
-Credentials come from the client's own loaders: in a pod its service account (the token
-file is re-read as the kubelet rotates it), elsewhere the kubeconfig (KUBECONFIG or
-~/.kube/config) with exec credential plugins (EKS, GKE, AKS), token files and client
-certificates. The API server is trusted through the cluster's CA alone. The client is
-synchronous, so each call runs in a small thread pool of the door's own: the event loop
-never waits on the network. Workloads are written with server-side apply, so the
-operator owns exactly the fields it sets and puts them back when someone edits them.
+Credentials from the client's own loaders (service account, kubeconfig with exec
+plugins); each call in a small thread pool of its own, so the event loop never waits
+on the network; workloads written with server-side apply. Design:
+docs/design/operator.md, "kube/api.py".
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""A Secret's values as the API returns them (base64 text), decoded with a size bound,
-and a Secret as the operator holds it once decoded. Pure: the one decoder behind the
-Kafka TLS, Redis credentials and PostgreSQL Secrets.
+"""The one decoder of a Secret's base64 values, with a size bound; a Secret as held. Pure.
 
-A Secret may hold up to 1 MiB; what a shop's Secret should hold is a few KiB at most,
-so a value is measured before it is decoded, and again after.
+Behind the Kafka TLS, Redis credentials and PostgreSQL Secrets. A Secret may hold up
+to 1 MiB; what a shop's Secret should hold is a few KiB at most, so a value is
+measured before it is decoded, and again after.
 """
 
 from __future__ import annotations

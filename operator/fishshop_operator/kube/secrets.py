@@ -1,11 +1,9 @@
-"""The one cache of the Secrets a shop names: its Kafka TLS, its hot cabinet's Redis
-credentials and its analyst's PostgreSQL.
+"""The one cache of the Secrets a shop names: Kafka TLS, Redis credentials, PostgreSQL.
 
-A Secret is read from the shop's own namespace only (its name was checked when the
-shop was read, and the path quotes it), decoded once per version of it (uid and
-resourceVersion) and held in memory only, in the shop's own record: what the operator
-holds of a Secret is forgotten with the shop. A Secret that is gone or cannot be used
-is not held, so the next read tries it again.
+Read from the shop's own namespace only, decoded once per version (uid and
+resourceVersion), held in memory in the shop's own record, so forgotten with the
+shop. A Secret that is gone or unusable is not held: the next read tries it again.
+Design: docs/design/operator.md, "kube/secrets.py".
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""The analyst step of a reconcile: the shop's sink connector put where the spec says
-(and taken from where it was), restarted when it fails, deleted with the analyst."""
+"""The analyst step of a reconcile: the sink connector put, restarted, moved or deleted."""
 
 from __future__ import annotations
 

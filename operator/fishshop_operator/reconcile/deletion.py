@@ -1,5 +1,7 @@
-"""A shop's deletion: its analyst's connector, then (unless retained) its topics,
-retried for a bounded time; never blocking the shop's deletion for good."""
+"""A shop's deletion: its analyst's connector, then (unless retained) its topics.
+
+Retried for a bounded time; it never blocks the shop's deletion for good.
+"""
 
 from __future__ import annotations
 

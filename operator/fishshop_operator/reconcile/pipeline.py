@@ -1,9 +1,9 @@
-"""One reconcile of one shop, step by step: its topics, its hot cabinet, its
-workloads, its queues, its analyst; then its status, its metrics and its events.
+"""One reconcile of one shop, step by step, then its status, metrics and events.
 
-Level-based and idempotent: every reconcile looks at the whole shop, so a missed
-event, a deleted workload, a hand edit or a restarted operator all converge the same
-way. The caller (the Reconciler) holds the shop's lock.
+Topics, hot cabinet, workloads, queues, analyst; then what was observed is written.
+Level-based and idempotent: a missed event, a deleted workload, a hand edit or a
+restarted operator all converge the same way. The caller (the Reconciler) holds the
+shop's lock. Design: docs/design/operator.md, "pipeline.py".
 """
 
 from __future__ import annotations

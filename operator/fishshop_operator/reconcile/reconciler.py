@@ -1,9 +1,9 @@
-"""The Reconciler: the operator's entry to one shop (reconcile, reconcile by name,
-delete), one at a time per shop, and its bookkeeping of which shops exist.
+"""The Reconciler: the operator's entry to one shop, one call at a time per shop.
 
-What a reconcile does is in ``pipeline`` and its steps; a deletion in ``deletion``;
-the loop that visits every shop in ``resync``; what is held about each shop in
-``shops``.
+``reconcile``, ``reconcile_by_name``, ``delete``, and the bookkeeping of which shops
+exist. What a reconcile does is in ``pipeline`` and its steps; a deletion in
+``deletion``; the loop that visits every shop in ``resync``; what is held about each
+shop in ``shops``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""The resync loop: every known shop reconciled against Kafka at an interval, side by
-side up to the operator's concurrency, so that a shop whose Kafka does not answer
-(20 s per call) holds up only itself."""
+"""The resync loop: every known shop reconciled against Kafka at an interval.
+
+Side by side up to the operator's concurrency, so that a shop whose Kafka does not
+answer (20 s per call) holds up only itself.
+"""
 
 from __future__ import annotations
 

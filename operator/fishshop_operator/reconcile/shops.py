@@ -1,8 +1,8 @@
-"""Everything the operator holds about the shops it knows: one ShopMemory per shop,
-and what the shops share, the Kafka client pool and the Secret cache.
+"""All the operator holds about the shops it knows: memories, Kafka clients, Secrets.
 
-The Reconciler and the Autoscaler hold the same ShopMemories, so a shop is forgotten
-once, in one ``pop``, for both.
+One ShopMemory per shop, and what shops share: the Kafka client pool and the Secret
+cache. The Reconciler and the Autoscaler hold the same ShopMemories, so a shop is
+forgotten once, in one ``pop``, for both.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""What every step of a reconcile works with (the Reconciler provides it), and the
-shop's events."""
+"""What every step of a reconcile works with (the Reconciler provides it), and events."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The topics step of a reconcile: who owns the shop's topic prefix, its Kafka TLS,
-its topics made or grown, and (after the workloads) its queues counted."""
+"""The topics step of a reconcile: prefix owner, Kafka TLS, topics made or grown, queues.
+
+The queues are counted after the workloads are applied, so a change reaches them first.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The workloads step of a reconcile: the shop's manifests applied (only what changed,
-after a workload's event), or read while its topics are not ready."""
+"""The workloads step of a reconcile: manifests applied (only what changed), or read."""
 
 from __future__ import annotations
 

@@ -1,14 +1,9 @@
 """The Kubernetes objects a shop needs: pure functions from a shop to manifests.
 
-Tills are a StatefulSet, so till numbers are the stable ordinals 1..N; preparers and
-cooks are Deployments. Every pod runs ``fishshop till|preparer|cook`` configured by
-``FISHSHOP_*`` variables, with probes, requests, a metrics port and a locked-down
-security context. The operator applies these with server-side apply, so a hand edit
-to any field set here is put back.
-
-With a hot cabinet, preparers and cooks also get the Redis URL (and cooks the batch
-rules); its credentials Secret is mounted read-only and the variables point into it,
-so a password never sits in the pod spec. Tills never touch the cabinet.
+Tills are a StatefulSet (till numbers are the stable ordinals), preparers and cooks
+Deployments; every pod runs ``fishshop <role>``, configured by ``FISHSHOP_*``
+variables. A hot cabinet's credentials Secret is mounted, never put in the pod spec.
+Design: docs/design/operator.md, "shop/workloads.py".
 """
 
 from __future__ import annotations
