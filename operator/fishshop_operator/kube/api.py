@@ -292,15 +292,19 @@ class KubeApi:
                 login.in_flight -= 1
                 self._close_when_idle(login)
 
-    async def _call(
+    async def request(
         self,
-        verb: str,
         method: str,
         path: str,
         body: Any = None,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+        *,
+        verb: str | None = None,
     ) -> dict[str, Any]:
+        """One request, resent as ``rules.next_step`` says; ``verb`` (for the metrics)
+        is the method's own unless given (a GET of a collection is ``list``)."""
+        verb = verb or verb_of(method, content_type)
         relogged = False
         busy_retries = 0
         while True:
@@ -331,21 +335,9 @@ class KubeApi:
             else:
                 raise KubeApiError(answer.status, _message(answer.data))
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        content_type: str = "application/json",
-        params: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        return await self._call(
-            verb_of(method, content_type), method, path, body, content_type, params
-        )
-
     async def get(self, path: str) -> dict[str, Any] | None:
         try:
-            return await self._call("get", "GET", path)
+            return await self.request("GET", path)
         except KubeApiError as error:
             if error.status == 404:
                 return None
@@ -357,8 +349,7 @@ class KubeApi:
         path = object_path(
             manifest["apiVersion"], manifest["kind"], metadata["namespace"], metadata["name"]
         )
-        return await self._call(
-            "apply",
+        return await self.request(
             "PATCH",
             path,
             manifest,
@@ -368,8 +359,7 @@ class KubeApi:
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         path = object_path(API_VERSION, KIND, namespace, name) + "/status"
-        await self._call(
-            "patch",
+        await self.request(
             "PATCH",
             path,
             {"status": status},
@@ -381,8 +371,7 @@ class KubeApi:
         meta = about.get("metadata") or {}
         namespace = str(meta.get("namespace") or "default")
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        await self._call(
-            "create",
+        await self.request(
             "POST",
             object_path("v1", "Event", namespace),
             {
@@ -413,5 +402,7 @@ class KubeApi:
         )
 
     async def list_items(self, path: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = (await self._call("list", "GET", path)).get("items", [])
+        items: list[dict[str, Any]] = (await self.request("GET", path, verb="list")).get(
+            "items", []
+        )
         return items
