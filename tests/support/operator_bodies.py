@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -55,3 +56,20 @@ def shop_body(
 
 def shop_resource(name: str = "harbour", namespace: str = "seaside", **kwargs: Any) -> ShopResource:
     return read_resource(shop_body(name, namespace, **kwargs))
+
+
+def secret_body(
+    name: str, namespace: str = "seaside", version: str = "1", **files: bytes
+) -> dict[str, Any]:
+    """A Secret as the API returns it; ``ca_pem=b"..."`` becomes the key ``ca.pem``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": f"s-{name}",
+            "resourceVersion": version,
+        },
+        "data": {key.replace("_", "."): base64.b64encode(v).decode() for key, v in files.items()},
+    }

@@ -5,6 +5,7 @@ The real API server and broker prove the same paths in tests/integration."""
 from __future__ import annotations
 
 import copy
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from fishshop_operator.kafka.clients import KafkaClients
 from fishshop_operator.kafka.topics import QueueState, ShopKafkaSettings
+from fishshop_operator.kube import secrets as secrets_module
 from fishshop_operator.kube.api import object_path
 from fishshop_operator.reconcile import deletion
 from fishshop_operator.reconcile import topics as topics_step
@@ -148,3 +150,16 @@ def fake_kafka_clients(made: dict[str, list[FakeKafkaClient]]) -> KafkaClients:
         admin_factory=lambda **o: FakeKafkaClient(made["admin"], **o),
         consumer_factory=lambda **o: FakeKafkaClient(made["consumer"], **o),
     )
+
+
+def stand_in_for_tls(monkeypatch: pytest.MonkeyPatch) -> list[ssl.SSLContext]:
+    """A TLS Secret of any content makes a new (empty) context, listed in the answer."""
+    contexts: list[ssl.SSLContext] = []
+
+    def build(material: object, root: object) -> ssl.SSLContext:
+        contexts.append(ssl.create_default_context())
+        return contexts[-1]
+
+    monkeypatch.setattr(secrets_module, "read_tls_secret", lambda secret, where: secret)
+    monkeypatch.setattr(secrets_module, "build_ssl_context", build)
+    return contexts

@@ -6,7 +6,6 @@ server and broker prove the same path in tests/integration/operator/test_autosca
 from __future__ import annotations
 
 import asyncio
-import ssl
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,14 +14,13 @@ import pytest
 from fishshop_operator.autoscale import autoscaler as shop_autoscale
 from fishshop_operator.autoscale.autoscaler import Autoscaler
 from fishshop_operator.kafka.topics import QueueState
-from fishshop_operator.kube import secrets as secrets_module
 from fishshop_operator.kube.api import KubeApi, KubeApiError, object_path
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.reconcile.shops import ShopMemories
 from fishshop_operator.shop.resource import read_resource
 from tests.support.operator_bodies import shop_body
-from tests.support.operator_fakes import FakeKafka, FakeKube
+from tests.support.operator_fakes import FakeKafka, FakeKube, stand_in_for_tls
 
 NAMESPACE = "seaside"
 KEY = (NAMESPACE, "harbour")
@@ -37,11 +35,10 @@ class Clock:
 
 
 @pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka(queues=QueueState(3, 0, 0))
-    fake.stand_in(monkeypatch)
-    monkeypatch.setattr(shop_autoscale, "queue_state", fake.queue_state)
-    return fake
+def kafka(kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
+    kafka.queues = QueueState(3, 0, 0)
+    monkeypatch.setattr(shop_autoscale, "queue_state", kafka.queue_state)
+    return kafka
 
 
 def _body(window: int = 30, **spec: Any) -> dict[str, Any]:
@@ -398,14 +395,7 @@ async def test_autoscale_turned_off_and_on_between_two_looks_keeps_its_status(
 async def test_the_tls_secret_is_read_again_only_after_a_while(
     kafka: FakeKafka, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    contexts: list[ssl.SSLContext] = []
-
-    def build(material: object, root: Path) -> ssl.SSLContext:
-        contexts.append(ssl.create_default_context())
-        return contexts[-1]
-
-    monkeypatch.setattr(secrets_module, "read_tls_secret", lambda secret, where: secret)
-    monkeypatch.setattr(secrets_module, "build_ssl_context", build)
+    contexts = stand_in_for_tls(monkeypatch)
     kafka_spec = {"bootstrapServers": "k:9093", "tlsSecret": "kafka-tls"}
     shop = Shop(_body(kafka=kafka_spec), tmp_path)
     meta = {"name": "kafka-tls", "namespace": NAMESPACE, "uid": "s1", "resourceVersion": "1"}

@@ -71,13 +71,6 @@ class FakeConnect:
 
 
 @pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka()
-    fake.stand_in(monkeypatch)
-    return fake
-
-
-@pytest.fixture
 def connect(monkeypatch: pytest.MonkeyPatch) -> FakeConnect:
     fake = FakeConnect()
     monkeypatch.setattr(analyst_step, "reconcile_analyst", fake.reconcile_analyst)

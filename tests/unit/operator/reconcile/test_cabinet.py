@@ -6,7 +6,6 @@ paths in tests/integration/operator/test_cabinet.py."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -21,7 +20,7 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import cabinet as cabinet_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.shop.conditions import CabinetOutcome
-from tests.support.operator_bodies import shop_body
+from tests.support.operator_bodies import secret_body, shop_body
 from tests.support.operator_fakes import FakeKafka, FakeKube
 
 NAMESPACE = "seaside"
@@ -45,13 +44,6 @@ class FakeRedis:
 
 
 @pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka()
-    fake.stand_in(monkeypatch)
-    return fake
-
-
-@pytest.fixture
 def redis(monkeypatch: pytest.MonkeyPatch) -> FakeRedis:
     fake = FakeRedis()
     monkeypatch.setattr(cabinet_step, "check_cabinet", fake.check_cabinet)
@@ -61,17 +53,7 @@ def redis(monkeypatch: pytest.MonkeyPatch) -> FakeRedis:
 def _secret(
     name: str = "redis-auth", namespace: str = NAMESPACE, version: str = "1", **files: bytes
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "uid": f"s-{name}",
-            "resourceVersion": version,
-        },
-        "data": {key.replace("_", "."): base64.b64encode(v).decode() for key, v in files.items()},
-    }
+    return secret_body(name, namespace, version, **files)
 
 
 def _shop(url: str = "redis://redis:6379", secret: str | None = None, **spec: Any) -> Any:

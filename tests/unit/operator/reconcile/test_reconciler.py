@@ -19,7 +19,7 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
 from tests.support.certs import make_certificates
-from tests.support.operator_bodies import shop_body
+from tests.support.operator_bodies import secret_body, shop_body
 from tests.support.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
 
 NAMESPACE = "seaside"
@@ -34,17 +34,7 @@ def client_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _secret(
     name: str, namespace: str = NAMESPACE, version: str = "1", **files: bytes
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "uid": f"s-{name}",
-            "resourceVersion": version,
-        },
-        "data": {key.replace("_", "."): base64.b64encode(v).decode() for key, v in files.items()},
-    }
+    return secret_body(name, namespace, version, **files)
 
 
 def _tls_secret(client: Path, name: str = "kafka-tls", **kwargs: Any) -> dict[str, Any]:
@@ -61,13 +51,6 @@ def _tls_shop(secret: Any = "kafka-tls", name: str = "harbour", **spec: Any) -> 
     return shop_body(
         name, NAMESPACE, kafka={"bootstrapServers": "k:9093", "tlsSecret": secret}, **spec
     )
-
-
-@pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka()
-    fake.stand_in(monkeypatch)
-    return fake
 
 
 def _reconciler(kube: FakeKube, certs_root: Path, patience: float = 0.0) -> Reconciler:

@@ -20,13 +20,6 @@ from tests.support.operator_bodies import shop_body
 from tests.support.operator_fakes import FakeKafka, FakeKube
 
 
-@pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka()
-    fake.stand_in(monkeypatch)
-    return fake
-
-
 class SlowKafka:
     """Kafka that takes ``seconds`` to answer, or never for the shop ``stuck``."""
 

@@ -5,7 +5,6 @@ forgotten once, in one pop, with everything both loops held about it."""
 from __future__ import annotations
 
 import asyncio
-import ssl
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +13,6 @@ import pytest
 from fishshop_operator.autoscale import autoscaler as autoscaler_module
 from fishshop_operator.autoscale.autoscaler import Autoscaler
 from fishshop_operator.kafka.topics import QueueState
-from fishshop_operator.kube import secrets as secrets_module
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.kube.secrets import KAFKA_TLS
 from fishshop_operator.metrics import OperatorMetrics
@@ -22,25 +20,24 @@ from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.reconcile.shops import ShopMemories
 from tests.support.operator_bodies import shop_body
-from tests.support.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
+from tests.support.operator_fakes import (
+    FakeKafka,
+    FakeKafkaClient,
+    FakeKube,
+    fake_kafka_clients,
+    stand_in_for_tls,
+)
 
 NAMESPACE = "seaside"
 KEY = (NAMESPACE, "harbour")
 
 
 @pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka(queues=QueueState(3, 25, 0)).stand_in(monkeypatch)
-    monkeypatch.setattr(autoscaler_module, "queue_state", fake.queue_state)
-    contexts: list[ssl.SSLContext] = []
-
-    def build(material: object, root: Path) -> ssl.SSLContext:
-        contexts.append(ssl.create_default_context())
-        return contexts[-1]
-
-    monkeypatch.setattr(secrets_module, "read_tls_secret", lambda secret, where: secret)
-    monkeypatch.setattr(secrets_module, "build_ssl_context", build)
-    return fake
+def kafka(kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
+    kafka.queues = QueueState(3, 25, 0)
+    monkeypatch.setattr(autoscaler_module, "queue_state", kafka.queue_state)
+    stand_in_for_tls(monkeypatch)
+    return kafka
 
 
 def _operator(tmp_path: Path) -> tuple[FakeKube, ShopMemories, Reconciler, Autoscaler]:

@@ -8,20 +8,11 @@ import copy
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
-
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
 from tests.support.operator_bodies import shop_body
 from tests.support.operator_fakes import FakeKafka, FakeKube
-
-
-@pytest.fixture
-def kafka(monkeypatch: pytest.MonkeyPatch) -> FakeKafka:
-    fake = FakeKafka()
-    fake.stand_in(monkeypatch)
-    return fake
 
 
 async def _open_shop(tmp_path: Path) -> tuple[FakeKube, Reconciler, dict[str, dict[str, Any]]]:
