@@ -42,6 +42,7 @@ from tests.support.kubelet import ProcessKubelet  # noqa: E402
 from tests.support.processes import Worker, scrape  # noqa: E402
 from tests.support.shops import small_shop  # noqa: E402
 
+from fishshop_operator.constants import API_VERSION, GROUP, KIND, PLURAL  # noqa: E402
 from fishshop_operator.kube.api import KubeApi, object_path  # noqa: E402
 from fishshop_operator.shop.resource import read_resource  # noqa: E402
 from fishshop_operator.shop.workloads import shop_workloads  # noqa: E402
@@ -81,7 +82,7 @@ def _ready_times(
     ready: dict[str, float] = {}
     deadline = time.monotonic() + patience
     while len(ready) < len(names) and time.monotonic() < deadline:
-        listing = cluster.get(f"/apis/fishshop.dev/v1alpha1/namespaces/{namespace}/fishshops")
+        listing = cluster.get(object_path(API_VERSION, KIND, namespace))
         now = time.monotonic() - started
         for shop in listing.get("items", []):
             name = shop["metadata"]["name"]
@@ -180,7 +181,7 @@ def bench_operator(
             begun = time.monotonic()
             cluster.request(
                 "PATCH",
-                f"/apis/fishshop.dev/v1alpha1/namespaces/{namespace}/fishshops/{name}/scale",
+                object_path(API_VERSION, KIND, namespace, name) + "/scale",
                 {"spec": {"replicas": 2}},
                 content_type="application/merge-patch+json",
             )
@@ -269,7 +270,7 @@ def main() -> int:
     kubelet = ProcessKubelet(cluster, folder / "pods", prefix="bench-", run_processes=False)
     try:
         cluster.kubectl("apply", "-f", str(CRD))
-        cluster.kubectl("wait", "--for=condition=Established", "crd/fishshops.fishshop.dev")
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/{PLURAL}.{GROUP}")
         kubelet.start()
         print(f"benchmarking the bare baseline with {args.shops} shops...", file=sys.stderr)
         bare = asyncio.run(_bare(cluster, broker.bootstrap_servers, args.shops))

@@ -12,17 +12,16 @@ from typing import Any
 
 import kopf
 
+from fishshop_operator.constants import GROUP, KIND, MANAGED_BY, MANAGED_BY_LABEL, PLURAL, VERSION
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.settings import OperatorConfig
-from fishshop_operator.shop.resource import GROUP, PLURAL, VERSION
-from fishshop_operator.shop.workloads import MANAGED_BY
 
 __all__ = ["register", "watch_managed_only"]
 
 log = logging.getLogger("fishshop_operator")
 
 SHOPS = (GROUP, VERSION, PLURAL)
-MANAGED = {"app.kubernetes.io/managed-by": MANAGED_BY}
+MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
 WORKLOADS = ("deployments", "statefulsets")
 """apps/v1 kinds the shops' pods run in, watched to reconcile a shop when one changes."""
 
@@ -98,7 +97,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         event: kopf.RawEvent, body: kopf.Body, namespace: str | None, memo: Any, **_: Any
     ) -> None:
         for owner in body.get("metadata", {}).get("ownerReferences", []) or []:
-            if owner.get("kind") == "FishShop" and namespace:
+            if owner.get("kind") == KIND and namespace:
                 reconciler = _reconciler(memo)
                 gone = event.get("type") == "DELETED"
                 reconciler.saw_workload(namespace, owner["name"], dict(body), gone=gone)

@@ -12,10 +12,12 @@ from typing import Any
 import kopf
 
 from fishshop_operator.autoscale.autoscaler import Autoscaler
+from fishshop_operator.constants import ANNOTATION_PREFIX, DIFF_BASE_KEY, FINALIZER
 from fishshop_operator.handlers import register, watch_managed_only
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.reconcile.shops import ShopMemories
 from fishshop_operator.settings import OperatorConfig
 from fishshop_workers.roles.http import MetricsServer
 
@@ -40,12 +42,12 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
     @kopf.on.startup(registry=registry)
     async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-            prefix="fishshop.dev"
+            prefix=ANNOTATION_PREFIX
         )
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix="fishshop.dev", key="last-handled-configuration"
+            prefix=ANNOTATION_PREFIX, key=DIFF_BASE_KEY
         )
-        settings.persistence.finalizer = "fishshop.dev/delete-topics"
+        settings.persistence.finalizer = FINALIZER
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
@@ -58,8 +60,11 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         # Shops' TLS material stays in memory; this is scratch space only where
         # in-memory files are missing, used for a moment and left as it was.
         certs_root = Path(tempfile.gettempdir())
+        # One memory record per shop, one Kafka client pool, one Secret cache: both
+        # loops hold the same.
+        shops = ShopMemories(api, certs_root)
         memo.api = api
-        memo.autoscaler = Autoscaler(api, metrics, certs_root)
+        memo.autoscaler = Autoscaler(api, metrics, certs_root, shops=shops)
         memo.reconciler = Reconciler(
             api,
             config.worker_image,
@@ -68,6 +73,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
             config.delete_patience,
             concurrency=config.concurrency,
             workload_replicas=memo.autoscaler.replicas,
+            shops=shops,
         )
         memo.server = MetricsServer(metrics.registry, config.metrics_port)
         await memo.server.start()

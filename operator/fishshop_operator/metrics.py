@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -12,6 +13,7 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
+from fishshop_operator.autoscale.spec import AUTOSCALED_ROLES
 from fishshop_operator.kube.rules import API_VERBS
 
 __all__ = ["RESULTS", "OperatorMetrics"]
@@ -78,6 +80,12 @@ class OperatorMetrics:
             ["namespace", "shop"],
             registry=self.registry,
         )
+        self.desired_replicas = Gauge(
+            "fishshop_operator_desired_replicas",
+            "Preparers or cooks the autoscaler decided on for a FishShop, by role",
+            ["namespace", "shop", "role"],
+            registry=self.registry,
+        )
         self.api_requests = Counter(
             "fishshop_operator_api_requests",
             "Requests the operator sent to the Kubernetes API (resent ones too), by verb",
@@ -93,8 +101,15 @@ class OperatorMetrics:
             with contextlib.suppress(KeyError):
                 metric.remove(namespace, shop)
 
+    def forget_desired(self, namespace: str, shop: str, roles: Iterable[str]) -> None:
+        """The autoscaler's series of roles that no longer autoscale."""
+        for role in roles:
+            with contextlib.suppress(KeyError):
+                self.desired_replicas.remove(namespace, shop, role)
+
     def forget(self, namespace: str, shop: str) -> None:
         """A deleted shop's series go away with it."""
+        self.forget_desired(namespace, shop, AUTOSCALED_ROLES)
         for gauge in (
             self.shop_ready,
             self.shop_queued,

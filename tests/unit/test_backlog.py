@@ -6,7 +6,12 @@ from typing import NamedTuple
 
 import pytest
 
-from fishshop_workers.kafka.backlog import Backlog, records_waiting
+from fishshop_workers.kafka.backlog import (
+    Backlog,
+    first_waiting,
+    read_to_the_end,
+    records_waiting,
+)
 
 
 class Rec(NamedTuple):
@@ -42,6 +47,32 @@ def test_a_stale_end_behind_the_position_adds_nothing() -> None:
 def test_an_unknown_end_or_position_reports_nothing() -> None:
     assert records_waiting(held=0, end=None, position=3) is None
     assert records_waiting(held=0, end=3, position=None) is None
+
+
+def test_a_reader_counts_what_it_read_and_the_offsets_it_did_not() -> None:
+    # A queue count cut short: 12 records counted, offsets 40 to 49 never read.
+    assert records_waiting(held=12, end=50, position=40) == 22
+
+
+def test_what_waits_starts_at_the_committed_offset_or_the_beginning() -> None:
+    assert first_waiting(committed=30, beginning=10) == 30
+    assert first_waiting(committed=None, beginning=10) == 10  # the group took nothing
+    assert first_waiting(committed=4, beginning=10) == 10  # the log let it go
+
+
+@pytest.mark.parametrize(
+    ("position", "end", "quiet", "done"),
+    [
+        (10, 10, 0.0, True),  # at the end
+        (9, 10, 0.1, False),  # one short: a fetch may still be in flight
+        (9, 10, 2.0, True),  # one short and quiet: what is left is a marker
+        (8, 10, 9.0, False),  # two short: records are missing, not a marker
+    ],
+)
+def test_a_reader_is_done_at_the_end_or_one_marker_short_of_it(
+    position: int, end: int, quiet: float, done: bool
+) -> None:
+    assert read_to_the_end(position, end, quiet, marker_patience=1.2) is done
 
 
 def test_take_hands_out_oldest_first_up_to_the_limit() -> None:

@@ -1,9 +1,9 @@
-"""The operator's calls for a shop's analyst: the table in PostgreSQL, the sink
-connector in Kafka Connect (created or updated, restarted, deleted).
+"""The operator's calls for a shop's analyst: its table in PostgreSQL, its sink connector.
 
-Every call is bounded in time, so an unreachable Connect or PostgreSQL becomes a
-reason in AnalystReady, never a reconcile that hangs. A connector is only changed
-or deleted when its shop label is this shop's: two shops never take each other's.
+The connector is created or updated, restarted and deleted in Kafka Connect. Every
+call is bounded in time, so an unreachable Connect or PostgreSQL becomes a reason in
+AnalystReady, never a reconcile that hangs. A connector is only changed or deleted
+when its shop label is this shop's: two shops never take each other's.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""What the operator makes of the analyst's connector: is it ready, and may a failed
-task be restarted now. Pure: Connect's answer goes in, a decision comes out.
+"""What the operator makes of the analyst's connector: ready or not, restart or not. Pure.
 
-A task fails for a reason outside Connect more often than not (PostgreSQL down, a
-password changed, a table locked). Restarting it at once, every reconcile, would
-only fill Connect's log; restarting it never would leave the analyst behind after
-the cause is gone. So each shop's failed tasks are restarted with exponential
-backoff, capped, and the backoff starts over once the tasks have run for a while.
+Connect's answer goes in, a decision comes out. Failed tasks are restarted with a
+capped exponential backoff that starts over once they have run for a while (why:
+docs/design/operator.md, "cabinet/, analyst/").
 """
 
 from __future__ import annotations

@@ -9,15 +9,13 @@ URL and the Secret's name end up in requests the operator sends.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fishshop_operator.kube.secret_data import SecretError, decode_value
 from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
-from fishshop_workers.errors import InputError
 from fishshop_workers.shop.spec import ShopSpecError
 
 __all__ = [
@@ -61,7 +59,7 @@ POSTGRES_CREDENTIALS_NAME_MESSAGE = (
 )
 
 
-class PostgresSecretError(InputError, RuntimeError):
+class PostgresSecretError(SecretError):
     """The PostgreSQL Secret is missing or unusable; the message says what to fix."""
 
     def __init__(self, message: str, *, missing: bool = False) -> None:
@@ -132,12 +130,20 @@ def read_postgres_secret(secret: dict[str, Any] | None, where: str) -> DatabaseA
             f"Secret {where} has no {URL_KEY}; it needs {URL_KEY}: "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
         )
-    if len(value) > (MAX_URL_BYTES + 2) // 3 * 4:
-        raise PostgresSecretError(f"Secret {where}: {URL_KEY} is longer than a PostgreSQL URL")
+    unreadable = "is not base64 UTF-8 text"
+    raw = decode_value(
+        value,
+        where=where,
+        key=URL_KEY,
+        limit=MAX_URL_BYTES,
+        too_large="is longer than a PostgreSQL URL",
+        error=PostgresSecretError,
+        invalid=unreadable,
+    )
     try:
-        text = base64.b64decode(value, validate=True).decode("utf-8").strip()
-    except (binascii.Error, ValueError):
-        raise PostgresSecretError(f"Secret {where}: {URL_KEY} is not base64 UTF-8 text") from None
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise PostgresSecretError(f"Secret {where}: {URL_KEY} {unreadable}") from None
     try:
         address = DatabaseAddress.from_url(text)
     except DatabaseAddressError as error:  # its words never hold the password

@@ -1,0 +1,1 @@
+"""The queue-based autoscaler: its spec, its pure decisions, its memory and its loop."""

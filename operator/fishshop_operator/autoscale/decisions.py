@@ -1,12 +1,9 @@
 """How many preparers (or cooks) the queue asks for. Pure.
 
-The queue is the true one: records not yet handled, never offsets (transaction
-markers take offsets, so an idle transactional topic would look busy). One replica
-for every ``orders_per_replica`` orders waiting, rounded up, between the bounds, and
-never more than the topic's partitions (a replica beyond them would sit idle in the
-consumer group). Up at once, down only when the highest recommendation of the last
-``window_seconds`` is lower, as the HPA's scale-down stabilisation does: a burst
-that pauses for a moment does not make the shop flap.
+One replica for every ``orders_per_replica`` orders waiting (records, never offsets),
+between the bounds and never more than the partitions; up at once, down only after
+the window, as the HPA's scale-down stabilisation does. Design: docs/design/operator.md,
+"autoscale/".
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from fishshop_operator.autoscale.spec import AutoscaleSpec
+from fishshop_workers.shop.roles import PREPARER
 
 __all__ = ["Decision", "Recommendations", "bounds", "decide", "first_sight", "recommend"]
 
@@ -94,7 +92,7 @@ def decide(
     partitions: int,
     spec: AutoscaleSpec,
     now: float,
-    role: str = "preparer",
+    role: str = PREPARER,
     *,
     estimated: bool = False,
 ) -> Decision:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fishshop_workers.shop.roles import COOK, PREPARER
 from fishshop_workers.shop.spec import ShopSpecError
 
 __all__ = [
@@ -43,8 +44,8 @@ class _Role:
 AUTOSCALED_ROLES: Mapping[str, _Role] = {
     # A shop may leave its preparers at zero while nothing waits; a shop with plaice
     # on the menu keeps a cook (with none, plaice is off the menu).
-    "preparer": _Role("preparers", "ordersPerPreparer", 0, 100, 10),
-    "cook": _Role("cooks", "ordersPerCook", 1, 20, 5),
+    PREPARER: _Role("preparers", "ordersPerPreparer", 0, 100, 10),
+    COOK: _Role("cooks", "ordersPerCook", 1, 20, 5),
 }
 """Role (as workloads name it) -> where its autoscale lives and its limits."""
 

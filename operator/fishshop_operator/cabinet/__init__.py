@@ -1,0 +1,1 @@
+"""A shop's hot cabinet as the operator sees it: spec, credentials Secret, Redis's ping."""

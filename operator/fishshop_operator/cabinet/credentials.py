@@ -8,12 +8,10 @@ operator, which only pings Redis, reads it with a size bound and keeps it in mem
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from fishshop_workers.errors import InputError
+from fishshop_operator.kube.secret_data import SecretError, decode_value
 
 __all__ = [
     "CA_KEY",
@@ -33,7 +31,7 @@ MAX_CA_BYTES = 64 * 1024
 """A CA chain is a few KiB, as for the Kafka TLS Secret."""
 
 
-class CredentialsSecretError(InputError, RuntimeError):
+class CredentialsSecretError(SecretError):
     """The Redis credentials Secret is missing or unusable; the message says what to fix."""
 
 
@@ -48,21 +46,15 @@ class RedisCredentials:
 
 
 def _decode(where: str, key: str, value: object, limit: int) -> bytes:
-    if not isinstance(value, str):
-        raise CredentialsSecretError(f"Secret {where}: {key} is not base64 text")
-    too_large = CredentialsSecretError(
-        f"Secret {where}: {key} is larger than {limit // 1024} KiB, which is not a "
-        + ("Redis password" if key == PASSWORD_KEY else "CA certificate")
+    what = "Redis password" if key == PASSWORD_KEY else "CA certificate"
+    return decode_value(
+        value,
+        where=where,
+        key=key,
+        limit=limit,
+        too_large=f"is larger than {limit // 1024} KiB, which is not a {what}",
+        error=CredentialsSecretError,
     )
-    if len(value) > (limit + 2) // 3 * 4:  # before decoding: a Secret may hold 1 MiB
-        raise too_large
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise CredentialsSecretError(f"Secret {where}: {key} is not valid base64") from error
-    if len(raw) > limit:
-        raise too_large
-    return raw
 
 
 def _password(where: str, raw: bytes) -> str:

@@ -1,18 +1,9 @@
 """Kafka clients shared by the shops that use the same Kafka, across reconciles.
 
-Opening an admin client and a consumer for each shop on each resync costs a
-connection, a metadata fetch and an API-version handshake per shop per cycle; a
-hundred shops on one Kafka would do that a hundred times every 30 s. Here clients are
-kept per address (bootstrap servers and security settings):
-
-- one admin client, shared by concurrent calls (aiokafka matches each reply to its
-  request);
-- consumers lent to one caller at a time (counting a queue assigns, seeks and pauses
-  partitions), as many as were ever needed at once, reused after that.
-
-A client that failed the way a broken connection does is closed, and the next call
-makes a new one. An address is closed when no shop uses it any more, and all of them
-when the operator stops.
+Kept per address (servers and security settings): one admin client shared by
+concurrent calls, consumers lent to one caller at a time. A client that failed as a
+broken connection does is made anew; an address closes when no shop uses it any more.
+Why: docs/design/operator.md, "kafka/clients.py".
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
-"""TLS material for the operator's own connections, held in memory.
+"""TLS material for the operator's own connections, held in memory, never on disk.
 
-A shop's Secret is read with a size bound, turned into an ``ssl.SSLContext`` once,
-and never left on disk: Python's ``ssl`` takes CA certificates from memory, and the
-client certificate and key go through anonymous in-memory files (``memfd``) where
-Linux has them. Elsewhere they are written to a private scratch folder only for the
-moment OpenSSL reads them. The operator's /tmp is small (a memory-backed emptyDir),
-and a Secret file left behind per shop would fill it.
+The CA goes to ``ssl`` from memory; the client certificate and key through anonymous
+in-memory files (``memfd``) where Linux has them, else a private scratch folder for
+the moment OpenSSL reads them. Why: docs/design/operator.md, "kafka/tls.py".
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import os
 import ssl
@@ -21,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fishshop_workers.errors import InputError
+from fishshop_operator.kube.secret_data import SecretError, decode_value
 from fishshop_workers.kafka.settings import CA_FILE, CERT_FILE, KEY_FILE
 
 __all__ = [
@@ -36,10 +31,8 @@ __all__ = [
 MAX_TLS_FILE_BYTES = 64 * 1024
 """A certificate chain or key is a few KiB; more than this is not TLS material."""
 
-_MAX_BASE64 = (MAX_TLS_FILE_BYTES + 2) // 3 * 4
 
-
-class TLSSecretError(InputError, RuntimeError):
+class TLSSecretError(SecretError):
     """The shop's TLS Secret is missing or unusable; the message says what to fix."""
 
 
@@ -54,24 +47,6 @@ class TLSMaterial:
     key: bytes | None = field(default=None, repr=False)
 
 
-def _decode(where: str, name: str, value: object) -> bytes:
-    if not isinstance(value, str):
-        raise TLSSecretError(f"Secret {where}: {name} is not base64 text")
-    too_large = TLSSecretError(
-        f"Secret {where}: {name} is larger than {MAX_TLS_FILE_BYTES // 1024} KiB; "
-        "a certificate or key is a few KiB"
-    )
-    if len(value) > _MAX_BASE64:  # before decoding: a Secret may hold up to 1 MiB
-        raise too_large
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise TLSSecretError(f"Secret {where}: {name} is not valid base64") from error
-    if len(raw) > MAX_TLS_FILE_BYTES:  # the last group of four may hold two bytes more
-        raise too_large
-    return raw
-
-
 def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
     """The material of a Secret (as the API returns it); ``where`` is namespace/name."""
     if secret is None:
@@ -84,8 +59,18 @@ def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
             f"Secret {where} has no {CA_FILE}; it needs {CA_FILE}, and {CERT_FILE} with "
             f"{KEY_FILE} for mutual TLS"
         )
+    too_large = (
+        f"is larger than {MAX_TLS_FILE_BYTES // 1024} KiB; a certificate or key is a few KiB"
+    )
     files = {
-        name: _decode(where, name, data[name])
+        name: decode_value(
+            data[name],
+            where=where,
+            key=name,
+            limit=MAX_TLS_FILE_BYTES,
+            too_large=too_large,
+            error=TLSSecretError,
+        )
         for name in (CA_FILE, CERT_FILE, KEY_FILE)
         if name in data
     }

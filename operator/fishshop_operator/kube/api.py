@@ -1,12 +1,9 @@
 """The operator's only door to the Kubernetes API, on the official ``kubernetes`` client.
 
-Credentials come from the client's own loaders: in a pod its service account (the token
-file is re-read as the kubelet rotates it), elsewhere the kubeconfig (KUBECONFIG or
-~/.kube/config) with exec credential plugins (EKS, GKE, AKS), token files and client
-certificates. The API server is trusted through the cluster's CA alone. The client is
-synchronous, so each call runs in a small thread pool of the door's own: the event loop
-never waits on the network. Workloads are written with server-side apply, so the
-operator owns exactly the fields it sets and puts them back when someone edits them.
+Credentials from the client's own loaders (service account, kubeconfig with exec
+plugins); each call in a small thread pool of its own, so the event loop never waits
+on the network; workloads written with server-side apply. Design:
+docs/design/operator.md, "kube/api.py".
 """
 
 from __future__ import annotations
@@ -27,6 +24,7 @@ import kubernetes.client
 import kubernetes.config
 import urllib3
 
+from fishshop_operator.constants import API_VERSION, FIELD_MANAGER, KIND, PLURAL
 from fishshop_operator.kube.rules import next_step, retry_after_seconds, verb_of
 from fishshop_workers.errors import ServiceError
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
 
 __all__ = [
-    "FIELD_MANAGER",
     "KubeApi",
     "KubeApiError",
     "load_configuration",
@@ -42,8 +39,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-FIELD_MANAGER = "fishshop-operator"
 
 THREADS = 8
 """Requests in flight at once. Reconciles are short and mostly wait on Kafka; eight
@@ -83,8 +78,8 @@ def object_path(api_version: str, kind: str, namespace: str, name: str = "") -> 
         base = f"/api/v1/namespaces/{space}/{_PLURALS[kind]}"
     elif api_version == "apps/v1":
         base = f"/apis/apps/v1/namespaces/{space}/{_APPS_PLURALS[kind]}"
-    elif kind == "FishShop":
-        base = f"/apis/{api_version}/namespaces/{space}/fishshops"
+    elif kind == KIND:
+        base = f"/apis/{api_version}/namespaces/{space}/{PLURAL}"
     else:
         raise ValueError(f"unknown kind {api_version}/{kind}")
     return f"{base}/{_segment(name, kind + ' name')}" if name else base
@@ -297,15 +292,19 @@ class KubeApi:
                 login.in_flight -= 1
                 self._close_when_idle(login)
 
-    async def _call(
+    async def request(
         self,
-        verb: str,
         method: str,
         path: str,
         body: Any = None,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+        *,
+        verb: str | None = None,
     ) -> dict[str, Any]:
+        """One request, resent as ``rules.next_step`` says; ``verb`` (for the metrics)
+        is the method's own unless given (a GET of a collection is ``list``)."""
+        verb = verb or verb_of(method, content_type)
         relogged = False
         busy_retries = 0
         while True:
@@ -336,21 +335,9 @@ class KubeApi:
             else:
                 raise KubeApiError(answer.status, _message(answer.data))
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        content_type: str = "application/json",
-        params: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        return await self._call(
-            verb_of(method, content_type), method, path, body, content_type, params
-        )
-
     async def get(self, path: str) -> dict[str, Any] | None:
         try:
-            return await self._call("get", "GET", path)
+            return await self.request("GET", path)
         except KubeApiError as error:
             if error.status == 404:
                 return None
@@ -362,8 +349,7 @@ class KubeApi:
         path = object_path(
             manifest["apiVersion"], manifest["kind"], metadata["namespace"], metadata["name"]
         )
-        return await self._call(
-            "apply",
+        return await self.request(
             "PATCH",
             path,
             manifest,
@@ -372,9 +358,8 @@ class KubeApi:
         )
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        path = object_path("fishshop.dev/v1alpha1", "FishShop", namespace, name) + "/status"
-        await self._call(
-            "patch",
+        path = object_path(API_VERSION, KIND, namespace, name) + "/status"
+        await self.request(
             "PATCH",
             path,
             {"status": status},
@@ -386,8 +371,7 @@ class KubeApi:
         meta = about.get("metadata") or {}
         namespace = str(meta.get("namespace") or "default")
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        await self._call(
-            "create",
+        await self.request(
             "POST",
             object_path("v1", "Event", namespace),
             {
@@ -418,5 +402,7 @@ class KubeApi:
         )
 
     async def list_items(self, path: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = (await self._call("list", "GET", path)).get("items", [])
+        items: list[dict[str, Any]] = (await self.request("GET", path, verb="list")).get(
+            "items", []
+        )
         return items

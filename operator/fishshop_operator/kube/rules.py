@@ -1,7 +1,7 @@
-"""The rules of the operator's API door that need no connection: what a request is
-called in the metrics, and whether (and after how long) it is sent again.
+"""Rules of the API door that need no connection: a request's verb, and whether to resend.
 
-kube.py does the sending; these decisions stay here so they are tested in microseconds.
+kube/api.py does the sending; these decisions stay here so they are tested in
+microseconds.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""One shop brought to its spec: the Reconciler, its steps, the resync loop, its memory."""

@@ -1,18 +1,18 @@
-"""What the operator remembers about one shop between reconciles.
+"""What the operator remembers about one shop between reconciles. Pure.
 
 One record per shop, so that forgetting a deleted shop is one ``pop``: its lock, its
-caches, its TLS context and its Redis credentials go with it.
+caches, its Secrets (TLS context, credentials) and the autoscaler's state go with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 from fishshop_operator.analyst.decisions import AnalystMemory
-from fishshop_operator.cabinet.credentials import RedisCredentials
+from fishshop_operator.autoscale.memory import AutoscaleMemory
+from fishshop_operator.kube.secret_data import HeldSecret
 from fishshop_operator.shop.conditions import CabinetOutcome, RoleCount, TopicsOutcome
 
 __all__ = ["ShopMemory"]
@@ -36,13 +36,11 @@ class ShopMemory:
     """(kind, name) -> (uid, generation) and pods of the workload's last watch event."""
     topics: tuple[int, TopicsOutcome] | None = None
     """The spec generation the topics were last checked for, and what was found."""
-    tls: tuple[tuple[str, str], ssl.SSLContext] | None = field(default=None, repr=False)
-    """The TLS Secret's (uid, resourceVersion) and the context built from it."""
     cabinet: tuple[int, CabinetOutcome] | None = None
     """The spec generation Redis was last asked for, and what it said."""
-    redis_credentials: tuple[tuple[str, str], RedisCredentials] | None = field(
-        default=None, repr=False
-    )
-    """The credentials Secret's (uid, resourceVersion) and what it holds, in memory."""
+    secrets: dict[str, HeldSecret] = field(default_factory=dict)
+    """The Secrets the shop names, by use, as the SecretCache last read them."""
     analyst: AnalystMemory = field(default_factory=AnalystMemory)
     """The analyst's restart backoff, restarts and where its table was made."""
+    autoscale: AutoscaleMemory = field(default_factory=AutoscaleMemory)
+    """What the autoscaler keeps between its looks at the shop's queues."""

@@ -1,0 +1,1 @@
+"""A FishShop as the operator reads it: names, index, status and manifests. Pure."""

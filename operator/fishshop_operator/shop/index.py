@@ -1,13 +1,9 @@
-"""Which shops use which topic prefix, kept from the watch's events instead of a list.
-
-Asking the API server for every shop on each reconcile costs O(N) per shop and
-O(N^2) per resync; the watch already shows the operator every shop's body, so the
-index is fed from there (and emptied by DELETED). Deciding who owns a prefix then
-reads only the few shops that share it.
+"""Which shops use which topic prefix, fed from the watch's events instead of a list.
 
 The oldest shop keeps a prefix (ties go to the first by namespace and name); a shop
 being deleted does not count; specs are read leniently, so a shop this operator no
-longer accepts still keeps its topics.
+longer accepts still keeps its topics. Why an index: docs/design/operator.md,
+"shop/index.py".
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from fishshop_operator.autoscale.spec import (
     read_decided_replicas,
 )
 from fishshop_operator.cabinet.spec import HotCabinetSpec, read_hot_cabinet
+from fishshop_operator.constants import API_VERSION, KIND
 from fishshop_operator.shop.names import (
     check_bootstrap_servers,
     check_namespace,
@@ -21,14 +22,12 @@ from fishshop_operator.shop.names import (
     check_shop_name,
     check_topic_prefix,
 )
+from fishshop_workers.shop.roles import COOK
 from fishshop_workers.shop.spec import ShopSpec, ShopSpecError, read_manifest
 from fishshop_workers.shop.topics import ShopTopics, cooks_group, preparers_group, topic_prefix
 
-__all__ = ["GROUP", "PLURAL", "VERSION", "ShopResource", "read_resource"]
+__all__ = ["ShopResource", "read_resource"]
 
-GROUP = "fishshop.dev"
-VERSION = "v1alpha1"
-PLURAL = "fishshops"
 DELETE = "Delete"
 RETAIN = "Retain"
 
@@ -81,8 +80,8 @@ class ShopResource:
     def owner_reference(self) -> dict[str, Any]:
         """Makes the shop own a workload, so that deleting the shop removes it."""
         return {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "FishShop",
+            "apiVersion": API_VERSION,
+            "kind": KIND,
             "name": self.name,
             "uid": self.uid,
             "controller": True,
@@ -117,7 +116,7 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         for role in AUTOSCALED_ROLES
         if (found := read_autoscale(spec, role)) is not None
     }
-    if "cook" in autoscale and shop_spec.cooks.replicas < 1:
+    if COOK in autoscale and shop_spec.cooks.replicas < 1:
         raise ShopSpecError(
             "spec.cooks.autoscale needs spec.cooks.replicas of at least 1: with no cook, "
             "plaice is off the menu and nothing reaches the cook topic"

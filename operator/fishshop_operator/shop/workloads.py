@@ -1,14 +1,9 @@
 """The Kubernetes objects a shop needs: pure functions from a shop to manifests.
 
-Tills are a StatefulSet, so till numbers are the stable ordinals 1..N; preparers and
-cooks are Deployments. Every pod runs ``fishshop till|preparer|cook`` configured by
-``FISHSHOP_*`` variables, with probes, requests, a metrics port and a locked-down
-security context. The operator applies these with server-side apply, so a hand edit
-to any field set here is put back.
-
-With a hot cabinet, preparers and cooks also get the Redis URL (and cooks the batch
-rules); its credentials Secret is mounted read-only and the variables point into it,
-so a password never sits in the pod spec. Tills never touch the cabinet.
+Tills are a StatefulSet (till numbers are the stable ordinals), preparers and cooks
+Deployments; every pod runs ``fishshop <role>``, configured by ``FISHSHOP_*``
+variables. A hot cabinet's credentials Secret is mounted, never put in the pod spec.
+Design: docs/design/operator.md, "shop/workloads.py".
 """
 
 from __future__ import annotations
@@ -17,8 +12,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from fishshop_operator.cabinet.credentials import CA_KEY, PASSWORD_KEY
+from fishshop_operator.constants import (
+    INSTANCE_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
+    ROLE_LABEL,
+    SHOP_LABEL,
+)
 from fishshop_operator.shop.resource import ShopResource
-from fishshop_workers.shop.roles import CABINET_ROLES, ROLES
+from fishshop_workers.shop.roles import CABINET_ROLES, COOK, PREPARER, ROLES, TILL
 
 __all__ = [
     "CERTS_DIR",
@@ -34,9 +39,6 @@ __all__ = [
 METRICS_PORT = 8000
 CERTS_DIR = "/etc/fishshop/kafka"
 REDIS_DIR = "/etc/fishshop/redis"
-MANAGED_BY = "fishshop-operator"
-SHOP_LABEL = "fishshop.dev/shop"
-ROLE_LABEL = "app.kubernetes.io/component"
 
 Manifest = dict[str, Any]
 
@@ -57,10 +59,10 @@ def selector_string(shop: ShopResource, role: str) -> str:
 def labels(shop: ShopResource, role: str) -> dict[str, str]:
     """Labels on every object and pod of a role; Prometheus finds pods by them."""
     return {
-        "app.kubernetes.io/name": "fishshop",
-        "app.kubernetes.io/instance": shop.name,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        "app.kubernetes.io/part-of": "fishshop",
+        NAME_LABEL: PART_OF,
+        INSTANCE_LABEL: shop.name,
+        MANAGED_BY_LABEL: MANAGED_BY,
+        PART_OF_LABEL: PART_OF,
         **selector(shop, role),
     }
 
@@ -78,7 +80,7 @@ def _cabinet_env(shop: ShopResource, role: str, redis_ca: bool) -> list[dict[str
         env.append({"name": "FISHSHOP_REDIS_PASSWORD_FILE", "value": f"{REDIS_DIR}/{PASSWORD_KEY}"})
         if redis_ca and cabinet.tls:
             env.append({"name": "FISHSHOP_REDIS_CA_FILE", "value": f"{REDIS_DIR}/{CA_KEY}"})
-    if role == "cook":
+    if role == COOK:
         settings = cabinet.settings
         env += [
             {"name": "FISHSHOP_COD_BATCH", "value": str(settings.cod_batch)},
@@ -118,12 +120,12 @@ def _env(shop: ShopResource, role: str, redis_ca: bool = False) -> list[dict[str
     ]
     if shop.tls_secret:
         env.append({"name": "FISHSHOP_CERTS_DIR", "value": CERTS_DIR})
-    if role == "till":
+    if role == TILL:
         env += [
             {"name": "FISHSHOP_ORDERS_PER_MINUTE", "value": _number(spec.tills.orders_per_minute)},
             {"name": "FISHSHOP_PLAICE", "value": "true" if spec.plaice else "false"},
         ]
-    elif role == "preparer":
+    elif role == PREPARER:
         env += [
             {"name": "FISHSHOP_PREP_MIN", "value": _number(spec.preparers.prep_min)},
             {"name": "FISHSHOP_PREP_MAX", "value": _number(spec.preparers.prep_max)},
@@ -228,13 +230,13 @@ def tills(shop: ShopResource, image: str) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _metadata(shop, "till"),
+        "metadata": _metadata(shop, TILL),
         "spec": {
             "replicas": replicas,
-            "serviceName": workload_name(shop.name, "till"),
+            "serviceName": workload_name(shop.name, TILL),
             "podManagementPolicy": "Parallel",
-            "selector": {"matchLabels": selector(shop, "till")},
-            "template": pod_template(shop, "till", image),
+            "selector": {"matchLabels": selector(shop, TILL)},
+            "template": pod_template(shop, TILL, image),
         },
     }
 
@@ -244,10 +246,10 @@ def tills_service(shop: ShopResource) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _metadata(shop, "till"),
+        "metadata": _metadata(shop, TILL),
         "spec": {
             "clusterIP": "None",
-            "selector": selector(shop, "till"),
+            "selector": selector(shop, TILL),
             "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics"}],
         },
     }
@@ -262,7 +264,7 @@ def deployment(
 ) -> Manifest:
     """``replicas``: what the autoscaler decided, in place of the spec's."""
     if replicas is None:
-        replicas = shop.spec.preparers.replicas if role == "preparer" else shop.spec.cooks.replicas
+        replicas = shop.spec.preparers.replicas if role == PREPARER else shop.spec.cooks.replicas
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -296,6 +298,6 @@ def shop_workloads(
     return [
         tills_service(shop),
         tills(shop, image),
-        deployment(shop, "preparer", image, redis_ca, decided.get("preparer")),
-        deployment(shop, "cook", image, redis_ca, decided.get("cook")),
+        deployment(shop, PREPARER, image, redis_ca, decided.get(PREPARER)),
+        deployment(shop, COOK, image, redis_ca, decided.get(COOK)),
     ]

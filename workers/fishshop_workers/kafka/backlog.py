@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, overload
 
-__all__ = ["Backlog", "HasOffset", "records_waiting"]
+__all__ = ["Backlog", "HasOffset", "first_waiting", "read_to_the_end", "records_waiting"]
 
 
 class HasOffset(Protocol):
@@ -27,17 +27,44 @@ P = TypeVar("P", bound=Hashable)
 R = TypeVar("R", bound=HasOffset)
 
 
+@overload
+def records_waiting(held: int, end: int, position: int) -> int: ...
+
+
+@overload
+def records_waiting(held: int, end: int | None, position: int | None) -> int | None: ...
+
+
 def records_waiting(held: int, end: int | None, position: int | None) -> int | None:
     """Records of a partition not yet handled, or None while its end is unknown.
 
-    ``held`` are fetched and waiting in the worker; ``end`` is the last stable offset
-    (what ``read_committed`` may read up to); ``position`` the next offset the
-    consumer will read. Past the position only offsets are known, so any marker
-    among them still counts until the consumer reads that far.
+    ``held`` are read and counted one by one (fetched and waiting in a worker, or
+    counted by a reader of the queue); ``end`` is the last stable offset (what
+    ``read_committed`` may read up to); ``position`` the next offset to read. Past
+    the position only offsets are known, so any marker among them still counts
+    until the reader gets that far. The one rule for what waits: the workers' lag,
+    the operator's status and autoscaler, and the live view all count by it.
     """
     if end is None or position is None:
         return None
     return held + max(0, end - position)
+
+
+def first_waiting(committed: int | None, beginning: int) -> int:
+    """The first offset of a partition that waits for a group: its committed offset,
+    or the partition's beginning when the group has none (nobody has taken anything
+    from it yet) or the log no longer holds it."""
+    return committed if committed is not None and committed >= beginning else beginning
+
+
+def read_to_the_end(position: int, end: int, quiet: float, marker_patience: float) -> bool:
+    """Whether a reader at ``position`` has read every record before ``end``.
+
+    One offset short of the end with nothing fetched for ``quiet`` seconds (longer
+    than ``marker_patience``, itself longer than a fetch's long poll): what is left
+    is a transaction marker, not a record. A fetch merely still in flight waits.
+    """
+    return position >= end or (position >= end - 1 and quiet > marker_patience)
 
 
 class Backlog(Generic[P, R]):

@@ -1,26 +1,154 @@
-"""How many records wait in each partition, counted from the topics themselves.
+"""The one queue count: how many records wait in each partition for a consumer group.
 
-A group's lag (the end offset minus the committed offset) also counts the
-markers that transactions leave in a partition, so a queue that is empty would
-still show one. This reads the records with ``read_committed`` (markers and
-aborted records are never returned) and counts those at or past the consuming
-group's committed offset.
+A group's lag (the end offset minus the committed offset) also counts the markers
+that transactions leave in a partition, so a queue that is empty would still show
+one. Up to ``EXACT_COUNT_LIMIT`` offsets behind, the records are read with
+``read_committed`` (markers and aborted records are never returned) and counted;
+beyond that, or for what a count cut short by its patience did not read, offsets
+stand in (an overestimate, never an underestimate). The arithmetic is
+``backlog.records_waiting``, the rule the workers' own lag follows too.
+
+The operator's status and autoscaler count with ``count_waiting``; the live view
+with ``QueueWatch``, which holds its clients open between reads.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.structs import TopicPartition
 
-from fishshop_workers.kafka.admin import describe_partitions
+from fishshop_workers.kafka.backlog import first_waiting, read_to_the_end, records_waiting
 from fishshop_workers.kafka.settings import KafkaSettings
 
-__all__ = ["QueueWatch"]
+__all__ = [
+    "COUNT_PATIENCE",
+    "EXACT_COUNT_LIMIT",
+    "MARKER_PATIENCE",
+    "QueueWatch",
+    "Waiting",
+    "committed_offsets",
+    "count_waiting",
+    "topic_partitions",
+    "total",
+]
+
+MARKER_PATIENCE = 1.2
+"""Seconds without a record, one offset short of the end, before the last offset is
+taken for a transaction marker (a fetch long-polls for 0.5 s)."""
+EXACT_COUNT_LIMIT = 5000
+"""Up to this many offsets behind (in all of a topic's partitions), records are
+counted one by one."""
+COUNT_PATIENCE = 5.0
+"""Seconds a record-by-record count may take; what is not read by then is taken from
+offsets (an overestimate: markers count too), never left out."""
+
+
+class Waiting(NamedTuple):
+    """What waits in one partition (or, added up, in a topic)."""
+
+    records: int
+    estimated: bool = False
+    """Some of ``records`` was taken from offsets, not counted record by record (a long
+    queue, or a count that ran out of time): it may include transaction markers."""
+
+
+def total(waiting: Iterable[Waiting]) -> Waiting:
+    """Partitions' counts added up; estimated when any of them is."""
+    records, estimated = 0, False
+    for each in waiting:
+        records += each.records
+        estimated = estimated or each.estimated
+    return Waiting(records, estimated)
+
+
+async def topic_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Partitions of each named topic that exists, from metadata of these topics only.
+
+    ``list_topics`` would bring every topic of the cluster at each look (hundreds of
+    shops share it); the admin client's ``describe_topics`` lets the broker create a
+    topic it is asked about (auto.create.topics.enable), so a topic deleted by hand
+    would come back with the broker's defaults. Hence the request, with creation off.
+    """
+    request = MetadataRequest(names, allow_auto_topic_creation=False)
+    response = await admin._send_request(request)  # private: the public call allows creation
+    described = response.to_object()["topics"]
+    return {
+        item["topic"]: len(item["partitions"])
+        for item in described
+        if item["error_code"] == 0 and item["topic"] in names
+    }
+
+
+async def committed_offsets(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, int]:
+    """The group's committed offsets (the next offset it will take), where it has one."""
+    offsets = await admin.list_consumer_group_offsets(group)
+    return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+
+async def count_waiting(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    partitions: int,
+    committed: Mapping[TopicPartition, int],
+    *,
+    limit: int | None = None,
+    patience: float | None = None,
+) -> dict[int, Waiting]:
+    """Committed records of ``topic`` not yet taken by the group whose offsets are
+    ``committed``, per partition (0 to ``partitions`` - 1).
+
+    A partition the group has no offset for counts from its beginning: nobody has
+    taken anything from it yet. ``consumer`` reads ``read_committed`` and commits
+    nothing; it is assigned this topic's partitions. ``limit`` and ``patience`` are
+    ``EXACT_COUNT_LIMIT`` and ``COUNT_PATIENCE`` unless given.
+    """
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
+    patience = COUNT_PATIENCE if patience is None else patience
+    if partitions < 1:
+        return {}  # a topic not there (yet, or deleted by hand): nothing waits in it
+    assignment = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(assignment)
+    # Paused at once, before the consumer's first fetch: the broker answers one request
+    # per connection at a time, so a fetch's long poll (0.5 s) would hold up the
+    # offset lookups behind it. Only partitions with records to read are resumed.
+    consumer.pause(*assignment)
+    ends = await consumer.end_offsets(assignment)
+    beginnings = await consumer.beginning_offsets(assignment)
+    starts = {tp: first_waiting(committed.get(tp), beginnings[tp]) for tp in assignment}
+    gaps = {tp: records_waiting(0, ends[tp], starts[tp]) for tp in assignment}
+    if sum(gaps.values()) > limit:
+        return {tp.partition: Waiting(gaps[tp], gaps[tp] > 0) for tp in assignment}
+    counted = dict.fromkeys(assignment, 0)
+    pending = {tp for tp in assignment if gaps[tp] > 0}
+    for tp in pending:
+        consumer.seek(tp, starts[tp])
+    consumer.resume(*pending)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    last_data = dict.fromkeys(pending, loop.time())
+    while pending and loop.time() < deadline:
+        batches = await consumer.getmany(*pending, timeout_ms=300)
+        now = loop.time()
+        for tp, records in batches.items():
+            counted[tp] += sum(1 for r in records if r.offset < ends[tp])
+            if records:
+                last_data[tp] = now
+        for tp in list(pending):
+            position = await consumer.position(tp)
+            if read_to_the_end(position, ends[tp], now - last_data[tp], MARKER_PATIENCE):
+                pending.discard(tp)
+                consumer.pause(tp)
+    waiting = {tp.partition: Waiting(counted[tp]) for tp in assignment}
+    for tp in pending:  # out of time: what is left unread counts by its offsets
+        read_to = max(await consumer.position(tp), starts[tp])
+        waiting[tp.partition] = Waiting(records_waiting(counted[tp], ends[tp], read_to), True)
+    return waiting
 
 
 class QueueWatch:
@@ -32,7 +160,6 @@ class QueueWatch:
         """Each watched topic, with the consumer group that works through it."""
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
-        self._waiting: dict[TopicPartition, deque[int]] = {}
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -59,57 +186,27 @@ class QueueWatch:
             await consumer.stop()
 
     async def read(self, patience: float = 5.0) -> dict[str, dict[int, int]]:
-        """Records waiting in each partition of each topic: ``{topic: {partition: n}}``."""
+        """Records waiting in each partition of each topic: ``{topic: {partition: n}}``.
+
+        ``patience`` bounds the record-by-record counts of all the topics together.
+        """
         consumer, admin = self._consumer, self._admin
         if consumer is None or admin is None:
             raise RuntimeError("the queue watch is not started")
         committed: dict[TopicPartition, int] = {}
         for group in set(self.groups.values()):
-            offsets = await admin.list_consumer_group_offsets(group)
-            committed.update({tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0})
-        await self._follow(consumer, admin, committed)
-        await self._read_to_end(consumer, patience)
-        counts: dict[str, dict[int, int]] = {topic: {} for topic in self.groups}
-        for tp, offsets in self._waiting.items():
-            done = committed.get(tp, 0)
-            while offsets and offsets[0] < done:
-                offsets.popleft()
-            counts[tp.topic][tp.partition] = len(offsets)
-        return counts
-
-    async def _follow(
-        self,
-        consumer: AIOKafkaConsumer,
-        admin: AIOKafkaAdminClient,
-        committed: Mapping[TopicPartition, int],
-    ) -> None:
-        """Assign every partition; a new one is read from its committed offset."""
-        known = await describe_partitions(admin, list(self.groups))
-        wanted = {TopicPartition(t, p) for t, count in known.items() for p in range(count)}
-        new = wanted - set(self._waiting)
-        if not new:
-            return
-        read_to = {tp: await consumer.position(tp) for tp in self._waiting}
-        consumer.assign(sorted(wanted))
-        for tp, offset in read_to.items():
-            consumer.seek(tp, offset)
-        for tp in new:
-            self._waiting[tp] = deque()
-            consumer.seek(tp, committed.get(tp, 0))
-
-    async def _read_to_end(self, consumer: AIOKafkaConsumer, patience: float) -> None:
-        partitions = list(self._waiting)
-        ends = await consumer.end_offsets(partitions)
+            committed.update(await committed_offsets(admin, group))
+        partitions = await topic_partitions(admin, list(self.groups))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
-        while loop.time() < deadline and await _behind(consumer, ends):
-            batches = await consumer.getmany(timeout_ms=200)
-            for tp, records in batches.items():
-                self._waiting[tp].extend(record.offset for record in records)
-
-
-async def _behind(consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return True
-    return False
+        counts: dict[str, dict[int, int]] = {}
+        for topic in self.groups:
+            waiting = await count_waiting(
+                consumer,
+                topic,
+                partitions.get(topic, 0),
+                committed,
+                patience=max(0.0, deadline - loop.time()),
+            )
+            counts[topic] = {partition: each.records for partition, each in waiting.items()}
+        return counts

@@ -1,0 +1,136 @@
+"""The one cache of the Secrets a shop names: Kafka TLS, Redis credentials, PostgreSQL.
+
+Read from the shop's own namespace only, decoded once per version (uid and
+resourceVersion), held in memory in the shop's own record, so forgotten with the
+shop. A Secret that is gone or unusable is not held: the next read tries it again.
+Design: docs/design/operator.md, "kube/secrets.py".
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast
+
+from fishshop_operator.analyst.spec import read_postgres_secret
+from fishshop_operator.cabinet.credentials import RedisCredentials, read_credentials_secret
+from fishshop_operator.kafka.tls import build_ssl_context, read_tls_secret
+from fishshop_operator.kube.api import object_path
+from fishshop_operator.kube.secret_data import HeldSecret
+from fishshop_operator.shop.resource import ShopResource
+from fishshop_workers.analyst.database import DatabaseAddress
+
+__all__ = [
+    "KAFKA_TLS",
+    "POSTGRES",
+    "REDIS_CREDENTIALS",
+    "Held",
+    "SecretCache",
+    "SecretReader",
+]
+
+KAFKA_TLS = "kafka-tls"
+REDIS_CREDENTIALS = "redis-credentials"
+POSTGRES = "postgres"
+
+Held = MutableMapping[str, HeldSecret]
+"""A shop's Secrets as last read, by use (``KAFKA_TLS``, ...): part of its memory."""
+
+T = TypeVar("T")
+
+
+class SecretReader(Protocol):
+    """What the cache needs of the API door."""
+
+    async def get(self, path: str) -> dict[str, Any] | None: ...
+
+
+class SecretCache:
+    """Reads and decodes a shop's Secrets, keeping each in the shop's ``Held``."""
+
+    def __init__(
+        self,
+        api: SecretReader,
+        scratch: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api = api
+        self.scratch = scratch
+        """Where a client key goes for a moment, only where in-memory files are missing."""
+        self.clock = clock
+
+    async def kafka_tls(
+        self, shop: ShopResource, held: Held, *, recheck: float = 0.0
+    ) -> ssl.SSLContext | None:
+        """The TLS context of ``spec.kafka.tlsSecret``, None without one; raises
+        TLSSecretError. Every caller of a shop gets the same context object, so the
+        shop's Kafka clients are shared. ``recheck``: see ``read``."""
+        if not shop.tls_secret:
+            held.pop(KAFKA_TLS, None)
+            return None
+        return await self.read(
+            shop, held, KAFKA_TLS, shop.tls_secret, self._tls_context, recheck=recheck
+        )
+
+    def _tls_context(self, secret: dict[str, Any] | None, where: str) -> ssl.SSLContext:
+        return build_ssl_context(read_tls_secret(secret, where), self.scratch)
+
+    async def redis_credentials(self, shop: ShopResource, held: Held) -> RedisCredentials | None:
+        """What ``spec.hotCabinet.credentialsSecret`` holds, None without one; raises
+        CredentialsSecretError."""
+        cabinet = shop.hot_cabinet
+        if cabinet is None or not cabinet.credentials_secret:
+            held.pop(REDIS_CREDENTIALS, None)
+            return None
+        name = cabinet.credentials_secret
+        return await self.read(shop, held, REDIS_CREDENTIALS, name, read_credentials_secret)
+
+    async def postgres(self, shop: ShopResource, held: Held) -> DatabaseAddress:
+        """The PostgreSQL that ``spec.analyst.postgresSecret`` names; raises
+        PostgresSecretError. Only for a shop with an analyst."""
+        assert shop.analyst is not None, "only a shop with an analyst names a PostgreSQL"
+        name = shop.analyst.postgres_secret
+        return await self.read(shop, held, POSTGRES, name, read_postgres_secret)
+
+    async def read(
+        self,
+        shop: ShopResource,
+        held: Held,
+        use: str,
+        name: str,
+        decode: Callable[[dict[str, Any] | None, str], T],
+        *,
+        recheck: float = 0.0,
+    ) -> T:
+        """Secret ``name`` of the shop's namespace, decoded, for ``use``.
+
+        The Secret is read at every call, and decoded only when its version changed.
+        With ``recheck`` (seconds), what was read less than that long ago serves
+        without a read: a caller that looks every few seconds (the autoscaler) then
+        sends no GET each time, and still takes up a renewed Secret within ``recheck``.
+        """
+        known = held.get(use)
+        now = self.clock()
+        if known is not None and known.name == name and now - known.read_at < recheck:
+            return cast(T, known.value)
+        secret = await self.api.get(object_path("v1", "Secret", shop.namespace, name))
+        meta = (secret or {}).get("metadata") or {}
+        version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+        if (
+            secret is not None
+            and known is not None
+            and (known.name, known.version)
+            == (
+                name,
+                version,
+            )
+        ):
+            known.read_at = now
+            return cast(T, known.value)
+        held.pop(use, None)  # a Secret that went or broke is read again next time
+        value = decode(secret, f"{shop.namespace}/{name}")
+        held[use] = HeldSecret(name, version, value, now)
+        return value

@@ -1,0 +1,107 @@
+"""A shop's deletion: its analyst's connector, then (unless retained) its topics.
+
+Retried for a bounded time; it never blocks the shop's deletion for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from fishshop_operator.analyst.connector import placed_connector
+from fishshop_operator.kafka.tls import TLSSecretError
+from fishshop_operator.kafka.topics import (
+    KafkaUnreachable,
+    TopicDeletionError,
+    delete_shop_topics,
+    shop_settings,
+)
+from fishshop_operator.kube.api import KubeApiError
+from fishshop_operator.reconcile.analyst import analyst_shop, remove_connector
+from fishshop_operator.reconcile.memory import ShopMemory
+from fishshop_operator.reconcile.tools import Tools, ids, post_event
+from fishshop_operator.reconcile.topics import prefix_owner
+from fishshop_operator.shop.resource import ShopResource, read_resource
+from fishshop_workers.shop.spec import ShopSpecError
+
+__all__ = ["delete_shop"]
+
+log = logging.getLogger("fishshop_operator")
+
+
+async def delete_shop(tools: Tools, body: dict[str, Any], memory: ShopMemory) -> None:
+    """Delete what goes with the shop; the caller holds the shop's lock.
+
+    Only topics the shop owns: a shop refused its prefix (another, older shop uses
+    it) leaves them to their owner.
+    """
+    try:
+        shop = read_resource(body)
+    except ShopSpecError as error:
+        # Never act on names that did not pass: nothing was made for them.
+        await post_event(
+            tools,
+            body,
+            "Warning",
+            "TopicsNotDeleted",
+            f"the shop's spec is invalid ({error}), so no topics were deleted; "
+            "delete by hand any that an older operator made for it",
+        )
+        return
+    await _delete_analyst(tools, body, shop)
+    if shop.deletes_topics:
+        await _delete_topics(tools, body, shop, memory)
+
+
+async def _delete_analyst(tools: Tools, body: dict[str, Any], shop: ShopResource) -> None:
+    """The shop's sink connector goes with the shop, wherever it was last put.
+
+    One try: a Connect that is down must not keep the shop from being deleted;
+    the event says which connector to delete by hand.
+    """
+    where = {placed_connector(body.get("status"))}
+    if shop.analyst is not None:
+        where.add((shop.analyst.connect_url, analyst_shop(shop).connector))
+    for connect_url, connector in sorted(w for w in where if w is not None):
+        await remove_connector(tools, body, shop, connect_url, connector)
+
+
+async def _delete_topics(
+    tools: Tools, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
+) -> None:
+    deadline = time.monotonic() + tools.delete_patience
+    delay = 1.0
+    while True:
+        try:
+            owner = await prefix_owner(tools, body, shop)
+            if owner is not None:
+                message = (
+                    f"the topics {shop.topic_prefix}.* belong to shop {owner}; "
+                    "they were left in place"
+                )
+                await post_event(tools, body, "Normal", "TopicsKept", message)
+                log.info("action=keep-topics shop=%s/%s %s", *ids(shop), message)
+                return
+            tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
+            deleted = await delete_shop_topics(shop_settings(shop, tls), shop)
+        except (KafkaUnreachable, TopicDeletionError, TLSSecretError, KubeApiError) as error:
+            if time.monotonic() + delay > deadline:
+                message = (
+                    f"gave up deleting topics {shop.topic_prefix}.* after "
+                    f"{tools.delete_patience:.0f}s: {error}. Delete them by hand."
+                )
+                await post_event(tools, body, "Warning", "TopicsNotDeleted", message)
+                log.warning("action=delete-topics shop=%s/%s %s", *ids(shop), message)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        log.info(
+            "action=delete-topics shop=%s/%s prefix=%s deleted=%s",
+            *ids(shop),
+            shop.topic_prefix,
+            ",".join(deleted) or "none",
+        )
+        return

@@ -1,0 +1,88 @@
+"""The topics step of a reconcile: prefix owner, Kafka TLS, topics made or grown, queues.
+
+The queues are counted after the workloads are applied, so a change reaches them first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from fishshop_operator.constants import API_VERSION, KIND
+from fishshop_operator.kafka.tls import TLSSecretError
+from fishshop_operator.kafka.topics import (
+    KafkaUnreachable,
+    queue_state,
+    reconcile_topics,
+    shop_settings,
+)
+from fishshop_operator.kube.api import object_path
+from fishshop_operator.reconcile.memory import ShopMemory
+from fishshop_operator.reconcile.tools import Tools, ids
+from fishshop_operator.shop.conditions import TopicsOutcome
+from fishshop_operator.shop.resource import ShopResource
+from fishshop_workers.kafka.settings import KafkaSettings
+
+__all__ = ["count_queues", "prefix_owner", "topics_outcome"]
+
+log = logging.getLogger("fishshop_operator")
+
+
+async def topics_outcome(
+    tools: Tools, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
+) -> tuple[TopicsOutcome, KafkaSettings | None]:
+    """The topics' outcome, and the Kafka settings used when Kafka was asked."""
+    owner = await prefix_owner(tools, body, shop)
+    if owner is not None:
+        return TopicsOutcome(
+            False,
+            "TopicsOwnedByAnotherShop",
+            f"the topics {shop.topic_prefix}.* belong to shop {owner}; "
+            "set spec.topicPrefix to a prefix of this shop's own",
+        ), None
+    try:
+        tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
+    except TLSSecretError as error:
+        return TopicsOutcome(False, "TLSSecretInvalid", str(error)), None
+    settings = shop_settings(shop, tls)
+    outcome = await reconcile_topics(settings, shop, clients=tools.shops.kafka)
+    if outcome.ready and outcome.message.startswith(("created", "grew")):
+        log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
+    return outcome, settings
+
+
+async def prefix_owner(tools: Tools, body: dict[str, Any], shop: ShopResource) -> str | None:
+    """The shop that keeps this shop's topic prefix, if another one does.
+
+    Read from the index, not from a list of every shop. An owner found there is
+    read once more, since a watch that relists never says DELETED for a shop that
+    went meanwhile: only a shop that still exists may keep the topics.
+    """
+    while (owner := tools.index.owner(body, shop.topic_prefix)) is not None:
+        found = await tools.api.get(object_path(API_VERSION, KIND, owner.namespace, owner.name))
+        uid = ((found or {}).get("metadata") or {}).get("uid")
+        if uid != owner.uid:
+            tools.index.discard(owner.uid)
+        if found is not None:
+            tools.index.put(found)  # as it is now: being deleted, or a new shop
+        if uid == owner.uid and tools.index.owner(body, shop.topic_prefix) == owner:
+            return owner.ref
+    return None
+
+
+async def count_queues(
+    tools: Tools, shop: ShopResource, settings: KafkaSettings, topics: TopicsOutcome
+) -> TopicsOutcome:
+    """After the workloads (so a change reaches them first): partitions and queues."""
+    try:
+        state = await queue_state(settings, shop, clients=tools.shops.kafka)
+    except KafkaUnreachable as error:
+        log.warning("action=count-queue shop=%s/%s error=%s", *ids(shop), error)
+        return topics
+    return dataclasses.replace(
+        topics,
+        partitions=state.partitions,
+        queued_orders=state.queued_orders,
+        queued_for_cook=state.queued_for_cook,
+    )
