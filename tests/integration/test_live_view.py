@@ -12,9 +12,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from fishshop.demo.analyst import DemoAnalyst, sink_for_the_day
+from fishshop.demo.analyst import sink_for_the_day
 from fishshop.demo.live_shop import LiveShop, Role
-from fishshop.demo.view import AnalystPanel, CabinetPanel, ShopView, StationPanel
+from fishshop.demo.panels import AnalystPanel, CabinetPanel, StationPanel
+from fishshop.demo.servers import DemoAnalyst
+from fishshop.demo.view import ShopView
 from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.analyst.store import row_count
 from fishshop_workers.audit.ledger import Summary

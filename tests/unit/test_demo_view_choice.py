@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from fishshop.main import _wants_live_view, build_parser
+from fishshop.commands.demo import wants_live_view
+from fishshop.main import build_parser
 
 
 class _Terminal(io.StringIO):
@@ -25,24 +26,24 @@ def _at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_terminal_gets_the_live_view(monkeypatch: pytest.MonkeyPatch) -> None:
     _at_a_terminal(monkeypatch)
-    assert _wants_live_view(build_parser().parse_args(["demo"]))
-    assert _wants_live_view(build_parser().parse_args(["demo", "--scenario", "cook"]))
+    assert wants_live_view(build_parser().parse_args(["demo"]))
+    assert wants_live_view(build_parser().parse_args(["demo", "--scenario", "cook"]))
 
 
 @pytest.mark.parametrize("flag", ["--headless", "--json"])
 def test_headless_and_json_never_open_the_view(monkeypatch: pytest.MonkeyPatch, flag: str) -> None:
     _at_a_terminal(monkeypatch)
-    assert not _wants_live_view(build_parser().parse_args(["demo", flag]))
+    assert not wants_live_view(build_parser().parse_args(["demo", flag]))
 
 
 @pytest.mark.parametrize("stream", ["stdin", "stdout", "stderr"])
 def test_a_pipe_or_a_redirect_runs_headless(monkeypatch: pytest.MonkeyPatch, stream: str) -> None:
     _at_a_terminal(monkeypatch)
     monkeypatch.setattr(sys, stream, io.StringIO())  # not a terminal
-    assert not _wants_live_view(build_parser().parse_args(["demo"]))
+    assert not wants_live_view(build_parser().parse_args(["demo"]))
 
 
 def test_a_dumb_terminal_runs_headless(monkeypatch: pytest.MonkeyPatch) -> None:
     _at_a_terminal(monkeypatch)
     monkeypatch.setenv("TERM", "dumb")
-    assert not _wants_live_view(build_parser().parse_args(["demo"]))
+    assert not wants_live_view(build_parser().parse_args(["demo"]))
