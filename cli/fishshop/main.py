@@ -1,5 +1,7 @@
-"""The ``fishshop`` command: parse, set up logging and signals, run one command,
-and turn its errors into exit codes. Every option also reads ``FISHSHOP_<OPTION>``."""
+"""The ``fishshop`` command: parse, set up logging and signals, run a command, exit.
+
+Every option also reads ``FISHSHOP_<OPTION>``; errors become exit codes here, once.
+"""
 
 from __future__ import annotations
 

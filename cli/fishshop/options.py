@@ -1,5 +1,8 @@
-"""The command line's options: each reads its FISHSHOP_<OPTION> variable, and the
-groups and readers that several commands share (Kafka, hot cabinet, shop, worker)."""
+"""The command line's options, each also read from its FISHSHOP_<OPTION> variable.
+
+Also the option groups and readers that several commands share: Kafka, the hot
+cabinet, the shop, a worker.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How the commands stop on a signal: SIGTERM and SIGHUP as Ctrl-C, asyncio work cancelled."""
+"""Signals for the commands: SIGTERM and SIGHUP stop them as Ctrl-C does."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How the commands print an audit's summary: aligned lines or one JSON object."""
+"""The summary an audit or a demo prints: aligned lines or one JSON object."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """``fishshop connect``: the embedded Kafka Connect worker in the foreground.
 
-As ``fishshop broker`` runs the broker: it fetches what it needs on first use (with
-progress), says where its REST API is, and runs until Ctrl-C, SIGTERM or SIGHUP,
-which stop the worker's JVM before the command returns.
+As ``fishshop broker`` runs the broker: it fetches what it needs on first use, says
+where its REST API is, and runs until Ctrl-C, SIGTERM or SIGHUP stop its JVM.
 """
 
 from __future__ import annotations

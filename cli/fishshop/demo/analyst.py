@@ -1,8 +1,7 @@
-"""The analyst in ``fishshop demo``: the shop's sink connector for the day, and the
-table's books at its end.
+"""The demo's analyst: the shop's sink connector for the day, and the table's books.
 
-The sink connector is created when the shop opens and deleted when it closes on a
-Connect that outlives the demo (``servers.py`` says where PostgreSQL and Connect are).
+The connector is created when the shop opens and deleted when it closes on a Connect
+that outlives the demo (``servers.py`` says where PostgreSQL and Connect are).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""The demo's shop: its workers as tasks, a crew that changes while it runs, and its day.
+"""The demo's shop: its workers as tasks, a crew that changes while it runs, its day.
 
-Both ways of running ``fishshop demo`` drive it: the live view hires and sends
-home workers and opens or closes the shop at any moment; the headless demo opens
-it for a while, then drains it. Sending a preparer or a cook home sets its stop
-event, so it commits the transaction in hand and leaves the consumer group;
-nothing is cancelled.
+The live view and the headless demo both drive it (see docs/design/cli.md). Sending a
+preparer or a cook home sets its stop event, so it commits the transaction in hand
+and leaves the consumer group; nothing is cancelled.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""The servers a demo runs on: Redis, PostgreSQL, Kafka and Kafka Connect, started
-locally for the demo's lifetime unless the person named ones to use.
+"""The demo's servers: Redis, PostgreSQL, Kafka and Connect, local unless the person names them.
 
 Redis and PostgreSQL start before the broker, so that a missing server is said at
 once rather than after Kafka; Connect starts after it, since it keeps its state in

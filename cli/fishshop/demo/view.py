@@ -1,9 +1,7 @@
-"""The demo's live view in the terminal: a panel per till, preparer and cook.
+"""The demo's live view: a Textual app with a panel per till, preparer and cook.
 
-A thin Textual layer over ``fishshop.demo.live_shop.LiveShop``: keys hire and send
-home workers and open or close the shop; the header shows the shop's numbers.
-Quitting closes the shop cleanly (tills stop, the kitchen commits what it holds
-and leaves its groups) before the app exits.
+Keys hire and send home workers and open or close the shop; the header shows the
+shop's numbers. Quitting closes the shop cleanly before the app exits.
 """
 
 from __future__ import annotations

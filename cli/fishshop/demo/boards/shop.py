@@ -1,4 +1,4 @@
-"""What the live view shows: each worker's lines and the shop's numbers.
+"""What the live view says of the shop, as text: each worker's lines and the numbers.
 
 Pure: the live shop feeds it orders and counts; it never talks to Kafka.
 """
