@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import dataclasses
 import logging
 import sys
-import tempfile
 from pathlib import Path
 
-from fishshop.demo.analyst import AnalystServers, DemoAnalyst, sink_for_the_day
-from fishshop.demo.cabinet_day import open_cabinet
-from fishshop.demo.live_shop import LiveShop
+from fishshop.demo.live_shop import open_shop
 from fishshop.demo.scenarios import ANALYST_SCENARIOS, SCENARIOS, scenario
+from fishshop.demo.servers import DemoServers, GivenServers, demo_servers
 from fishshop.demo.view import ShopView
 from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.cabinet.connection import CabinetConnection
-from fishshop_workers.embedded.kafka import EmbeddedBroker
-from fishshop_workers.embedded.redis import EmbeddedRedis
-from fishshop_workers.kafka.settings import KafkaSettings
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 SIZE = (150, 44)
@@ -37,24 +32,12 @@ LONGER = {"analyst": 120.0}
 """Seconds a scenario needs at least: the analyst's charts fill a column in 10 s."""
 
 
-async def shoot(
-    name: str,
-    kafka: KafkaSettings,
-    seconds: float,
-    out: Path,
-    redis: CabinetConnection | None = None,
-    analyst: DemoAnalyst | None = None,
-) -> Path:
+async def shoot(name: str, servers: DemoServers, seconds: float, out: Path) -> Path:
     spec = scenario(name)
     seconds = max(seconds, LONGER.get(name, 0.0))
     if name not in ANALYST_SCENARIOS:
-        analyst = None
-    async with (
-        open_cabinet(spec, redis) as cabinet,
-        sink_for_the_day(analyst, spec, kafka) as sink,
-    ):
-        shop = LiveShop(spec, kafka, seed=1, cabinet=cabinet)
-        await shop.start()
+        servers = dataclasses.replace(servers, analyst=None)
+    async with open_shop(spec, servers, seed=1) as (shop, sink):
         reader = None if sink is None else AnalystReader(sink.analyst.postgres_url, sink.shop)
         app = ShopView(shop, analyst=reader)
         try:
@@ -66,25 +49,17 @@ async def shoot(
                 await pilot.press("q")
                 await asyncio.wait_for(app.closed.wait(), 60)
         finally:
-            await shop.stop()
             if reader is not None:
                 await reader.close()
     return path
 
 
-async def shoot_all(
-    kafka: KafkaSettings,
-    names: list[str],
-    seconds: float,
-    out: Path,
-    redis: CabinetConnection | None = None,
-    analyst: DemoAnalyst | None = None,
-) -> None:
+async def shoot_all(servers: DemoServers, names: list[str], seconds: float, out: Path) -> None:
     for name in names:
         print(
             f"screenshots: {name} for {max(seconds, LONGER.get(name, 0)):.0f}s...", file=sys.stderr
         )
-        path = await shoot(name, kafka, seconds, out, redis, analyst)
+        path = await shoot(name, servers, seconds, out)
         print(f"screenshots: {path}", file=sys.stderr)
 
 
@@ -103,27 +78,21 @@ def main() -> int:
         parser.error(f"no scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retries it handles itself
-    with contextlib.ExitStack() as stack:
-        bootstrap = args.bootstrap_servers
-        if not bootstrap:
-            data = stack.enter_context(tempfile.TemporaryDirectory(prefix="fishshop-shots-"))
-            bootstrap = stack.enter_context(EmbeddedBroker(Path(data))).bootstrap_servers
-        names = args.scenarios or list(SCENARIOS)
-        redis_url = args.redis_url
-        if not redis_url and any(scenario(name).hot_cabinet for name in names):
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="fishshop-shots-"))
-            redis_url = stack.enter_context(EmbeddedRedis(Path(folder))).url
-        redis = CabinetConnection(redis_url) if redis_url else None
-        analyst = None
-        if set(names) & ANALYST_SCENARIOS:
-            servers = AnalystServers(args.postgres_url, args.connect_url)
-            stack.callback(servers.stop)
-            postgres_url = servers.start_postgres()
-            connect_url = servers.start_connect(bootstrap, "fishshop-screenshots")
-            analyst = DemoAnalyst(postgres_url, connect_url, delete_connector=True)
+    names = args.scenarios or list(SCENARIOS)
+    given = GivenServers(
+        args.bootstrap_servers,
+        CabinetConnection(args.redis_url) if args.redis_url else None,
+        args.postgres_url,
+        args.connect_url,
+    )
+    with demo_servers(
+        given,
+        cabinet=any(scenario(name).hot_cabinet for name in names),
+        analyst=bool(set(names) & ANALYST_SCENARIOS),
+        connect_group="fishshop-screenshots",
+    ) as servers:
         args.out.mkdir(parents=True, exist_ok=True)
-        kafka = KafkaSettings(bootstrap)
-        asyncio.run(shoot_all(kafka, names, args.seconds, args.out, redis, analyst))
+        asyncio.run(shoot_all(servers, names, args.seconds, args.out))
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The ``fishshop`` subcommands, one module each: its options (``register``) and ``run``."""

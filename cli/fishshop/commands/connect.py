@@ -1,40 +1,64 @@
-"""`fishshop connect`: the embedded Kafka Connect worker in the foreground.
+"""``fishshop connect``: the embedded Kafka Connect worker in the foreground.
 
-As ``fishshop broker`` runs the broker: it fetches what it needs on first use (with
-progress), says where its REST API is, and runs until Ctrl-C, SIGTERM or SIGHUP,
-which stop the worker's JVM before the command returns.
+As ``fishshop broker`` runs the broker: it fetches what it needs on first use, says
+where its REST API is, and runs until Ctrl-C, SIGTERM or SIGHUP stop its JVM.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
 
-from fishshop_workers.embedded.connect import EmbeddedConnect, ensure_sink_plugin
+from fishshop.options import Subparsers, option
+from fishshop.signals import stop_like_ctrl_c
 
-__all__ = ["run_connect"]
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+__all__ = ["register", "run"]
 
 
-def run_connect(args: argparse.Namespace) -> int:
+def register(commands: Subparsers) -> None:
+    parser = commands.add_parser(
+        "connect", help="run the embedded Kafka Connect worker (with Debezium's JDBC sink)"
+    )
+    option(
+        parser,
+        "--bootstrap-servers",
+        default="127.0.0.1:9092",
+        metavar="HOST:PORT",
+        help="the Kafka it works with (default: fishshop broker's 127.0.0.1:9092)",
+    )
+    option(parser, "--port", type=int, default=8083, help="REST API port on 127.0.0.1")
+    option(
+        parser,
+        "--data-dir",
+        type=Path,
+        help="logs and settings (default: a fresh temporary folder)",
+    )
+    option(parser, "--group-id", default="fishshop-connect", help="the Connect cluster's id")
+    option(
+        parser,
+        "--install-plugin",
+        type=Path,
+        metavar="DIR",
+        help="only fetch Debezium's JDBC sink (pinned) into DIR/connect-plugins, for the "
+        "plugin.path of a Connect cluster of your own, and exit",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
     """Run the worker until told to stop; 0 when stopped by a signal or Ctrl-C.
     With ``--install-plugin DIR``, only fetch the sink plugin into DIR (for a
     Connect cluster of one's own, such as an init container's) and return."""
+    from fishshop_workers.embedded.connect import EmbeddedConnect, ensure_sink_plugin
+
     if args.install_plugin is not None:
         plugin_path = ensure_sink_plugin(sys.stderr, Path(args.install_plugin))
         print(f"fishshop: plugin.path={plugin_path}", file=sys.stderr)
         return 0
-    # SIGTERM and SIGHUP (the terminal closed) stop it as Ctrl-C does, so the JVM
-    # never outlives the command.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+    # The JVM never outlives the command.
+    stop_like_ctrl_c()
     chosen = args.data_dir
     data_dir = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="fishshop-connect-"))
     worker = EmbeddedConnect(

@@ -1,36 +1,65 @@
-"""`fishshop report`: read the analyst's table and show what the shop served over time.
+"""``fishshop report``: what the shop served over time, from the analyst's table.
 
-Thin: the options are read, the rows fetched (``reading.py``), the figures decided
-(``report.py``, pure) and shown (``report_view.py``).
+Thin: the options are read, the rows fetched (``analyst.queries``), the figures
+decided (``analyst.report``, pure) and shown (``report_view``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from datetime import UTC, datetime
 
-from fishshop.commands.report_view import (
-    charts_available,
-    csv_text,
-    json_text,
-    plain_text,
-    terminal_text,
-)
-from fishshop.main import UsageError
-from fishshop_workers.analyst.database import DatabaseAddress
-from fishshop_workers.analyst.queries import report_rows
-from fishshop_workers.analyst.report import (
-    ReportError,
-    build_report,
-    parse_duration,
-    report_window,
-)
-from fishshop_workers.analyst.sink import shop_label
+from fishshop.errors import UsageError
+from fishshop.options import Subparsers, option
+
+__all__ = ["register", "run"]
 
 
-def run_report(args: argparse.Namespace) -> int:
+def register(commands: Subparsers) -> None:
+    parser = commands.add_parser(
+        "report", help="orders served over time, from the analyst's PostgreSQL"
+    )
+    option(
+        parser,
+        "--postgres-url",
+        required="FISHSHOP_POSTGRES_URL" not in os.environ,
+        metavar="URL",
+        help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+    )
+    option(parser, "--shop", help="one shop (default: every shop in the table)")
+    option(
+        parser,
+        "--namespace",
+        help="the shop's Kubernetes namespace (its rows are labelled namespace/name)",
+    )
+    option(parser, "--since", default="1h", help="how far back: 90s, 30m, 1h, 2d (default 1h)")
+    option(parser, "--every", default="1m", help="interval of each line: 10s, 1m, 1h (default 1m)")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    shape.add_argument("--csv", action="store_true", help="print CSV")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fishshop.commands.report_view import (
+        charts_available,
+        csv_text,
+        json_text,
+        plain_text,
+        terminal_text,
+    )
+    from fishshop_workers.analyst.database import DatabaseAddress
+    from fishshop_workers.analyst.queries import report_rows
+    from fishshop_workers.analyst.report import (
+        ReportError,
+        build_report,
+        parse_duration,
+        report_window,
+    )
+    from fishshop_workers.analyst.sink import shop_label
+
     address = DatabaseAddress.from_url(str(args.postgres_url))
     since, every = str(args.since).strip(), str(args.every).strip()
     try:

@@ -1,6 +1,7 @@
-"""How `fishshop report` shows a report: JSON, CSV, plain tables for a pipe, and
-charts for a person at a terminal. Times are UTC throughout, so two readers of the
-same report agree; quantities keep their units in their names (``_s`` is seconds).
+"""How ``fishshop report`` shows a report: JSON, CSV, tables for a pipe, charts for a person.
+
+Times are UTC throughout, so two readers of the same report agree; quantities keep
+their units in their names (``_s`` is seconds).
 """
 
 from __future__ import annotations

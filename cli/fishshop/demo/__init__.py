@@ -1,0 +1,1 @@
+"""``fishshop demo``: the scenarios, the local servers, the live shop, its views."""

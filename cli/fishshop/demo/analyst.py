@@ -1,11 +1,7 @@
-"""The analyst in ``fishshop demo``: PostgreSQL, Kafka Connect and the shop's sink
-connector for the demo's lifetime, and the table's books at the end of the day.
+"""The demo's analyst: the shop's sink connector for the day, and the table's books.
 
-A PostgreSQL and a Connect worker are started locally unless ``--postgres-url`` and
-``--connect-url`` name ones to use. PostgreSQL starts before the broker (a missing
-server is said at once, as for Redis), Connect after it (it keeps its state in
-Kafka). The sink connector is created when the shop opens and deleted when it
-closes on a Connect that outlives the demo.
+The connector is created when the shop opens and deleted when it closes on a Connect
+that outlives the demo (``servers.py`` says where PostgreSQL and Connect are).
 """
 
 from __future__ import annotations
@@ -13,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import shutil
-import sys
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from fishshop.demo.servers import DemoAnalyst, say
 from fishshop_workers.analyst.comparison import compare_table
 from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError
 from fishshop_workers.analyst.connector import ConnectorKeeper
@@ -31,83 +24,20 @@ from fishshop_workers.analyst.sink import (
     shop_label,
     sink_connector_config,
 )
-from fishshop_workers.analyst.store import ensure_table, served_rows
+from fishshop_workers.analyst.store import served_rows
 from fishshop_workers.audit.auditor import Auditor
 from fishshop_workers.audit.summary import Summary
-from fishshop_workers.embedded.connect import EmbeddedConnect
-from fishshop_workers.embedded.postgres import EmbeddedPostgres
 from fishshop_workers.kafka.admin import ensure_topics
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.spec import ShopSpec
 from fishshop_workers.shop.topics import ShopTopics, topic_prefix
 
-__all__ = ["AnalystServers", "DemoAnalyst", "sink_for_the_day"]
+__all__ = ["Sink", "sink_for_the_day"]
 
 CONNECTOR_PATIENCE = 90.0
 """Seconds for the connector's task to run: Connect loads the sink's plugin lazily."""
 TABLE_PATIENCE = 60.0
 """Seconds for the table to catch up with the served topic once the shop drained."""
-
-
-def say(line: str) -> None:
-    print(f"fishshop: {line}", file=sys.stderr)
-
-
-@dataclass(frozen=True)
-class DemoAnalyst:
-    """Where the demo's analyst lives: its PostgreSQL and its Connect cluster."""
-
-    postgres_url: str
-    connect_url: str
-    delete_connector: bool
-    """True unless the Connect worker and its broker both die with the demo (and the
-    connector with them): Connect keeps connectors in Kafka."""
-    replication_factor: int = 1
-    """For the dead-letter topic Connect makes: 1 on a broker of one node, -1 (the
-    broker's default, as the shop's own topics take) elsewhere."""
-
-
-@dataclass
-class AnalystServers:
-    """The local PostgreSQL and Connect worker the demo starts, when not given."""
-
-    postgres_url: str | None
-    connect_url: str | None
-    data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fishshop-an-")))
-    postgres: EmbeddedPostgres | None = None
-    connect: EmbeddedConnect | None = None
-
-    def start_postgres(self) -> str:
-        """The table's PostgreSQL, started here if none was given; the table made."""
-        if self.postgres_url is None:
-            say("starting a local PostgreSQL for the analyst...")
-            self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
-            self.postgres.start()
-            self.postgres_url = self.postgres.url
-        address = DatabaseAddress.from_url(self.postgres_url)  # a bad URL is said first
-        ensure_table(self.postgres_url)
-        say(f"PostgreSQL ready on {address.shown}")
-        return self.postgres_url
-
-    def start_connect(self, bootstrap_servers: str, group_id: str) -> str:
-        """The Connect cluster's REST API, a local worker started here if none was given."""
-        if self.connect_url is None:
-            say("starting a local Kafka Connect worker with Debezium's JDBC sink...")
-            self.connect = EmbeddedConnect(
-                self.data_dir / "connect", bootstrap_servers, group_id=group_id
-            )
-            self.connect.start()
-            self.connect_url = self.connect.url
-        say(f"Connect ready on {self.connect_url}")
-        return self.connect_url
-
-    def stop(self) -> None:
-        """Stop what was started (Connect first: it writes to PostgreSQL)."""
-        if self.connect is not None:
-            self.connect.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 @dataclass

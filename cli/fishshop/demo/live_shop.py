@@ -1,10 +1,8 @@
-"""A shop that changes while it runs: what ``fishshop demo``'s live view drives.
+"""The demo's shop: its workers as tasks, a crew that changes while it runs, its day.
 
-The same tills, preparers and cooks as ``demo.run_shop``, as tasks, but each one
-can be hired or sent home at any moment, and the shop opened or closed. Every
-worker has a station: its latest lines and what it owns, for its panel.
-Sending a preparer or a cook home sets its stop event, so it commits the
-transaction in hand and leaves the consumer group; nothing is cancelled.
+The live view and the headless demo both drive it (see docs/design/cli.md). Sending a
+preparer or a cook home sets its stop event, so it commits the transaction in hand
+and leaves the consumer group; nothing is cancelled.
 """
 
 from __future__ import annotations
@@ -15,12 +13,12 @@ import dataclasses
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Sequence
 
 from aiokafka.structs import TopicPartition
 
-from fishshop.demo.boards.cabinet import batch_lines, served_from_cabinet
+from fishshop.demo.analyst import Sink, sink_for_the_day
+from fishshop.demo.boards.cabinet import FromCabinet, batch_lines, served_from_cabinet
 from fishshop.demo.boards.shop import (
     RATE_WINDOW,
     ShopNumbers,
@@ -30,8 +28,9 @@ from fishshop.demo.boards.shop import (
     partitions_text,
     per_minute,
 )
-from fishshop.demo.cabinet_day import cabinet_books, start_of_day
-from fishshop.demo.headless import Staffing
+from fishshop.demo.cabinet_day import cabinet_books, open_cabinet, start_of_day
+from fishshop.demo.crew import LINES_KEPT, Staffing, Station
+from fishshop.demo.servers import DemoServers
 from fishshop_workers.audit.auditor import Auditor
 from fishshop_workers.audit.summary import Summary
 from fishshop_workers.cabinet.decisions import CabinetCounts, CabinetSettings
@@ -45,58 +44,13 @@ from fishshop_workers.roles.options import WorkerOptions
 from fishshop_workers.roles.preparer import Preparer
 from fishshop_workers.roles.till import Till
 from fishshop_workers.shop.outgoing import Outgoing
-from fishshop_workers.shop.roles import ROLES, Role
+from fishshop_workers.shop.roles import COOK, PREPARER, ROLES, TILL, Role
 from fishshop_workers.shop.spec import ShopSpec
 from fishshop_workers.shop.topics import ShopTopics, topic_prefix
 
-__all__ = ["LINES_KEPT", "LiveShop", "Role", "Station"]
+__all__ = ["LiveShop", "Role", "Station", "open_shop"]
 
 log = logging.getLogger(__name__)
-
-LINES_KEPT = 200
-"""Lines each station keeps; a panel shows the newest that fit."""
-
-
-@dataclass(eq=False)
-class Station:
-    """One worker's place in the shop, and what its panel shows."""
-
-    role: Role
-    number: int
-    worker: Till | Preparer | Cook
-    lines: deque[str] = field(default_factory=lambda: deque(maxlen=LINES_KEPT))
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    leaving: bool = False
-    """Sent home: finishing what it holds; the station goes when the task ends."""
-    failure: str | None = None
-    owned: tuple[int, ...] | None = None
-    """Partitions a preparer or cook owns, as last seen (None: not yet known)."""
-
-    @property
-    def working(self) -> bool:
-        return self.task is not None and not self.task.done()
-
-    @property
-    def partitions(self) -> tuple[int, ...] | None:
-        """What the title names: a till's partition, a kitchen worker's partitions."""
-        if isinstance(self.worker, Till):
-            partition = self.worker.partition
-            return None if partition is None else (partition,)
-        return self.owned
-
-    @property
-    def state(self) -> str:
-        if self.failure is not None:
-            return "stopped"
-        if self.leaving:
-            return "leaving"
-        if not self.working:
-            return "closed" if self.role == "till" else "stopped"
-        return ""
-
-    def say(self, line: str) -> None:
-        self.lines.append(line)
 
 
 class LiveShop:
@@ -127,6 +81,8 @@ class LiveShop:
         """The cabinet's books as last read; None until read (or without a cabinet)."""
         self.cabinet_news: deque[str] = deque(maxlen=LINES_KEPT)
         """Batches the cook fried and orders served from the cabinet, newest last."""
+        self.from_cabinet = None if cabinet is None else FromCabinet()
+        """Orders the preparers served from the cabinet, and their portions."""
         self.staffing = Staffing(spec, self.prefix, kafka, cabinet)
         self.stations: list[Station] = []
         self.is_open = spec.open
@@ -148,6 +104,7 @@ class LiveShop:
         self._summary = Summary(0, 0, 0, 0, 0, 0, None, None)
         self._queued: dict[str, dict[int, int]] = {}
         self._compare_cabinet = True
+        self._closed: Summary | None = None
 
     @property
     def numbers(self) -> ShopNumbers:
@@ -173,26 +130,45 @@ class LiveShop:
             self.cabinet_news.append("· start of the day: the cabinet is empty")
         self._started = True
         for _ in range(self.spec.cooks.replicas):
-            self.hire("cook")
+            self.hire(COOK)
         for _ in range(self.spec.preparers.replicas):
-            self.hire("preparer")
+            self.hire(PREPARER)
         for _ in range(self.spec.tills.replicas):
-            self.hire("till")
+            self.hire(TILL)
         self.notice(f"shop {self.spec.name!r} {'open' if self.is_open else 'closed'}")
 
-    async def stop(self, patience: float = 30.0) -> Summary:
+    async def drain(self, patience: float) -> Summary:
+        """Close, wait until the tills have finished, then until every order taken is
+        served (or ``patience`` seconds pass). A worker's error is raised."""
+        self.close()
+        tills = [s.task for s in self.stations if s.role == TILL and s.task is not None]
+        pending = {task for task in tills if not task.done()}
+        while pending:
+            others = {task for task in self.tasks() if task not in pending}
+            await asyncio.wait(pending | others, return_when=asyncio.FIRST_COMPLETED)
+            self.raise_failure()
+            pending = {task for task in pending if not task.done()}
+        async with self._looking:
+            return await self._auditor.settle(patience)
+
+    async def stop(self, patience: float = 30.0, *, strict: bool = False) -> Summary:
         """Close: tills stop, then every preparer and cook commits what it holds and
         leaves its group. Whatever is still queued stays, safe, in Kafka.
 
-        Safe to call again (say, after a close that was itself interrupted).
+        Books that cannot be read at closing are logged and the summary is the one
+        last read; with ``strict`` their error is raised instead. Safe to call again
+        (say, after a close that was itself interrupted).
         """
+        if self._closed is not None:
+            return self._closed
         if not self._stopped:
             self.notice("closing: tills stop, the kitchen finishes the orders in hand")
         self._stopped = True
         self.is_open = False
-        await self._send_home([s for s in self.stations if s.role == "till"], patience)
-        await self._send_home([s for s in self.stations if s.role != "till"], patience)
-        return await self._final_summary()
+        await self._send_home([s for s in self.stations if s.role == TILL], patience)
+        await self._send_home([s for s in self.stations if s.role != TILL], patience)
+        self._closed = await self._final_summary(strict)
+        return self._closed
 
     async def _send_home(self, stations: Sequence[Station], patience: float) -> None:
         for station in stations:
@@ -206,7 +182,7 @@ class LiveShop:
         with contextlib.suppress(BaseException):
             await asyncio.gather(*late, return_exceptions=True)
 
-    async def _final_summary(self) -> Summary:
+    async def _final_summary(self, strict: bool) -> Summary:
         async with self._looking:
             try:
                 if self._started:
@@ -214,13 +190,25 @@ class LiveShop:
                     ledger = self._auditor.ledger
                     return await cabinet_books(summary, self.cabinet, ledger, self._compare_cabinet)
                 return self._auditor.ledger.summary()
-            except Exception as error:  # noqa: BLE001 - the books are shut regardless
+            except Exception as error:  # the books are shut regardless
+                if strict:
+                    raise
                 log.warning("could not read the books at closing: %s", error)
                 return self._auditor.ledger.summary()
             finally:
                 await _quietly(self._queues.stop())
                 await _quietly(self._auditor.stop())
                 self._started = False
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The workers' tasks that still run."""
+        return [s.task for s in self.stations if s.task is not None and not s.task.done()]
+
+    def raise_failure(self) -> None:
+        """Raise the error that stopped a worker, if one did."""
+        for station in self.stations:
+            if station.error is not None:
+                raise station.error
 
     # -- the crew -----------------------------------------------------------------------
 
@@ -237,9 +225,9 @@ class LiveShop:
         number = next(n for n in range(1, len(taken) + 2) if n not in taken)
         rng = random.Random(self._rng.random())
         worker: Till | Preparer | Cook
-        if role == "till":
+        if role == TILL:
             worker = self.staffing.till(number, rng, plaice=self._plaice_on_menu())
-        elif role == "preparer":
+        elif role == PREPARER:
             worker = self.staffing.preparer(number, rng)
         else:
             worker = self.staffing.cook(number, rng)
@@ -247,9 +235,9 @@ class LiveShop:
         self._watch(station)
         self.stations.append(station)
         self.stations.sort(key=lambda s: (ROLES.index(s.role), s.number))
-        if role != "till" or self.is_open:
+        if role != TILL or self.is_open:
             self._start(station)
-        if role == "cook":
+        if role == COOK:
             self._set_menu()
         return station
 
@@ -265,7 +253,7 @@ class LiveShop:
             station.stop.set()
         else:
             self.stations.remove(station)
-        if role == "cook":
+        if role == COOK:
             self._set_menu()
         return station
 
@@ -274,7 +262,7 @@ class LiveShop:
         if self.is_open or self._stopped:
             return
         self.is_open = True
-        for station in self.crew("till"):
+        for station in self.crew(TILL):
             if not station.working:
                 self._start(station)
         self.notice("the shop is open: tills take orders")
@@ -284,7 +272,7 @@ class LiveShop:
         if not self.is_open:
             return
         self.is_open = False
-        for station in self.crew("till"):
+        for station in self.crew(TILL):
             station.stop.set()
             station.say("· shop closed")
         self.notice("the shop is closed: the kitchen works through the queue")
@@ -297,12 +285,12 @@ class LiveShop:
 
     def _plaice_on_menu(self) -> bool:
         """Plaice is on the menu only while someone can cook it."""
-        return bool(self.crew("cook"))
+        return bool(self.crew(COOK))
 
     def _set_menu(self) -> None:
         plaice = self._plaice_on_menu()
         changed = False
-        for station in self.crew("till"):
+        for station in self.crew(TILL):
             till = station.worker
             if isinstance(till, Till) and till.settings.plaice != plaice:
                 # Read for every order, so the next customer sees the new menu.
@@ -316,7 +304,7 @@ class LiveShop:
         name = f"{station.role}-{station.number}"
         station.task = asyncio.create_task(station.worker.run(station.stop), name=name)
         station.task.add_done_callback(lambda task: self._ended(station, task))
-        if station.role == "till":
+        if station.role == TILL:
             station.say("· taking orders")
         else:
             station.owned = None
@@ -324,15 +312,14 @@ class LiveShop:
 
     def _ended(self, station: Station, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            station.failure = f"{type(error).__name__}: {error}"
+            station.error = task.exception()
             station.say(f"· stopped: {station.failure}")
             log.warning("%s %d stopped: %s", station.role, station.number, station.failure)
         if station.leaving:
             if station in self.stations:
                 self.stations.remove(station)
                 self.notice(f"{station.role} {station.number} went home")
-        elif station.role == "till" and self.is_open and not self._stopped and not station.failure:
+        elif station.role == TILL and self.is_open and not self._stopped and not station.failure:
             self._start(station)  # the shop reopened before this till had finished closing
 
     def _watch(self, station: Station) -> None:
@@ -343,6 +330,8 @@ class LiveShop:
         else:
 
             def committed(outputs: Sequence[Outgoing]) -> None:
+                if self.from_cabinet is not None:
+                    self.from_cabinet.add(outputs)
                 for out in outputs:
                     line = kitchen_line(out, self.partitions)
                     if line is not None:
@@ -383,6 +372,14 @@ class LiveShop:
             await self._look_in_cabinet()
             return self.numbers
 
+    async def books(self) -> Summary:
+        """Read the books only (what the headless demo's progress says): lighter than
+        ``look``, which also counts the queues."""
+        async with self._looking:
+            if self._started:
+                self._summary = await self._auditor.catch_up()
+            return self._summary
+
     async def _look_in_cabinet(self) -> None:
         """Read the cabinet's counts; a batch fried since the last look is news."""
         if self.cabinet is None:
@@ -400,9 +397,9 @@ class LiveShop:
         return ShopNumbers(
             shop=self.spec.name,
             is_open=self.is_open,
-            tills=len(self.crew("till")),
-            preparers=len(self.crew("preparer")),
-            cooks=len(self.crew("cook")),
+            tills=len(self.crew(TILL)),
+            preparers=len(self.crew(PREPARER)),
+            cooks=len(self.crew(COOK)),
             partitions=self.partitions,
             taken=summary.orders_created,
             served=summary.orders_served,
@@ -422,3 +419,22 @@ async def _quietly(step: Awaitable[None]) -> None:
         await step
     except Exception as error:  # noqa: BLE001 - closing goes on
         log.debug("ignored while closing: %r", error)
+
+
+@contextlib.asynccontextmanager
+async def open_shop(
+    spec: ShopSpec, servers: DemoServers, *, seed: int | None = None
+) -> AsyncIterator[tuple[LiveShop, Sink | None]]:
+    """The shop open for the day on ``servers``: its hot cabinet emptied, the
+    analyst's sink connector running, the spec's crew hired. When the block ends the
+    shop is stopped (if it was not already); queued orders stay, safe, in Kafka."""
+    async with (
+        open_cabinet(spec, servers.cabinet) as cabinet,
+        sink_for_the_day(servers.analyst, spec, servers.kafka) as sink,
+    ):
+        shop = LiveShop(spec, servers.kafka, seed=seed, cabinet=cabinet)
+        await shop.start()
+        try:
+            yield shop, sink
+        finally:
+            await shop.stop()

@@ -1,0 +1,1 @@
+"""What the demo says, as text: pure functions the live view and summary print."""

@@ -1,4 +1,4 @@
-"""What the demo shows of the hot cabinet: the live view's panel and the summary's lines.
+"""What the demo says of the hot cabinet, as text: the panel's lines and the summary's.
 
 Pure: the live shop feeds it the cabinet's counts and what preparers committed;
 it never talks to Redis or Kafka.

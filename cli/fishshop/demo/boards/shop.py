@@ -1,4 +1,4 @@
-"""What the live view shows: each worker's lines and the shop's numbers.
+"""What the live view says of the shop, as text: each worker's lines and the numbers.
 
 Pure: the live shop feeds it orders and counts; it never talks to Kafka.
 """
@@ -13,12 +13,14 @@ from fishshop_workers.shop.menu import describe_parts
 from fishshop_workers.shop.order import Order, Rejection, parse_order
 from fishshop_workers.shop.outgoing import Outgoing
 from fishshop_workers.shop.routing import partition_for_till
+from fishshop_workers.shop.spec import ShopSpec
 
 __all__ = [
     "RATE_WINDOW",
     "ShopNumbers",
     "Tally",
     "counted",
+    "crew_text",
     "headline",
     "kitchen_line",
     "order_label",
@@ -150,6 +152,21 @@ def _rate(value: float | None) -> str:
 def counted(count: int, word: str) -> str:
     """``1 till``, ``3 tills``."""
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def crew_text(spec: ShopSpec, analyst: bool = False) -> str:
+    """``3 tills, 2 preparers, 1 cook, 3 partitions, a hot cabinet``: the shop that opens."""
+    crew = [
+        counted(spec.tills.replicas, "till"),
+        counted(spec.preparers.replicas, "preparer"),
+        counted(spec.cooks.replicas, "cook"),
+        counted(spec.partitions, "partition"),
+    ]
+    if spec.hot_cabinet is not None:
+        crew.append("a hot cabinet")
+    if analyst:
+        crew.append("an analyst")
+    return ", ".join(crew)
 
 
 def headline(numbers: ShopNumbers) -> list[str]:

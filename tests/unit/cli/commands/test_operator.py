@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from fishshop import main as cli
+from fishshop.commands import operator as operator_command
 from fishshop.main import build_parser
 from fishshop_operator import main as operator_main
 from fishshop_operator.settings import DEFAULT_IMAGE, OperatorConfig
@@ -34,7 +34,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[OperatorConfig]:
 
 
 def _namespaces(argv: list[str], started: list[OperatorConfig]) -> tuple[str, ...]:
-    assert cli._command_operator(build_parser().parse_args(["operator", *argv])) == 0
+    assert operator_command.run(build_parser().parse_args(["operator", *argv])) == 0
     [config] = started
     return config.namespaces
 
@@ -49,7 +49,7 @@ def test_defaults() -> None:
 
 
 def test_defaults_match_the_operator_config(started: list[OperatorConfig]) -> None:
-    assert cli._command_operator(build_parser().parse_args(["operator"])) == 0
+    assert operator_command.run(build_parser().parse_args(["operator"])) == 0
     assert started == [OperatorConfig()]
 
 
@@ -122,7 +122,7 @@ def test_options_from_the_environment(
     monkeypatch.setenv("FISHSHOP_RETRY_SECONDS", "2.5")
     monkeypatch.setenv("FISHSHOP_DELETE_PATIENCE", "8")
     monkeypatch.setenv("FISHSHOP_OPERATOR_CONCURRENCY", "5")
-    cli._command_operator(build_parser().parse_args(["operator"]))
+    operator_command.run(build_parser().parse_args(["operator"]))
     assert started == [
         OperatorConfig(
             worker_image="registry.example/fishshop:9",
@@ -140,7 +140,7 @@ def test_command_line_options(started: list[OperatorConfig]) -> None:
     argv = ["--worker-image", "img:1", "--metrics-port", "0", "--health-port", "18080"]
     argv += ["--resync-seconds", "1", "--retry-seconds", "0.5", "--delete-patience", "0"]
     argv += ["--operator-concurrency", "64"]
-    cli._command_operator(build_parser().parse_args(["operator", *argv]))
+    operator_command.run(build_parser().parse_args(["operator", *argv]))
     [config] = started
     assert (config.worker_image, config.metrics_port, config.health_port) == ("img:1", 0, 18080)
     assert (config.resync, config.retry, config.delete_patience) == (1.0, 0.5, 0.0)
@@ -151,7 +151,7 @@ def test_a_concurrency_below_one_is_refused(
     started: list[OperatorConfig], capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = build_parser().parse_args(["operator", "--operator-concurrency", "0"])
-    assert cli._command_operator(args) == 2
+    assert operator_command.run(args) == 2
     assert started == []
     assert "must be at least 1, not 0" in capsys.readouterr().err
 

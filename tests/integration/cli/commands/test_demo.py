@@ -19,6 +19,7 @@ from fishshop_workers.cabinet.keys import RecordKey
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.embedded.redis import EmbeddedRedis
 from fishshop_workers.kafka.settings import KafkaSettings
+from tests.support.demo import open_demo, still_running
 from tests.support.processes import run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -200,27 +201,11 @@ spec:
 
 
 def test_sigterm_stops_the_demo_and_its_broker() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fishshop", "demo", "--duration", "120"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if "taken" in line:  # the shop is open and serving
-            break
-    # This demo's own children (the broker among them), not other demos on the machine.
-    children = subprocess.run(
-        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
-    ).stdout.split()
-    assert children, "the demo should have started its broker"
-    process.send_signal(signal.SIGTERM)
-    _, rest = process.communicate(timeout=60)
-    assert process.returncode == 130, "".join(seen) + rest
+    demo = open_demo("--duration", "120")
+    assert demo.children, "the demo should have started its broker"
+    demo.process.send_signal(signal.SIGTERM)
+    _, rest = demo.process.communicate(timeout=60)
+    assert demo.process.returncode == 130, "".join(demo.seen) + rest
     assert "interrupted" in rest
     assert "Traceback" not in rest
-    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
-    assert alive == [], "the demo's broker is still running"
+    assert still_running(demo.children) == [], "the demo's broker is still running"

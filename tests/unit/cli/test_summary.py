@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from fishshop.demo.boards.cabinet import FromCabinet
-from fishshop.main import _cabinet_connection, _print_demo_summary, build_parser
+from fishshop.main import build_parser
+from fishshop.options import cabinet_connection
+from fishshop.summary import print_demo_summary
 from fishshop_workers.audit.summary import Summary
 from fishshop_workers.shop.kitchen import serve_order
 from fishshop_workers.shop.order import Order
@@ -37,7 +39,7 @@ def test_json_adds_the_cabinet_its_gaps_and_what_was_served_from_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     summary = dataclasses.replace(ORDERS, cabinet=BOOKS)
-    _print_demo_summary(summary, _from_cabinet(), as_json=True)
+    print_demo_summary(summary, _from_cabinet(), as_json=True)
     printed = json.loads(capsys.readouterr().out)
     assert printed["orders_served"] == 40
     assert printed["cabinet"] == BOOKS
@@ -49,7 +51,7 @@ def test_text_says_the_books_item_by_item_and_whether_they_balance(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     summary = dataclasses.replace(ORDERS, cabinet=BOOKS, cabinet_gaps={"cod": 2})
-    _print_demo_summary(summary, _from_cabinet(), as_json=False)
+    print_demo_summary(summary, _from_cabinet(), as_json=False)
     lines = capsys.readouterr().out.splitlines()
     assert "orders_served    40" in lines
     assert not any("{" in line for line in lines), "no dict printed raw"
@@ -60,9 +62,9 @@ def test_text_says_the_books_item_by_item_and_whether_they_balance(
 
 
 def test_a_shop_without_a_cabinet_prints_as_before(capsys: pytest.CaptureFixture[str]) -> None:
-    _print_demo_summary(ORDERS, None, as_json=True)
+    print_demo_summary(ORDERS, None, as_json=True)
     assert "cabinet" not in json.loads(capsys.readouterr().out)
-    _print_demo_summary(ORDERS, None, as_json=False)
+    print_demo_summary(ORDERS, None, as_json=False)
     text = capsys.readouterr().out
     assert "cabinet" not in text and text.rstrip().endswith("every order served exactly once")
 
@@ -71,7 +73,7 @@ def test_the_demo_takes_a_redis_of_ones_own(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     args = build_parser().parse_args(["demo", "--scenario", "hot-cabinet"])
-    assert _cabinet_connection(args) is None, "no URL: the demo starts a local Redis"
+    assert cabinet_connection(args) is None, "no URL: the demo starts a local Redis"
     secret = tmp_path / "password"
     secret.write_text("s3cret\n")
     args = build_parser().parse_args(
@@ -85,10 +87,10 @@ def test_the_demo_takes_a_redis_of_ones_own(
             str(secret),
         ]
     )
-    connection = _cabinet_connection(args)
+    connection = cabinet_connection(args)
     assert connection is not None
     assert connection.url == "redis://cache:6380/2"
     assert connection.read_password() == "s3cret"
     monkeypatch.setenv("FISHSHOP_REDIS_URL", "rediss://cache:6390")
-    connection = _cabinet_connection(build_parser().parse_args(["demo"]))
+    connection = cabinet_connection(build_parser().parse_args(["demo"]))
     assert connection is not None and connection.url == "rediss://cache:6390"

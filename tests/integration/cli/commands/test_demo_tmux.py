@@ -27,7 +27,7 @@ pytestmark = [
     ),
 ]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 EXITED = "fishshop exited with "
 
 

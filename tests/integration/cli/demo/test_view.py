@@ -12,9 +12,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from fishshop.demo.analyst import DemoAnalyst, sink_for_the_day
+from fishshop.demo.analyst import sink_for_the_day
 from fishshop.demo.live_shop import LiveShop, Role
-from fishshop.demo.view import AnalystPanel, CabinetPanel, ShopView, StationPanel
+from fishshop.demo.panels import AnalystPanel, CabinetPanel, StationPanel
+from fishshop.demo.servers import DemoAnalyst
+from fishshop.demo.view import ShopView
 from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.analyst.store import row_count
 from fishshop_workers.audit.summary import Summary
@@ -26,25 +28,14 @@ from fishshop_workers.embedded.postgres import EmbeddedPostgres
 from fishshop_workers.embedded.redis import EmbeddedRedis
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.roles.till import Till
-from fishshop_workers.shop.spec import CookSpec, PreparerSpec, ShopSpec, TillSpec
 from fishshop_workers.shop.topics import default_prefix
+from tests.support.demo import quick_shop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 SIZE = (160, 48)
 TILL_1 = "Till 1 → partition 0"
 BOTH = "Preparer 1 · partitions 0, 1"
-
-
-def quick_shop(name: str, partitions: int = 2, tills: int = 1, cooks: int = 0) -> ShopSpec:
-    """A shop that takes and serves orders every fraction of a second."""
-    return ShopSpec(
-        name=name,
-        partitions=partitions,
-        tills=TillSpec(replicas=tills, orders_per_minute=240),
-        preparers=PreparerSpec(replicas=1, prep_min=0.02, prep_max=0.05),
-        cooks=CookSpec(replicas=cooks, cook_min=0.1, cook_max=0.2),
-    )
 
 
 @pytest.fixture

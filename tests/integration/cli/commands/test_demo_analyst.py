@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from fishshop_workers.embedded.postgres import (
     postgres_bin_dir,
 )
 from fishshop_workers.kafka.settings import KafkaSettings
+from tests.support.demo import open_demo, still_running
 from tests.support.processes import fishshop_env, run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -90,29 +89,13 @@ async def test_the_analyst_on_a_postgresql_and_connect_of_ones_own(
 
 def test_sigterm_stops_the_analyst_demo_with_its_postgresql_connect_and_broker() -> None:
     _postgres_or_skip()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fishshop", "demo", "--scenario", "analyst", "--duration", "300"],
-        env=fishshop_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if "taken" in line:  # the shop is open, its sink connector running
-            break
-    children = subprocess.run(
-        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
-    ).stdout.split()
-    assert len(children) >= 3, "PostgreSQL, the broker and Connect: " + "".join(seen)
-    process.send_signal(signal.SIGTERM)
-    _, rest = process.communicate(timeout=120)
-    assert process.returncode == 130, "".join(seen) + rest
+    demo = open_demo("--scenario", "analyst", "--duration", "300", env=fishshop_env())
+    assert len(demo.children) >= 3, "PostgreSQL, the broker and Connect: " + "".join(demo.seen)
+    demo.process.send_signal(signal.SIGTERM)
+    _, rest = demo.process.communicate(timeout=120)
+    assert demo.process.returncode == 130, "".join(demo.seen) + rest
     assert "Traceback" not in rest
-    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
-    assert alive == [], "the demo left a server running"
+    assert still_running(demo.children) == [], "the demo left a server running"
 
 
 def test_a_second_demo_on_the_same_postgresql_is_clean_too(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fishshop.main import _kafka, build_parser, main
+from fishshop.main import build_parser, main
+from fishshop.options import kafka_settings
 
 WORKER = ["--shop", "harbour", "--bootstrap-servers", "kafka:9092"]
 
@@ -263,7 +264,7 @@ def test_sasl_password_file_on_the_command_line(tmp_path: Path) -> None:
     secret.write_text("chips-and-vinegar\n")
     args = build_parser().parse_args(["audit", *WORKER, *SASL, "--sasl-password-file", str(secret)])
     assert args.sasl_password_file == secret
-    settings = _kafka(args)
+    settings = kafka_settings(args)
     assert settings.sasl_password == "chips-and-vinegar"
     assert "chips-and-vinegar" not in repr(settings)
 
@@ -276,7 +277,7 @@ def test_sasl_password_file_from_the_environment(
     monkeypatch.setenv("FISHSHOP_SASL_PASSWORD_FILE", str(secret))
     args = build_parser().parse_args(["preparer", *WORKER, *SASL])
     assert isinstance(args.sasl_password_file, Path)
-    assert _kafka(args).sasl_password == "mushy peas"
+    assert kafka_settings(args).sasl_password == "mushy peas"
 
 
 def test_sasl_password_from_the_environment_reaches_the_settings(
@@ -284,7 +285,7 @@ def test_sasl_password_from_the_environment_reaches_the_settings(
 ) -> None:
     monkeypatch.setenv("FISHSHOP_SASL_PASSWORD", "tartare")
     args = build_parser().parse_args(["cook", *WORKER, *SASL])
-    assert _kafka(args).sasl_password == "tartare"
+    assert kafka_settings(args).sasl_password == "tartare"
 
 
 def test_sasl_password_help_warns_about_ps(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,213 @@
+"""The command line's options, each also read from its FISHSHOP_<OPTION> variable.
+
+Also the option groups and readers that several commands share: Kafka, the hot
+cabinet, the shop, a worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from fishshop.errors import UsageError
+from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.kafka.settings import SASL_MECHANISMS, KafkaSettings, read_sasl_password
+from fishshop_workers.shop.topics import topic_prefix
+
+__all__ = [
+    "Subparsers",
+    "cabinet_connection",
+    "cabinet_options",
+    "env_name",
+    "kafka_options",
+    "kafka_settings",
+    "option",
+    "shop_options",
+    "shop_prefix",
+    "worker_options",
+]
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What ``add_subparsers`` returns: each command adds its parser to it."""
+
+
+def env_name(option: str) -> str:
+    """``--bootstrap-servers`` reads ``FISHSHOP_BOOTSTRAP_SERVERS``."""
+    return "FISHSHOP_" + option.lstrip("-").replace("-", "_").upper()
+
+
+class _AppendOverEnvironment(argparse._AppendAction):
+    """Append, but the first value given on the command line replaces the variable's."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, **kwargs: Any
+) -> None:
+    """Add option ``name`` whose default comes from its FISHSHOP_ variable."""
+    env = env_name(name)
+    if env in os.environ:
+        raw = os.environ[env]
+        if kwargs.get("action") == "store_true":
+            kwargs["default"] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif kwargs.get("action") == "append":
+            kwargs["default"] = [raw]
+            kwargs["action"] = _AppendOverEnvironment
+        else:
+            kwargs["default"] = raw
+    kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
+    parser.add_argument(name, **kwargs)
+
+
+def kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    group = parser.add_argument_group("Kafka connection")
+    option(
+        group,
+        "--bootstrap-servers",
+        metavar="HOST:PORT",
+        help="Kafka to use" + ("" if required else " (default: start the embedded broker)"),
+    )
+    option(
+        group,
+        "--certs-dir",
+        type=Path,
+        help="folder with ca.pem, service.cert, service.key for TLS",
+    )
+    option(
+        group,
+        "--sasl-mechanism",
+        choices=SASL_MECHANISMS,
+        help="SASL mechanism",
+    )
+    option(group, "--sasl-username", help="SASL user")
+    option(
+        group,
+        "--sasl-password",
+        help="SASL password; visible to every user of the machine in `ps`: "
+        "prefer --sasl-password-file or the variable",
+    )
+    option(
+        group,
+        "--sasl-password-file",
+        type=Path,
+        metavar="PATH",
+        help="file holding the SASL password (one trailing newline is ignored)",
+    )
+
+
+WORKER_CABINET = (
+    "With --redis-url, preparers serve from a hot cabinet in Redis and the cook keeps "
+    "it stocked; the password may also come from FISHSHOP_REDIS_PASSWORD."
+)
+
+
+def cabinet_options(
+    parser: argparse.ArgumentParser,
+    about: str = WORKER_CABINET,
+    without_url: str = "no cabinet",
+) -> argparse._ArgumentGroup:
+    """The hot cabinet's Redis options; ``without_url`` says what happens without one."""
+    group = parser.add_argument_group("hot cabinet (Redis)", about)
+    option(
+        group,
+        "--redis-url",
+        metavar="URL",
+        help=f"redis://HOST:PORT[/DB], or rediss:// for TLS (default: {without_url})",
+    )
+    option(group, "--redis-password-file", type=Path, metavar="FILE", help="Redis password")
+    option(group, "--redis-ca-file", type=Path, metavar="FILE", help="CA of a rediss:// server")
+    return group
+
+
+def shop_options(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--shop", required="FISHSHOP_SHOP" not in os.environ, help="the shop's name")
+    option(parser, "--namespace", help="Kubernetes namespace of the shop, if any")
+    option(parser, "--topic-prefix", help="topic prefix (default fishshop.[NAMESPACE.]SHOP)")
+
+
+def worker_options(parser: argparse.ArgumentParser) -> None:
+    """What every worker (till, preparer, cook) takes: its shop, Kafka, metrics, name."""
+    shop_options(parser)
+    kafka_options(parser, required=True)
+    option(
+        parser,
+        "--metrics-port",
+        type=int,
+        default=8000,
+        help="port for /metrics, /healthz and /readyz (0: any free port)",
+    )
+    option(
+        parser,
+        "--metrics-host",
+        default="0.0.0.0",  # noqa: S104 - pods are scraped from outside
+        help="address to serve metrics on (a pod passes its own IP)",
+    )
+    option(
+        parser,
+        "--worker-name",
+        default=socket.gethostname(),
+        help="name in served records and metrics",
+    )
+    option(
+        parser,
+        "--create-topics",
+        action="store_true",
+        help="create the shop's topics if missing (the operator does this in a cluster)",
+    )
+    option(parser, "--partitions", type=int, default=3, help="partitions for --create-topics")
+
+
+def _sasl_password(args: argparse.Namespace) -> str | None:
+    """The password from --sasl-password or --sasl-password-file (or their
+    variables); both at once is ambiguous, so it is refused."""
+    if args.sasl_password_file is None:
+        return None if args.sasl_password is None else str(args.sasl_password)
+    if args.sasl_password is not None:
+        raise UsageError(
+            "give the SASL password once: --sasl-password (FISHSHOP_SASL_PASSWORD) or "
+            "--sasl-password-file (FISHSHOP_SASL_PASSWORD_FILE), not both"
+        )
+    return read_sasl_password(Path(args.sasl_password_file))
+
+
+def kafka_settings(args: argparse.Namespace, bootstrap: str | None = None) -> KafkaSettings:
+    """How to reach Kafka, from the Kafka options (``bootstrap`` wins when given)."""
+    settings = KafkaSettings(
+        bootstrap_servers=bootstrap or args.bootstrap_servers or "",
+        certs_dir=Path(args.certs_dir) if args.certs_dir else None,
+        sasl_mechanism=args.sasl_mechanism,
+        sasl_username=args.sasl_username,
+        sasl_password=_sasl_password(args),
+    )
+    settings.check()
+    return settings
+
+
+def cabinet_connection(args: argparse.Namespace) -> CabinetConnection | None:
+    """How to reach the hot cabinet's Redis, or None when the shop has no cabinet."""
+    if not getattr(args, "redis_url", None):
+        return None
+    return CabinetConnection(
+        str(args.redis_url),
+        password=os.environ.get("FISHSHOP_REDIS_PASSWORD") or None,
+        password_file=args.redis_password_file,
+        tls_ca_file=args.redis_ca_file,
+    )
+
+
+def shop_prefix(args: argparse.Namespace) -> str:
+    """The shop's topic prefix, from the shop options."""
+    return topic_prefix(args.shop, args.namespace, args.topic_prefix)
