@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fishshop_workers.analyst.store import ensure_table
+from fishshop_workers.analyst.store import make_table
 from fishshop_workers.embedded.connect import EmbeddedConnect
 from fishshop_workers.embedded.kafka import EmbeddedBroker
 from fishshop_workers.embedded.kafka_cluster import EmbeddedCluster
@@ -86,7 +87,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         pytest.skip(str(error))
     server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
     server.start()
-    ensure_table(server.url)
+    asyncio.run(make_table(server.url))
     yield server
     server.stop()
 

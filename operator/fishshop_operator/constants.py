@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from fishshop_workers.shop.spec import API_VERSION, GROUP, KIND, VERSION
+
 __all__ = [
     "ANNOTATION_PREFIX",
     "API_VERSION",
@@ -29,10 +31,6 @@ __all__ = [
     "VERSION",
 ]
 
-GROUP: Final = "fishshop.dev"
-VERSION: Final = "v1alpha1"
-API_VERSION: Final = f"{GROUP}/{VERSION}"
-KIND: Final = "FishShop"
 PLURAL: Final = "fishshops"
 
 FINALIZER: Final = f"{GROUP}/delete-topics"

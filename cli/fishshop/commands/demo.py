@@ -22,11 +22,10 @@ from fishshop.options import (
     option,
 )
 from fishshop.signals import stop_like_ctrl_c, until_signalled
-from fishshop_workers.shop.spec import ShopSpec, read_manifest
+from fishshop_workers.shop.spec import KIND, ShopSpec, read_manifest
 
 __all__ = ["register", "run"]
 
-KIND = "FishShop"
 """The manifest kind a ``-f`` file must hold one of."""
 
 

@@ -7,6 +7,7 @@ Kafka, and stops before it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 import tempfile
@@ -121,7 +122,7 @@ def _local_redis(stack: contextlib.ExitStack, folder: Path) -> CabinetConnection
 
 def _postgres(stack: contextlib.ExitStack, folder: Path, given: str | None) -> str:
     """The analyst's PostgreSQL, started here if none was given; its table made."""
-    from fishshop_workers.analyst.store import ensure_table
+    from fishshop_workers.analyst.store import make_table
 
     url = given
     if url is None:
@@ -130,7 +131,7 @@ def _postgres(stack: contextlib.ExitStack, folder: Path, given: str | None) -> s
         say("starting a local PostgreSQL for the analyst...")
         url = stack.enter_context(EmbeddedPostgres(folder / "postgres")).url
     address = DatabaseAddress.from_url(url)  # a bad URL is said first
-    ensure_table(url)
+    asyncio.run(make_table(url))
     say(f"PostgreSQL ready on {address.shown}")
     return url
 

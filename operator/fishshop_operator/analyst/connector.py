@@ -8,7 +8,6 @@ when its shop label is this shop's: two shops never take each other's.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -20,12 +19,12 @@ from fishshop_operator.analyst.decisions import (
     ConnectorState,
     TaskState,
     connector_outcome,
-    steady,
     trace_reason,
 )
 from fishshop_operator.analyst.spec import AnalystSpec, check_connect_url
 from fishshop_operator.analyst.status import previous_analyst
 from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError, ConnectorStatus
+from fishshop_workers.analyst.connector import keep_connector
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.sink import (
     SHOP_LABEL_KEY,
@@ -33,7 +32,7 @@ from fishshop_workers.analyst.sink import (
     connector_name,
     sink_connector_config,
 )
-from fishshop_workers.analyst.store import AnalystStoreError, ensure_table
+from fishshop_workers.analyst.store import AnalystStoreError, make_table
 from fishshop_workers.shop.spec import ShopSpecError
 
 __all__ = [
@@ -97,7 +96,7 @@ def _state(status: ConnectorStatus | None) -> ConnectorState | None:
 
 async def _make_table(address: DatabaseAddress, secret: str) -> None:
     hint = f"Check the url in Secret {secret} (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
-    await asyncio.wait_for(asyncio.to_thread(ensure_table, address.libpq_url, hint), TABLE_SECONDS)
+    await make_table(address.libpq_url, hint, seconds=TABLE_SECONDS)
 
 
 def _connect_failed(error: ConnectError, shop: AnalystShop, url: str) -> AnalystOutcome:
@@ -125,7 +124,7 @@ async def reconcile_analyst(
         if memory.table_made != address:
             await _make_table(address, spec.postgres_secret)
             memory.table_made = address
-    except (AnalystStoreError, TimeoutError) as error:
+    except AnalystStoreError as error:
         memory.table_made = None
         message = str(error) or f"PostgreSQL at {address.shown} did not answer in time"
         return AnalystOutcome(
@@ -138,64 +137,62 @@ async def reconcile_analyst(
         replication_factor=REPLICATION_FACTOR,
         tasks=spec.tasks,
     )
-    restarted = 0
+
+    async def table_first() -> None:
+        # A dropped table is one cause of failed writes: make it again first.
+        try:
+            await _make_table(address, spec.postgres_secret)
+        except AnalystStoreError as error:
+            log.warning("action=make-table connector=%s error=%s", shop.connector, error)
+
     async with ConnectClient(spec.connect_url, timeout=CONNECT_SECONDS) as connect:
         try:
-            current = await connect.config(shop.connector)
-            if current is not None and not belongs_to(current, shop.label):
-                return AnalystOutcome(
-                    False,
-                    "ConnectorOwnedByAnotherShop",
-                    f"connector {shop.connector} at {spec.connect_url} belongs to shop "
-                    f"{current.get(SHOP_LABEL_KEY) or '(none)'}; it was left alone",
-                    shop.connector,
-                    spec.connect_url,
-                ), 0
-            if current is None or {k: v for k, v in current.items() if k != "name"} != desired:
-                created = await connect.put_config(shop.connector, desired)
-                log.info(
-                    "action=%s connector=%s connect=%s tasks=%d",
-                    "create-connector" if created else "update-connector",
-                    shop.connector,
-                    spec.connect_url,
-                    spec.tasks,
-                )
-            state = _state(await connect.status(shop.connector))
-            memory.backoff = memory.backoff.observed(steady(state), now)
-            failed = _failed(state)
-            if failed and memory.backoff.due(now):
-                # A dropped table is one cause of failed writes: make it again first.
-                try:
-                    await _make_table(address, spec.postgres_secret)
-                except (AnalystStoreError, TimeoutError) as error:
-                    log.warning("action=make-table connector=%s error=%s", shop.connector, error)
-                await connect.restart_failed(shop.connector)
-                memory.backoff = memory.backoff.restarted(now)
-                restarted = failed
-                restarts += failed
-                memory.restarts = restarts
-                log.info(
-                    "action=restart-tasks connector=%s failed=%d in_a_row=%d next_in=%.0fs",
-                    shop.connector,
-                    failed,
-                    memory.backoff.in_a_row,
-                    memory.backoff.delay(),
-                )
-                state = _state(await connect.status(shop.connector))
+            upkeep = await keep_connector(
+                connect,
+                shop.connector,
+                desired,
+                memory.backoff,
+                now,
+                label=shop.label,
+                before_restart=table_first,
+            )
         except ConnectError as error:
-            return _connect_failed(error, shop, spec.connect_url), restarted
+            return _connect_failed(error, shop, spec.connect_url), 0
+    if upkeep.owner is not None:
+        return AnalystOutcome(
+            False,
+            "ConnectorOwnedByAnotherShop",
+            f"connector {shop.connector} at {spec.connect_url} belongs to shop "
+            f"{upkeep.owner}; it was left alone",
+            shop.connector,
+            spec.connect_url,
+        ), 0
+    memory.backoff = upkeep.backoff
+    if upkeep.put is not None:
+        log.info(
+            "action=%s connector=%s connect=%s tasks=%d",
+            "create-connector" if upkeep.put == "created" else "update-connector",
+            shop.connector,
+            spec.connect_url,
+            spec.tasks,
+        )
+    if upkeep.restarted:
+        restarts += upkeep.restarted
+        memory.restarts = restarts
+        log.info(
+            "action=restart-tasks connector=%s failed=%d in_a_row=%d next_in=%.0fs",
+            shop.connector,
+            upkeep.restarted,
+            memory.backoff.in_a_row,
+            memory.backoff.delay(),
+        )
     outcome = connector_outcome(
-        state, connector=shop.connector, connect_url=spec.connect_url, restarts=restarts
+        _state(upkeep.status),
+        connector=shop.connector,
+        connect_url=spec.connect_url,
+        restarts=restarts,
     )
-    return outcome, restarted
-
-
-def _failed(state: ConnectorState | None) -> int:
-    """Failed tasks, or 1 for a failed connector (the restart covers it too)."""
-    if state is None:
-        return 0
-    tasks = sum(1 for task in state.tasks if task.state == "FAILED")
-    return tasks or (1 if state.state == "FAILED" else 0)
+    return outcome, upkeep.restarted
 
 
 async def delete_connector(connect_url: str, connector: str, label: str) -> str:

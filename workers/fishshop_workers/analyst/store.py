@@ -16,7 +16,6 @@ __all__ = [
     "AnalystStoreError",
     "ServedRow",
     "connect",
-    "ensure_table",
     "make_table",
     "row_count",
     "served_rows",
@@ -85,18 +84,6 @@ async def make_table(
             f"cannot make table {TABLE}: {remote_text(said[0] if said else type(error).__name__)}. "
             f"{hint}"
         ) from None
-
-
-def ensure_table(url: str, hint: str = COMMAND_LINE_HINT) -> None:
-    """Make the table (idempotent); PostgreSQL's errors become ``AnalystStoreError``."""
-    with connect(url, hint) as connection:
-        try:
-            connection.execute(table_ddl())
-        except psycopg.errors.UniqueViolation:
-            # Two makers at once: the other one made it.
-            connection.rollback()
-        except psycopg.Error as error:
-            raise AnalystStoreError(f"cannot make table {TABLE}: {error}") from None
 
 
 def row_count(url: str, shop: str) -> int:

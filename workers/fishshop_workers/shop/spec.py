@@ -13,7 +13,11 @@ from fishshop_workers.cabinet.decisions import CabinetSettings
 from fishshop_workers.errors import InputError
 
 __all__ = [
+    "API_VERSION",
+    "GROUP",
+    "KIND",
     "MAX_WORK_SECONDS",
+    "VERSION",
     "CookSpec",
     "PreparerSpec",
     "ShopSpec",
@@ -22,8 +26,11 @@ __all__ = [
     "read_manifest",
 ]
 
-API_VERSION = "fishshop.dev/v1alpha1"
+GROUP = "fishshop.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "FishShop"
+"""The custom resource, named once: the operator's constants take these."""
 MAX_WORK_SECONDS = 60.0
 """Longest preparing or cooking of one order: it happens inside a Kafka transaction
 and between two polls, so it must stay well inside the workers' timeouts."""

@@ -22,7 +22,7 @@ from fishshop_workers.analyst.sink import (
     analyst_dead_letter_topic,
     connector_name,
 )
-from fishshop_workers.analyst.store import ensure_table, row_count
+from fishshop_workers.analyst.store import make_table, row_count
 from fishshop_workers.embedded.connect import EmbeddedConnect
 from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from fishshop_workers.embedded.postgres import EmbeddedPostgres
@@ -41,7 +41,7 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL for a test that restarts it."""
     server = EmbeddedPostgres(tmp_path / "postgres")
     server.start()
-    ensure_table(server.url)
+    asyncio.run(make_table(server.url))
     yield server
     server.kill()
 
