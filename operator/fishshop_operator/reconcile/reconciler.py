@@ -8,10 +8,12 @@ shop in ``shops``.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fishshop_operator.constants import API_VERSION, KIND
 from fishshop_operator.kafka.clients import KafkaClients
@@ -19,13 +21,14 @@ from fishshop_operator.kube.api import KubeApi, object_path
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.deletion import delete_shop
 from fishshop_operator.reconcile.pipeline import DELETING, Outcome, reconcile_shop
-from fishshop_operator.reconcile.resync import resync_loop, resync_round
 from fishshop_operator.reconcile.shops import Key, ShopMemories
 from fishshop_operator.reconcile.tools import WorkloadReplicas
 from fishshop_operator.reconcile.workloads import role_count
 from fishshop_operator.shop.index import ShopIndex, prefix_owner
 
-__all__ = ["Outcome", "Reconciler", "prefix_owner"]
+__all__ = ["Outcome", "Reconciler", "Visited", "prefix_owner", "resync_loop", "resync_round"]
+
+log = logging.getLogger("fishshop_operator")
 
 
 class Reconciler:
@@ -205,3 +208,50 @@ class Reconciler:
         memory.deleting = str(meta.get("uid"))
         async with memory.lock:
             await delete_shop(self, body, memory)
+
+
+# The resync loop: every known shop reconciled against Kafka at an interval, side by
+# side up to the operator's concurrency, so that a shop whose Kafka does not answer
+# (20 s per call) holds up only itself.
+class Visited(Protocol):
+    """What the loop needs of the Reconciler."""
+
+    metrics: OperatorMetrics
+    concurrency: int
+
+    def watched(self) -> list[Key]: ...
+
+    async def resync_round(self) -> None: ...
+
+    async def reconcile_by_name(
+        self, namespace: str, name: str, check_kafka: bool = False
+    ) -> object: ...
+
+
+async def resync_loop(shops: Visited, interval: float) -> None:
+    """``shops.resync_round`` every ``interval`` seconds, until cancelled."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while True:
+        # A round slowed by an unreachable Kafka is not followed by a full wait.
+        await asyncio.sleep(max(0.0, began + interval - loop.time()))
+        began = loop.time()
+        try:
+            await shops.resync_round()
+        except Exception as error:  # the loop must outlive any round
+            log.error("action=resync error=%r", error, exc_info=True)
+        shops.metrics.resync_round_seconds.observe(loop.time() - began)
+
+
+async def resync_round(shops: Visited) -> None:
+    """Reconcile every shop the watch has shown once, ``concurrency`` at a time."""
+    visits = asyncio.Semaphore(max(1, shops.concurrency))
+
+    async def visit(namespace: str, name: str) -> None:
+        async with visits:
+            try:
+                await shops.reconcile_by_name(namespace, name, check_kafka=True)
+            except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
+                log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
+
+    await asyncio.gather(*(visit(namespace, name) for namespace, name in shops.watched()))

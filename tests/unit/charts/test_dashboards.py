@@ -1,7 +1,7 @@
 """The Grafana dashboards are what Grafana imports, and ask only for series that exist.
 
 Whether each query parses and returns data is proved against a real Prometheus in
-tests/integration/test_dashboards_prometheus.py; here the structure and the names.
+tests/integration/charts/test_dashboards_prometheus.py; here the structure and the names.
 """
 
 from __future__ import annotations

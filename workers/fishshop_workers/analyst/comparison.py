@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from fishshop_workers.analyst.table import ServedRow
+from fishshop_workers.analyst.database import ServedRow
 from fishshop_workers.shop.menu import count_portions
 from fishshop_workers.shop.order import Order, parse_time
 

@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from fishshop_workers.analyst.database import DatabaseAddress
+from fishshop_workers.analyst.database import TABLE, DatabaseAddress
 from fishshop_workers.analyst.panel import AnalystSnapshot, ServedPoint, choose_bucket
 from fishshop_workers.analyst.report import ReportRow, Window
 from fishshop_workers.analyst.store import AnalystStoreError, connect
-from fishshop_workers.analyst.table import TABLE
 from fishshop_workers.shop.menu import MENU
 
 __all__ = ["AnalystReader", "report_rows"]

@@ -9,8 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fishshop_workers.analyst.database import DatabaseAddress
-from fishshop_workers.analyst.table import TABLE
+from fishshop_workers.analyst.database import TABLE, DatabaseAddress
 from fishshop_workers.shop.menu import MENU
 from fishshop_workers.shop.topics import ShopTopics
 

@@ -9,7 +9,7 @@ import asyncio
 
 import psycopg
 
-from fishshop_workers.analyst.table import TABLE, WRITTEN_COLUMNS, ServedRow, table_ddl
+from fishshop_workers.analyst.database import TABLE, WRITTEN_COLUMNS, ServedRow, table_ddl
 from fishshop_workers.errors import ServiceError, remote_text
 
 __all__ = [

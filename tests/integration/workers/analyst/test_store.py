@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from fishshop_workers.analyst.database import TABLE
 from fishshop_workers.analyst.store import AnalystStoreError, make_table
-from fishshop_workers.analyst.table import TABLE
 from fishshop_workers.embedded.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fishshop_workers.analyst.comparison import compare_table, expected_row
-from fishshop_workers.analyst.database import DatabaseAddress, DatabaseAddressError
+from fishshop_workers.analyst.database import (
+    TABLE,
+    DatabaseAddress,
+    DatabaseAddressError,
+    table_ddl,
+)
 from fishshop_workers.analyst.restarts import (
     FIRST_DELAY,
     LONGEST_DELAY,
@@ -25,7 +30,6 @@ from fishshop_workers.analyst.sink import (
     shop_label,
     sink_connector_config,
 )
-from fishshop_workers.analyst.table import TABLE, table_ddl
 from fishshop_workers.shop.menu import count_portions
 from fishshop_workers.shop.order import Order, encode_order, parse_order
 

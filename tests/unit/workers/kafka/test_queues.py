@@ -2,7 +2,7 @@
 is counted record by record, what is taken from offsets, and that a count cut short by
 its deadline never leaves out what it did not read. The real broker proves the count
 itself in tests/integration/operator/test_kafka.py (the operator's status) and
-tests/integration/test_live_view.py (the live view)."""
+tests/integration/cli/demo/test_view.py (the live view)."""
 
 from __future__ import annotations
 
