@@ -2,7 +2,9 @@
 
 Read from the shop's own namespace only, decoded once per version (uid and
 resourceVersion), held in memory in the shop's own record, so forgotten with the
-shop. A Secret that is gone or unusable is not held: the next read tries it again.
+shop. A Secret that goes or breaks raises at every read until it is back, while what
+it last held stays: a blip (deleted and made again, a refresh by external-secrets)
+changes no workload.
 Design: docs/design/operator.md, "kube/secrets.py".
 """
 
@@ -130,7 +132,10 @@ class SecretCache:
         ):
             known.read_at = now
             return cast(T, known.value)
-        held.pop(use, None)  # a Secret that went or broke is read again next time
+        if known is not None and known.name != name:
+            held.pop(use, None)  # another Secret is named now: the old one says nothing
+        # A Secret that went or broke raises here, and what it last held stays held
+        # (its version is the old one, so the next read decodes again).
         value = decode(secret, f"{shop.namespace}/{name}")
         held[use] = HeldSecret(name, version, value, now)
         return value

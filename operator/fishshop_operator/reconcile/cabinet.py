@@ -53,8 +53,8 @@ async def cabinet_outcome(
 def redis_ca(memory: ShopMemory) -> bool:
     """The credentials Secret last read holds a CA, which the workers then get.
 
-    (What a Secret that could not be read last time held is not kept: see
-    ``SecretCache.read``.)
+    While the Secret is briefly missing or broken, what it last held still answers
+    (``SecretCache.read``), so the preparers and cooks are not rolled twice by a blip.
     """
     known = memory.secrets.get(REDIS_CREDENTIALS)
     return known is not None and known.value.ca is not None

@@ -95,16 +95,48 @@ async def test_only_the_shops_own_namespace_is_read(clock: Clock, tmp_path: Path
     assert held == {}
 
 
-async def test_a_secret_that_breaks_is_let_go_and_read_again(clock: Clock, tmp_path: Path) -> None:
+async def test_a_secret_that_breaks_raises_at_each_read_and_what_it_held_stays(
+    clock: Clock, tmp_path: Path
+) -> None:
+    kube = FakeKube(_secret())
+    cache = _cache(kube, clock, tmp_path)
+    held: dict[str, HeldSecret] = {}
+    good = await cache.redis_credentials(_shop(), held)
+    broken = _secret(version="2")
+    broken["data"] = {}
+    kube.put(broken)
+    for _ in range(2):  # read and decoded again each time, never served from memory
+        with pytest.raises(CredentialsSecretError):
+            await cache.redis_credentials(_shop(), held)
+        assert held[REDIS_CREDENTIALS].value is good  # the workloads keep their mounts
+    kube.put(_secret(version="3", password=b"back"))
+    back = await cache.redis_credentials(_shop(), held)
+    assert back is not None and back.password == "back"
+    assert held[REDIS_CREDENTIALS].value is back
+
+
+async def test_a_secret_that_is_gone_raises_and_what_it_held_stays(
+    clock: Clock, tmp_path: Path
+) -> None:
+    kube = FakeKube(_secret())
+    cache = _cache(kube, clock, tmp_path)
+    held: dict[str, HeldSecret] = {}
+    good = await cache.redis_credentials(_shop(), held)
+    kube.objects.clear()
+    with pytest.raises(CredentialsSecretError):
+        await cache.redis_credentials(_shop(), held)
+    assert held[REDIS_CREDENTIALS].value is good
+
+
+async def test_a_shop_that_names_another_secret_lets_the_old_one_go(
+    clock: Clock, tmp_path: Path
+) -> None:
     kube = FakeKube(_secret())
     cache = _cache(kube, clock, tmp_path)
     held: dict[str, HeldSecret] = {}
     await cache.redis_credentials(_shop(), held)
-    broken = _secret(version="2")
-    broken["data"] = {}
-    kube.put(broken)
     with pytest.raises(CredentialsSecretError):
-        await cache.redis_credentials(_shop(), held)
+        await cache.redis_credentials(_shop(secret="missing"), held)
     assert REDIS_CREDENTIALS not in held
 
 

@@ -217,6 +217,27 @@ async def test_a_ca_in_the_secret_reaches_the_workers_of_a_tls_redis(
     assert _env(kube, "preparer")["FISHSHOP_REDIS_CA_FILE"] == "/etc/fishshop/redis/ca.pem"
 
 
+async def test_a_secret_blip_rolls_no_cabinet_worker(
+    kafka: FakeKafka, redis: FakeRedis, tmp_path: Path
+) -> None:
+    """The credentials Secret deleted and made again (or refreshed by external-secrets):
+    the shop says why while it is gone, and its workers keep their CA all along."""
+    body = _shop("rediss://redis:6380", secret="redis-auth")
+    kube = FakeKube(body, _secret(password=b"pw", ca_pem=b"-----BEGIN CERTIFICATE-----"))
+    reconciler = _reconciler(kube, tmp_path)
+    await reconciler.reconcile(body)
+    kube.objects.pop(f"/api/v1/namespaces/{NAMESPACE}/secrets/redis-auth")
+    outcome = await reconciler.reconcile_by_name(NAMESPACE, "harbour", check_kafka=True)
+    assert outcome is not None and outcome.reason == "CredentialsSecretInvalid"
+    kube.put(_secret(version="2", password=b"pw", ca_pem=b"-----BEGIN CERTIFICATE-----"))
+    await reconciler.reconcile_by_name(NAMESPACE, "harbour", check_kafka=True)
+    assert _conditions(kube)["CabinetReady"]["status"] == "True"
+    for manifest in kube.applied:
+        if manifest["kind"] == "Deployment" and manifest["metadata"]["name"] != "harbour-till":
+            env = manifest["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert {"name": "FISHSHOP_REDIS_CA_FILE", "value": "/etc/fishshop/redis/ca.pem"} in env
+
+
 async def test_turning_the_cabinet_off_removes_its_condition_and_variables(
     kafka: FakeKafka, redis: FakeRedis, tmp_path: Path
 ) -> None:
