@@ -9,13 +9,14 @@ import asyncio
 import base64
 import json
 import re
+import time
 import urllib.request
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
-from fishshop_workers.analyst.connect_client import ConnectClient, ConnectorStatus
+from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError, ConnectorStatus
 from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.sink import sink_connector_config
 from fishshop_workers.analyst.store import row_count
@@ -70,20 +71,29 @@ def _connector(namespace: str) -> str:
     return f"fishshop.{namespace}.harbour.analyst"
 
 
-def _config(connect: EmbeddedConnect, name: str) -> dict[str, str] | None:
-    async def read() -> dict[str, str] | None:
-        async with ConnectClient(connect.url) as client:
-            return await client.config(name)
+T = TypeVar("T")
 
-    return asyncio.run(read())
+
+async def _between_rebalances(ask: Callable[[ConnectClient], Awaitable[T]], url: str) -> T:
+    """Connect's answer, asked again while it says a rebalance is under way (500 or
+    409 then, for a moment, after a connector is put or deleted)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            async with ConnectClient(url) as client:
+                return await ask(client)
+        except ConnectError as error:
+            if "rebalance" not in str(error) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
+def _config(connect: EmbeddedConnect, name: str) -> dict[str, str] | None:
+    return asyncio.run(_between_rebalances(lambda client: client.config(name), connect.url))
 
 
 def _status(connect: EmbeddedConnect, name: str) -> ConnectorStatus | None:
-    async def read() -> ConnectorStatus | None:
-        async with ConnectClient(connect.url) as client:
-            return await client.status(name)
-
-    return asyncio.run(read())
+    return asyncio.run(_between_rebalances(lambda client: client.status(name), connect.url))
 
 
 def _analyst_ready(
