@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from fishshop.commands import audit, broker, connect, demo, operator, report, worker
 from fishshop.errors import kafka_failed
+from fishshop.logs import start_logging
 from fishshop.options import option
 from fishshop.signals import stop_like_ctrl_c
 from fishshop_workers.errors import EXIT_INTERRUPTED, FishshopError
@@ -58,11 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.log_level is None:
         args.log_level = "WARNING" if args.command in {"demo", "audit"} else "INFO"
-    logging.basicConfig(
-        level=str(args.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    start_logging(str(args.log_level).upper())
     if str(args.log_level).upper() != "DEBUG":
         # aiokafka logs transient coordinator errors that it retries by itself.
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
