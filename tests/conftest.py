@@ -157,6 +157,7 @@ def operator_process(
         retry_seconds="2",
         delete_patience=delete_patience,
         worker_image="fishshop:test",
+        local_endpoints="allow",  # every server of the tests is on 127.0.0.1
     )
 
 

@@ -13,6 +13,7 @@ import kopf
 
 from fishshop_operator.autoscale.autoscaler import Autoscaler
 from fishshop_operator.constants import ANNOTATION_PREFIX, DIFF_BASE_KEY, FINALIZER
+from fishshop_operator.endpoints import allow_local_endpoints
 from fishshop_operator.handlers import register, watch_managed_only
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
@@ -105,6 +106,7 @@ def run_operator(config: OperatorConfig) -> int:
     # would add a line for every event on every workload.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # every liveness probe
+    allow_local_endpoints(config.local_endpoints)
     kopf.run(
         registry=build_registry(config),
         standalone=True,

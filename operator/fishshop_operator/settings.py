@@ -37,6 +37,9 @@ class OperatorConfig:
     """Seconds before a failed reconcile is tried again."""
     delete_patience: float = 60.0
     """Seconds to keep trying to delete a shop's topics before letting it go."""
+    local_endpoints: bool = False
+    """Call a shop's Connect, Redis or PostgreSQL on loopback or link-local addresses
+    (a laptop, tests); refused by default (fishshop_operator.endpoints)."""
     concurrency: int = field(default_factory=_concurrency_from_environment)
     """Shops the resync loop reconciles at the same time, so that one whose Kafka does
     not answer holds up only itself (env FISHSHOP_OPERATOR_CONCURRENCY, default 16)."""

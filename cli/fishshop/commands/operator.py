@@ -55,6 +55,14 @@ def register(commands: Subparsers) -> None:
     )
     option(
         parser,
+        "--local-endpoints",
+        choices=("refuse", "allow"),
+        default="refuse",
+        help="a shop's Connect, Redis or PostgreSQL on a loopback, link-local or cloud "
+        "metadata address: refuse (default) or allow (a laptop, tests)",
+    )
+    option(
+        parser,
         "--operator-concurrency",
         type=int,
         default=16,
@@ -88,4 +96,5 @@ def _operator_config(args: argparse.Namespace, namespaces: list[str]) -> Operato
         retry=float(args.retry_seconds),
         delete_patience=float(args.delete_patience),
         concurrency=int(args.operator_concurrency),
+        local_endpoints=args.local_endpoints == "allow",
     )

@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fishshop_operator.analyst.decisions import (
     AnalystMemory,
@@ -23,6 +24,7 @@ from fishshop_operator.analyst.decisions import (
 )
 from fishshop_operator.analyst.spec import AnalystSpec, check_connect_url
 from fishshop_operator.analyst.status import previous_analyst
+from fishshop_operator.endpoints import EndpointRefused, GuardedResolver, check_endpoint
 from fishshop_workers.analyst.connect_client import ConnectClient, ConnectError, ConnectorStatus
 from fishshop_workers.analyst.connector import keep_connector
 from fishshop_workers.analyst.database import DatabaseAddress
@@ -99,6 +101,16 @@ async def _make_table(address: DatabaseAddress, secret: str) -> None:
     await make_table(address.libpq_url, hint, seconds=TABLE_SECONDS)
 
 
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _connect(url: str) -> ConnectClient:
+    """A client for a shop's Connect: bounded in time, resolving through the guard."""
+    return ConnectClient(url, timeout=CONNECT_SECONDS, resolver=GuardedResolver())
+
+
 def _connect_failed(error: ConnectError, shop: AnalystShop, url: str) -> AnalystOutcome:
     if error.status is None:
         reason = "ConnectUnreachable"
@@ -120,6 +132,15 @@ async def reconcile_analyst(
     """Make the table, put the connector, restart its failed tasks when the backoff
     allows; the outcome, and how many tasks were restarted this time."""
     restarts = memory.restarts or 0
+    try:
+        await check_endpoint(
+            address.host, address.port, f"the PostgreSQL of Secret {spec.postgres_secret}"
+        )
+        await check_endpoint(*_host_port(spec.connect_url), "spec.analyst.connectUrl")
+    except EndpointRefused as error:
+        return AnalystOutcome(
+            False, "EndpointRefused", str(error), shop.connector, spec.connect_url
+        ), 0
     try:
         if memory.table_made != address:
             await _make_table(address, spec.postgres_secret)
@@ -145,7 +166,7 @@ async def reconcile_analyst(
         except AnalystStoreError as error:
             log.warning("action=make-table connector=%s error=%s", shop.connector, error)
 
-    async with ConnectClient(spec.connect_url, timeout=CONNECT_SECONDS) as connect:
+    async with _connect(spec.connect_url) as connect:
         try:
             upkeep = await keep_connector(
                 connect,
@@ -200,7 +221,11 @@ async def delete_connector(connect_url: str, connector: str, label: str) -> str:
 
     A connector of that name that carries another shop's label is left alone.
     """
-    async with ConnectClient(connect_url, timeout=CONNECT_SECONDS) as connect:
+    try:
+        await check_endpoint(*_host_port(connect_url), "status.analyst.connectUrl")
+    except EndpointRefused as error:
+        raise ConnectError(str(error)) from None
+    async with _connect(connect_url) as connect:
         current = await connect.config(connector)
         if current is None:
             return f"no connector {connector} at {connect_url}"

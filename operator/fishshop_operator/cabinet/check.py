@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -18,6 +19,7 @@ from redis.exceptions import AuthenticationError
 
 from fishshop_operator.cabinet.credentials import RedisCredentials
 from fishshop_operator.cabinet.spec import HotCabinetSpec
+from fishshop_operator.endpoints import EndpointRefused, check_endpoint
 from fishshop_operator.shop.conditions import CabinetOutcome
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.decisions import CabinetSettingsError
@@ -41,6 +43,11 @@ def _ca_text(credentials: RedisCredentials | None, spec: HotCabinetSpec) -> str 
     return text
 
 
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or 6379
+
+
 async def check_cabinet(
     spec: HotCabinetSpec, shop_prefix: str, credentials: RedisCredentials | None
 ) -> CabinetOutcome:
@@ -62,6 +69,10 @@ async def check_cabinet(
         )
     except CabinetSettingsError as error:  # the URL passed names.check_redis_url already
         return CabinetOutcome(False, "InvalidRedisUrl", str(error))
+    try:
+        await check_endpoint(*_host_port(connection.url), "spec.hotCabinet.redisUrl")
+    except EndpointRefused as error:
+        return CabinetOutcome(False, "EndpointRefused", str(error))
     options = connection.client_options()
     if ca is not None:
         options["ssl_ca_data"] = ca

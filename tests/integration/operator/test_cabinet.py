@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from fishshop_operator.cabinet.check import check_cabinet
 from fishshop_operator.cabinet.credentials import RedisCredentials
 from fishshop_operator.cabinet.spec import read_hot_cabinet
+from fishshop_operator.endpoints import allow_local_endpoints
 from fishshop_workers.cabinet.connection import CabinetConnection
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
@@ -40,10 +42,42 @@ def locked_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
-def _check(url: str, credentials: RedisCredentials | None = None) -> Any:
+def _check(url: str, credentials: RedisCredentials | None = None, *, local: bool = True) -> Any:
+    """The operator's ping, in this process; ``local``: as ``--local-endpoints allow``
+    (every server of the tests is on 127.0.0.1)."""
     spec = read_hot_cabinet({"hotCabinet": {"redisUrl": url}})
     assert spec is not None
-    return asyncio.run(check_cabinet(spec, PREFIX, credentials))
+    allow_local_endpoints(local)
+    try:
+        return asyncio.run(check_cabinet(spec, PREFIX, credentials))
+    finally:
+        allow_local_endpoints(False)
+
+
+def _connections_received(server: EmbeddedRedis) -> int:
+    async def read() -> int:
+        client = Redis.from_url(server.url)
+        try:
+            info = await client.info("stats")
+            return int(info["total_connections_received"])
+        finally:
+            await client.aclose()
+
+    return asyncio.run(read())
+
+
+def test_a_redis_on_loopback_is_refused_before_any_connection(
+    redis_server: EmbeddedRedis,
+) -> None:
+    """A tenant naming the operator's own loopback gets a reason, and Redis not a
+    single connection (the read of the count is one: hence the + 1)."""
+    before = _connections_received(redis_server)
+    port = redis_server.url.rsplit(":", 1)[1]
+    for url in (redis_server.url, f"redis://localhost:{port}"):
+        outcome = _check(url, local=False)
+        assert (outcome.ready, outcome.reason) == (False, "EndpointRefused")
+        assert "loopback" in outcome.message and "--local-endpoints allow" in outcome.message
+    assert _connections_received(redis_server) == before + 1
 
 
 # -- the operator's ping, against redis-server itself ---------------------------------
