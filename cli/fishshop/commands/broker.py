@@ -1,4 +1,5 @@
-"""``fishshop broker``: the embedded single-node Kafka broker in the foreground."""
+"""``fishshop broker``: the embedded Kafka in the foreground, one node or a KRaft
+cluster of several (the crash tests' cluster, by hand)."""
 
 from __future__ import annotations
 
@@ -7,34 +8,65 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fishshop.errors import UsageError
 from fishshop.options import Subparsers, option
 
-__all__ = ["register", "run"]
+__all__ = ["MAX_NODES", "register", "run"]
+
+MAX_NODES = 5
+"""Each node is a JVM of its own (384 MiB of heap in a cluster)."""
 
 
 def register(commands: Subparsers) -> None:
     parser = commands.add_parser("broker", help="run the embedded Kafka broker")
-    option(parser, "--port", type=int, default=9092, help="port on 127.0.0.1")
+    option(
+        parser,
+        "--port",
+        type=int,
+        default=9092,
+        help="port on 127.0.0.1 (with --nodes: the first node's; the others follow)",
+    )
     option(
         parser, "--data-dir", type=Path, help="broker storage (default: a fresh temporary folder)"
+    )
+    option(
+        parser,
+        "--nodes",
+        type=int,
+        default=1,
+        help=f"Kafka nodes, each broker and controller (1 to {MAX_NODES}; 3 for a cluster "
+        "that survives a node's loss)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from fishshop_workers.embedded.kafka import EmbeddedBroker
+    from fishshop_workers.embedded.kafka_cluster import EmbeddedCluster
 
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="fishshop-broker-"))
-    broker = EmbeddedBroker(Path(data_dir), port=int(args.port))
+    nodes = int(args.nodes)
+    if not 1 <= nodes <= MAX_NODES:
+        raise UsageError(f"--nodes must be from 1 to {MAX_NODES}, not {nodes}")
+    port = int(args.port)
+    if not 1 <= port <= 65535 - (nodes - 1):
+        raise UsageError(f"--port must leave room for {nodes} ports up to 65535, not {port}")
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="fishshop-broker-"))
+    kafka: EmbeddedBroker | EmbeddedCluster
+    if nodes == 1:
+        kafka = EmbeddedBroker(data_dir, port=port)
+        what = "Kafka broker"
+    else:
+        kafka = EmbeddedCluster(data_dir, nodes, ports=[port + n for n in range(nodes)])
+        what = f"Kafka cluster of {nodes} nodes"
     try:
-        broker.start()
+        kafka.start()
         print(
-            f"fishshop: Kafka broker on {broker.bootstrap_servers}, data in {data_dir}; "
+            f"fishshop: {what} on {kafka.bootstrap_servers}, data in {data_dir}; "
             "Ctrl-C stops it",
             file=sys.stderr,
         )
-        broker.wait()
+        kafka.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        broker.stop()
+        kafka.stop()
     return 0
