@@ -21,9 +21,18 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from fishshop_workers.kafka.settings import KafkaSettings
 
-__all__ = ["KafkaClients", "address_of"]
+__all__ = ["IDLE_PER_ADDRESS", "LENT_PER_ADDRESS", "KafkaClients", "address_of"]
 
 log = logging.getLogger(__name__)
+
+LENT_PER_ADDRESS = 4
+"""Consumers of one Kafka lent at once: more counts wait their turn, so many
+autoscaled shops on one Kafka cannot starve the event loop or the broker."""
+IDLE_PER_ADDRESS = 2
+"""Consumers of one Kafka kept for the next count; the others are stopped."""
+CONSUMER_FETCH = {"fetch_max_bytes": 1024 * 1024, "max_partition_fetch_bytes": 256 * 1024}
+"""A count reads records to find the committed ones: at most 1 MiB a fetch (aiokafka's
+default is 50 MB), so a count's memory stays small whatever the records."""
 
 Address = tuple[Hashable, ...]
 Shop = tuple[str, str]
@@ -69,6 +78,7 @@ class _Clients:
     admin: _SharedAdmin | None = None
     starting: asyncio.Lock = field(default_factory=asyncio.Lock)
     idle: list[AIOKafkaConsumer] = field(default_factory=list)
+    lending: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(LENT_PER_ADDRESS))
     closed: bool = False
     """No shop uses the address any more: consumers that come back are closed."""
 
@@ -141,11 +151,19 @@ class KafkaClients:
         assigned is taken away before it is lent again.
         """
         clients = self._claim(shop, settings)
+        async with clients.lending, self._lent(clients) as consumer:
+            yield consumer
+
+    @contextlib.asynccontextmanager
+    async def _lent(self, clients: _Clients) -> AsyncIterator[AIOKafkaConsumer]:
         if clients.idle:
             consumer = clients.idle.pop()
         else:
             consumer = self._consumer_factory(
-                **clients.options, enable_auto_commit=False, isolation_level="read_committed"
+                **clients.options,
+                **CONSUMER_FETCH,
+                enable_auto_commit=False,
+                isolation_level="read_committed",
             )
             await self._start(consumer)
         kept = False
@@ -160,7 +178,7 @@ class KafkaClients:
                     kept = True
             raise
         finally:
-            if kept and not clients.closed:
+            if kept and not clients.closed and len(clients.idle) < IDLE_PER_ADDRESS:
                 clients.idle.append(consumer)
             else:
                 self._close_later(consumer.stop())

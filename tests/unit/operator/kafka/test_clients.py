@@ -11,7 +11,12 @@ import ssl
 import pytest
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
-from fishshop_operator.kafka.clients import KafkaClients, address_of
+from fishshop_operator.kafka.clients import (
+    IDLE_PER_ADDRESS,
+    LENT_PER_ADDRESS,
+    KafkaClients,
+    address_of,
+)
 from fishshop_operator.kafka.topics import ShopKafkaSettings
 from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.operator_fakes import FakeKafkaClient, fake_kafka_clients
@@ -83,6 +88,30 @@ async def test_many_concurrent_counts_never_share_a_consumer(
     await asyncio.gather(*(count(i) for i in range(30)))
     await asyncio.gather(*(count(i) for i in range(30)))
     assert len(made["consumer"]) <= 30
+
+
+async def test_counts_on_one_kafka_are_bounded_and_the_pool_shrinks(
+    clients: KafkaClients, made: dict[str, list[FakeKafkaClient]]
+) -> None:
+    """50 autoscaled shops counting at once on one Kafka: at most LENT_PER_ADDRESS
+    consumers at a time, and only IDLE_PER_ADDRESS kept once they are done."""
+    lent = 0
+    most = 0
+
+    async def count(i: int) -> None:
+        nonlocal lent, most
+        async with clients.consumer(("a", f"shop{i}"), HERE):
+            lent += 1
+            most = max(most, lent)
+            await asyncio.sleep(0.002)
+            lent -= 1
+
+    await asyncio.gather(*(count(i) for i in range(50)))
+    await _settle()
+    assert most == LENT_PER_ADDRESS
+    running = [c for c in made["consumer"] if c.started and not c.stopped]
+    assert len(running) == IDLE_PER_ADDRESS
+    assert made["consumer"][0].options["fetch_max_bytes"] <= 1024 * 1024
 
 
 @pytest.mark.parametrize("error", [KafkaConnectionError(), OSError("reset"), TimeoutError()])
