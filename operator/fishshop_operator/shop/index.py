@@ -1,6 +1,7 @@
 """Which shops use which topic prefix, fed from the watch's events instead of a list.
 
-The oldest shop keeps a prefix (ties go to the first by namespace and name); a shop
+The oldest shop keeps a prefix (ties go to the first by namespace and name); two
+prefixes Kafka would take for one (``a.b`` and ``a_b``) are one prefix here; a shop
 being deleted does not count; specs are read leniently, so a shop this operator no
 longer accepts still keeps its topics. Why an index: docs/design/operator.md,
 "shop/index.py".
@@ -13,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fishshop_operator.shop.resource import ShopResource
-from fishshop_workers.shop.topics import topic_prefix
+from fishshop_workers.shop.topics import colliding_form, topic_prefix
 
 __all__ = ["ShopCard", "ShopIndex", "prefix_owner"]
 
@@ -63,7 +64,7 @@ def _owner(mine: ShopCard, cards: Iterable[ShopCard]) -> ShopCard | None:
         for card in cards
         if card.uid != mine.uid
         and not card.deleting
-        and card.prefix == mine.prefix
+        and colliding_form(card.prefix) == colliding_form(mine.prefix)
         and card.key < mine.key
     ]
     return min(older, key=lambda card: card.key) if older else None
@@ -104,18 +105,19 @@ class ShopIndex:
             return
         self.discard(card.uid)
         self._cards[card.uid] = card
-        self._by_prefix.setdefault(card.prefix, set()).add(card.uid)
+        self._by_prefix.setdefault(colliding_form(card.prefix), set()).add(card.uid)
 
     def discard(self, uid: str) -> None:
         """The shop is gone (or was never there)."""
         card = self._cards.pop(uid, None)
         if card is None:
             return
-        sharing = self._by_prefix.get(card.prefix)
+        form = colliding_form(card.prefix)
+        sharing = self._by_prefix.get(form)
         if sharing is not None:
             sharing.discard(uid)
             if not sharing:
-                del self._by_prefix[card.prefix]
+                del self._by_prefix[form]
 
     def discard_named(self, namespace: str, name: str) -> None:
         """The API server has no shop of that name (seldom asked: a scan)."""
@@ -129,4 +131,5 @@ class ShopIndex:
         it yet); ``prefix`` its prefix as read strictly.
         """
         mine = replace(shop_card(body), prefix=prefix)
-        return _owner(mine, (self._cards[uid] for uid in self._by_prefix.get(prefix, ())))
+        sharing = self._by_prefix.get(colliding_form(prefix), ())
+        return _owner(mine, (self._cards[uid] for uid in sharing))

@@ -14,6 +14,7 @@ __all__ = [
     "PartitionDecreaseError",
     "ShopTopics",
     "TopicPlan",
+    "colliding_form",
     "cooks_group",
     "default_prefix",
     "plan_topics",
@@ -108,3 +109,10 @@ def plan_topics(desired: dict[str, int], existing: dict[str, int]) -> TopicPlan:
                 f"partitions: ask for {have} or more"
             )
     return TopicPlan(create=create, grow=grow)
+
+
+def colliding_form(prefix: str) -> str:
+    """The form under which Kafka compares topic names: it refuses a topic whose name
+    equals an existing one's once "." and "_" are read as one character, so two
+    prefixes with the same form are one prefix (``a.b`` and ``a_b`` collide)."""
+    return prefix.replace(".", "_")

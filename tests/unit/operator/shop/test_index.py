@@ -83,6 +83,23 @@ def test_a_default_prefix_is_shared_with_an_explicit_one() -> None:
     assert _owner(_index(by_default, explicit), explicit) == "seaside/harbour"
 
 
+def test_a_dot_and_an_underscore_twin_is_the_same_prefix() -> None:
+    """Kafka refuses fishshop_seaside_harbour.orders beside fishshop.seaside.harbour.orders:
+    a twin must not take a prefix it could only half use, nor squat the default."""
+    by_default = shop_body("harbour", "seaside", created=OLD)
+    twin = shop_body(
+        "copy",
+        "docks",
+        created=NEW,
+        topicPrefix=read_resource(by_default).topic_prefix.replace(".", "_"),
+    )
+    index = _index(by_default, twin)
+    assert _owner(index, twin) == "seaside/harbour"
+    assert prefix_owner(read_resource(twin), [by_default, twin]) == "seaside/harbour"
+    index.discard(read_resource(by_default).uid)
+    assert _owner(index, twin) is None
+
+
 def test_other_prefixes_do_not_count() -> None:
     other = shop_body("pier", "docks", created=OLD, topicPrefix="elsewhere")
     body = shop_body("harbour", "seaside", created=NEW, topicPrefix="shared")

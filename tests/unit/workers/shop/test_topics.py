@@ -136,3 +136,11 @@ def test_consumer_groups_are_named_after_the_prefix() -> None:
 
     assert preparers_group("fishshop.ns.harbour") == "fishshop.ns.harbour.preparers"
     assert cooks_group("fishshop.harbour") == "fishshop.harbour.cooks"
+
+
+def test_prefixes_kafka_takes_for_one_have_one_colliding_form() -> None:
+    from fishshop_workers.shop.topics import colliding_form
+
+    assert colliding_form("fishshop.sea.harbour") == colliding_form("fishshop_sea_harbour")
+    assert colliding_form("fishshop.sea.harbour") == colliding_form("fishshop_sea.harbour")
+    assert colliding_form("fishshop.sea.harbour") != colliding_form("fishshop-sea-harbour")
