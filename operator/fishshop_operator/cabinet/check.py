@@ -26,7 +26,7 @@ from fishshop_workers.cabinet.decisions import CabinetSettingsError
 from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.store import HotCabinet
 
-__all__ = ["PING_SECONDS", "check_cabinet"]
+__all__ = ["PING_SECONDS", "check_cabinet", "empty_cabinet"]
 
 PING_SECONDS = 5.0
 """How long the connect and the PING may each take."""
@@ -98,3 +98,34 @@ async def check_cabinet(
     finally:
         await cabinet.close()
     return CabinetOutcome(True, "CabinetReady", f"Redis at {connection.where} answers")
+
+
+async def empty_cabinet(
+    spec: HotCabinetSpec, shop_prefix: str, credentials: RedisCredentials | None
+) -> int:
+    """The shop is deleted: every key of its cabinet goes; how many. Bounded in time;
+    raises ``CabinetUnavailable`` (or ``EndpointRefused``) when Redis cannot be used."""
+    connection = CabinetConnection(
+        spec.redis_url,
+        password=credentials.password if credentials else None,
+        timeout_seconds=PING_SECONDS,
+    )
+    await check_endpoint(*_host_port(connection.url), "spec.hotCabinet.redisUrl")
+    options = connection.client_options()
+    ca = _ca_text(credentials, spec)
+    if ca is not None:
+        options["ssl_ca_data"] = ca
+    client = Redis.from_url(
+        connection.url, decode_responses=True, retry=Retry(NoBackoff(), 0), **options
+    )
+    cabinet = HotCabinet(client, shop_prefix, where=connection.where)
+    try:
+        async with asyncio.timeout(4 * _BOUND):
+            return await cabinet.empty()
+    except TimeoutError:
+        raise CabinetUnavailable(
+            f"the hot cabinet's Redis at {connection.where} did not empty the shop's keys "
+            f"within {4 * _BOUND:.0f}s"
+        ) from None
+    finally:
+        await cabinet.close()

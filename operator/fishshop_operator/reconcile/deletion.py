@@ -1,4 +1,5 @@
-"""A shop's deletion: its analyst's connector, then (unless retained) its topics.
+"""A shop's deletion: its analyst's connector, then (unless retained) its topics and
+its hot cabinet's keys in Redis.
 
 Retried for a bounded time; it never blocks the shop's deletion for good.
 """
@@ -11,6 +12,7 @@ import time
 from typing import Any
 
 from fishshop_operator.analyst.connector import placed_connector
+from fishshop_operator.cabinet.check import empty_cabinet
 from fishshop_operator.kafka.tls import TLSSecretError
 from fishshop_operator.kafka.topics import (
     KafkaUnreachable,
@@ -24,6 +26,7 @@ from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids, post_event
 from fishshop_operator.reconcile.topics import prefix_owner
 from fishshop_operator.shop.resource import ShopResource, read_resource
+from fishshop_workers.errors import FishshopError, remote_text
 from fishshop_workers.shop.spec import ShopSpecError
 
 __all__ = ["delete_shop"]
@@ -104,4 +107,26 @@ async def _delete_topics(
             shop.topic_prefix,
             ",".join(deleted) or "none",
         )
+        await _empty_cabinet(tools, body, shop, memory)
         return
+
+
+async def _empty_cabinet(
+    tools: Tools, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
+) -> None:
+    """The cabinet's keys go with the topics they decided (the same owner). One try: a
+    Redis that is down must not keep the shop from being deleted; the event says so."""
+    if shop.hot_cabinet is None:
+        return
+    try:
+        credentials = await tools.shops.secrets.redis_credentials(shop, memory.secrets)
+        removed = await empty_cabinet(shop.hot_cabinet, shop.topic_prefix, credentials)
+    except (FishshopError, KubeApiError, ValueError, OSError) as error:
+        message = (
+            f"the hot cabinet's keys {{{shop.topic_prefix}}}:cabinet:* were not deleted: "
+            f"{remote_text(error)}. Delete them by hand"
+        )
+        await post_event(tools, body, "Warning", "CabinetNotEmptied", message)
+        log.warning("action=empty-cabinet shop=%s/%s %s", *ids(shop), message)
+        return
+    log.info("action=empty-cabinet shop=%s/%s keys=%d", *ids(shop), removed)

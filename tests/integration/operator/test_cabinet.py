@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from fishshop_workers.embedded.redis import EmbeddedRedis
 from tests.support.cluster import Cluster
 from tests.support.kubelet import ProcessKubelet
+from tests.support.processes import Worker
 from tests.support.shops import apply, condition, get, small_shop, wait_for, wait_ready
 
 PASSWORD = "fish-and-chips-4-2"
@@ -168,13 +170,13 @@ def _first_batch(
         raise AssertionError(f"{error}\n{kubelet.logs(namespace)}") from None
 
 
-@pytest.mark.usefixtures("fishshop_operator")
 def test_a_shop_with_a_cabinet_becomes_ready_and_its_cook_stocks_the_cabinet(
     cluster: Cluster,
     kubelet: ProcessKubelet,
     broker: EmbeddedBroker,
     redis_server: EmbeddedRedis,
     namespace: str,
+    fishshop_operator: Worker,
 ) -> None:
     apply(cluster, namespace, _cabinet_shop(broker, redis_server.url, codBatch=6, chipsBatch=12))
     wait_ready(cluster, namespace, "harbour", timeout=120)
@@ -195,6 +197,17 @@ def test_a_shop_with_a_cabinet_becomes_ready_and_its_cook_stocks_the_cabinet(
     # into the shop's own cabinet, the one the operator pinged.
     cod = _first_batch(kubelet, namespace, redis_server.url)["cod"]
     assert cod.fried >= 6 and (cod.fried - cod.set_aside - cod.served - cod.in_cabinet) == 0
+
+    # The shop goes, and its cabinet's keys with its topics.
+    cluster.kubectl("delete", "-n", namespace, "fishshop", "harbour", "--wait=false")
+    emptied = re.compile(rf"action=empty-cabinet shop={namespace}/harbour keys=(\d+)")
+    found = wait_for(
+        "the operator empties the cabinet",
+        lambda: emptied.search(fishshop_operator.log()),
+        timeout=90,
+    )
+    assert int(found.group(1)) > 0
+    assert "CabinetNotEmptied" not in cluster.kubectl("get", "events", "-n", namespace)
 
 
 @pytest.mark.usefixtures("fishshop_operator")

@@ -164,6 +164,24 @@ class HotCabinet:
         an earlier day is replayed."""
         await self._call(self._reset(keys=list(self.keys.all())))
 
+    async def empty(self) -> int:
+        """The shop is gone: every key of its cabinet goes (counts, set-aside orders,
+        decisions, the day); how many. Keys of other shops are never matched: the
+        pattern is this shop's hash tag, its glob characters escaped."""
+        return await self._call(self._unlink_matching(_glob_escaped(self.keys.tag) + ":cabinet:*"))
+
+    async def _unlink_matching(self, pattern: str) -> int:
+        removed = 0
+        batch: list[Any] = []
+        async for key in self._client.scan_iter(match=pattern, count=500):
+            batch.append(key)
+            if len(batch) == 500:
+                removed += int(await self._client.unlink(*batch))
+                batch.clear()
+        if batch:
+            removed += int(await self._client.unlink(*batch))
+        return removed
+
     async def ping(self) -> None:
         """Raise ``CabinetUnavailable`` unless Redis answers."""
         await self._call(self._client.ping())
@@ -244,6 +262,11 @@ def _decision(result: Mapping[str, Any], replayed: bool) -> Decision:
         portions=_portions_from(result.get("portions")),
         replayed=replayed,
     )
+
+
+def _glob_escaped(text: str) -> str:
+    """``text`` matched literally by Redis's glob patterns."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _text(value: str | bytes) -> str:

@@ -547,3 +547,27 @@ def test_the_embedded_redis_dies_with_the_process_that_started_it(tmp_path: Path
     finally:
         owner.kill()
         owner.wait()
+
+
+# -- a shop that goes ---------------------------------------------------------------------
+
+
+async def test_emptying_a_cabinet_removes_its_keys_and_no_other_shops(
+    redis_server: EmbeddedRedis, prefix: str, raw: Redis
+) -> None:
+    """A deleted shop's cabinet leaves nothing in Redis; a neighbour whose prefix only
+    looks like a pattern of it (glob characters) keeps every key."""
+    neighbours = [f"{prefix}-next", f"{prefix}*", "fishshop.other"]
+    for name in [prefix, *neighbours]:
+        async with HotCabinet.connect(CabinetConnection(redis_server.url), name) as opened:
+            await opened.reset()
+            await stock(opened)
+            await opened.take(at_preparer(1), "o1", COD_AND_CHIPS)
+    mine = [key async for key in raw.scan_iter(match=f"{{{prefix}}}:*")]
+    assert mine
+    before = await raw.dbsize()
+    async with HotCabinet.connect(CabinetConnection(redis_server.url), prefix) as opened:
+        assert await opened.empty() == len(mine)
+        assert await opened.empty() == 0
+    assert [key async for key in raw.scan_iter(match=f"{{{prefix}}}:*")] == []
+    assert await raw.dbsize() == before - len(mine)
