@@ -6,9 +6,12 @@ Every option also reads ``FISHSHOP_<OPTION>``; errors become exit codes here, on
 from __future__ import annotations
 
 import argparse
+import difflib
+import importlib.metadata
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from aiokafka.errors import KafkaError
 
@@ -38,25 +41,77 @@ STOPPED_LIKE_CTRL_C = frozenset({"demo", "broker", "audit"})
 stops too (``connect`` sets this up itself, once it knows it starts a worker)."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(LOG_LEVELS)}, not {text!r}")
+    return level
+
+
+class Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line and a hint, not the whole usage; an option
+    it does not know gets a "did you mean"."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            message += _did_you_mean(self, message.removeprefix("unrecognized arguments: "))
+        self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help'.\n")
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, given: str) -> str:
+    known = [flag for action in parser._actions for flag in action.option_strings]
+    for word in given.split():
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.7)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fishshop",
         description="A fish-and-chip shop on Apache Kafka.",
+        epilog="Exit codes: 0 done, 1 not clean (an order lost or served twice), "
+        "2 a usage error, 3 a server missing or refusing, 130 interrupted.",
     )
-    option(
-        parser,
-        "--log-level",
-        help="DEBUG, INFO, WARNING (default: INFO for workers, WARNING for demo and audit)",
+    parser.add_argument("--version", action="version", version=f"fishshop {_version()}")
+    levels = "DEBUG, INFO, WARNING or ERROR (default: INFO for workers, WARNING for demo and audit)"
+    option(parser, "--log-level", type=_log_level, help=levels)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (demo, connect, report, broker, worker, audit, operator):
         command.register(commands)
+    for sub in commands.choices.values():
+        # Also after the command; what is given there wins.
+        sub.add_argument("--log-level", type=_log_level, default=argparse.SUPPRESS, help=levels)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; an option the command does not know is said by the command's parser, with
+    a "did you mean" from the command's own options."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("fishshop")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.log_level is None:
         args.log_level = "WARNING" if args.command in {"demo", "audit"} else "INFO"
     start_logging(str(args.log_level).upper())

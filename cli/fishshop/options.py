@@ -7,8 +7,10 @@ cabinet, the shop, a worker.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -18,6 +20,8 @@ from fishshop_workers.kafka.settings import SASL_MECHANISMS, KafkaSettings, read
 from fishshop_workers.shop.topics import topic_prefix
 
 __all__ = [
+    "PORT",
+    "PORT_OR_ANY",
     "Subparsers",
     "cabinet_connection",
     "cabinet_options",
@@ -25,13 +29,60 @@ __all__ = [
     "kafka_options",
     "kafka_settings",
     "option",
+    "seconds",
     "shop_options",
     "shop_prefix",
+    "whole",
     "worker_options",
 ]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``add_subparsers`` returns: each command adds its parser to it."""
+
+
+def whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``), or a one-line
+    error that says what is wanted."""
+    wanted = (
+        f"a whole number from {low} to {high}"
+        if high is not None
+        else (f"a whole number of at least {low}")
+    )
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{wanted}, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{wanted}, not {value}")
+        return value
+
+    read.__name__ = "whole number"
+    return read
+
+
+def seconds(*, above_zero: bool = False, unit: str = "seconds") -> Callable[[str], float]:
+    """An argparse type: a number of ``unit``, at least 0 (or above 0)."""
+    wanted = f"{unit} above 0" if above_zero else f"{unit}, 0 or more"
+
+    def read(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{wanted}, not {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+            raise argparse.ArgumentTypeError(f"{wanted}, not {text}")
+        return value
+
+    read.__name__ = unit
+    return read
+
+
+PORT = whole(1, 65535)
+"""A TCP port."""
+PORT_OR_ANY = whole(0, 65535)
+"""A TCP port, or 0 for any free one."""
 
 
 def env_name(option: str) -> str:
@@ -145,7 +196,7 @@ def worker_options(parser: argparse.ArgumentParser) -> None:
     option(
         parser,
         "--metrics-port",
-        type=int,
+        type=PORT_OR_ANY,
         default=8000,
         help="port for /metrics, /healthz and /readyz (0: any free port)",
     )
@@ -167,7 +218,7 @@ def worker_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="create the shop's topics if missing (the operator does this in a cluster)",
     )
-    option(parser, "--partitions", type=int, default=3, help="partitions for --create-topics")
+    option(parser, "--partitions", type=whole(1), default=3, help="partitions for --create-topics")
 
 
 def _sasl_password(args: argparse.Namespace) -> str | None:

@@ -13,6 +13,7 @@ from fishshop.options import (
     kafka_options,
     kafka_settings,
     option,
+    seconds,
     shop_options,
     shop_prefix,
 )
@@ -32,7 +33,7 @@ def register(commands: Subparsers) -> None:
     option(
         parser,
         "--wait",
-        type=float,
+        type=seconds(),
         default=0.0,
         help="seconds to wait for unserved orders to be served",
     )

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from fishshop.errors import UsageError
-from fishshop.options import Subparsers, option
+from fishshop.options import Subparsers, option, whole
 
 __all__ = ["MAX_NODES", "register", "run"]
 
@@ -32,7 +32,7 @@ def register(commands: Subparsers) -> None:
     option(
         parser,
         "--nodes",
-        type=int,
+        type=whole(1, MAX_NODES),
         default=1,
         help=f"Kafka nodes, each broker and controller (1 to {MAX_NODES}; 3 for a cluster "
         "that survives a node's loss)",
@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         kafka.start()
         print(
-            f"fishshop: {what} on {kafka.bootstrap_servers}, data in {data_dir}; "
-            "Ctrl-C stops it",
+            f"fishshop: {what} on {kafka.bootstrap_servers}, data in {data_dir}; Ctrl-C stops it",
             file=sys.stderr,
         )
         kafka.wait()

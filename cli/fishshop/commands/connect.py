@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fishshop.options import Subparsers, option
+from fishshop.options import PORT, Subparsers, option
 from fishshop.signals import stop_like_ctrl_c
 
 __all__ = ["register", "run"]
@@ -29,7 +29,7 @@ def register(commands: Subparsers) -> None:
         metavar="HOST:PORT",
         help="the Kafka it works with (default: fishshop broker's 127.0.0.1:9092)",
     )
-    option(parser, "--port", type=int, default=8083, help="REST API port on 127.0.0.1")
+    option(parser, "--port", type=PORT, default=8083, help="REST API port on 127.0.0.1")
     option(
         parser,
         "--data-dir",

@@ -20,6 +20,7 @@ from fishshop.options import (
     kafka_options,
     kafka_settings,
     option,
+    seconds,
 )
 from fishshop.signals import stop_like_ctrl_c, until_signalled
 from fishshop_workers.shop.spec import KIND, ShopSpec, read_manifest
@@ -43,14 +44,14 @@ def register(commands: Subparsers) -> None:
     option(
         parser,
         "--duration",
-        type=float,
+        type=seconds(above_zero=True),
         default=30.0,
         help="seconds the shop stays open when headless (the live view runs until you quit)",
     )
     option(
         parser,
         "--drain-timeout",
-        type=float,
+        type=seconds(),
         default=120.0,
         help="seconds to wait for the queue to empty after closing",
     )

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from fishshop.options import Subparsers, option
+from fishshop.options import PORT_OR_ANY, Subparsers, option, seconds, whole
 from fishshop_operator.settings import DEFAULT_IMAGE
 
 if TYPE_CHECKING:
@@ -30,26 +30,26 @@ def register(commands: Subparsers) -> None:
         default=DEFAULT_IMAGE,
         help="image the shop's pods run",
     )
-    option(parser, "--metrics-port", type=int, default=8000, help="port for /metrics")
-    option(parser, "--health-port", type=int, default=8080, help="port for /healthz")
+    option(parser, "--metrics-port", type=PORT_OR_ANY, default=8000, help="port for /metrics")
+    option(parser, "--health-port", type=PORT_OR_ANY, default=8080, help="port for /healthz")
     option(
         parser,
         "--resync-seconds",
-        type=float,
+        type=seconds(above_zero=True),
         default=30.0,
         help="seconds between full reconciles of each shop",
     )
     option(
         parser,
         "--retry-seconds",
-        type=float,
+        type=seconds(above_zero=True),
         default=10.0,
         help="seconds before a failed reconcile is retried",
     )
     option(
         parser,
         "--delete-patience",
-        type=float,
+        type=seconds(),
         default=60.0,
         help="seconds to retry deleting a shop's topics before giving up with a Warning",
     )
@@ -64,7 +64,7 @@ def register(commands: Subparsers) -> None:
     option(
         parser,
         "--operator-concurrency",
-        type=int,
+        type=whole(1),
         default=16,
         help="shops reconciled at the same time in a resync round (at least 1)",
     )

@@ -6,13 +6,16 @@ import argparse
 import socket
 from typing import TYPE_CHECKING
 
+from fishshop.errors import UsageError
 from fishshop.options import (
     Subparsers,
     cabinet_connection,
     cabinet_options,
     kafka_settings,
     option,
+    seconds,
     shop_prefix,
+    whole,
     worker_options,
 )
 from fishshop_workers.shop.roles import COOK, PREPARER, TILL
@@ -31,42 +34,42 @@ def register(commands: Subparsers) -> None:
     option(
         till,
         "--till",
-        type=int,
+        type=whole(1),
         help="till number, 1..N (default: StatefulSet ordinal + 1, else 1)",
     )
     option(
         till,
         "--orders-per-minute",
-        type=float,
+        type=seconds(unit="orders a minute"),
         default=40.0,
         help="customers per minute (0: as fast as possible)",
     )
     option(till, "--plaice", action="store_true", help="put plaice on the menu")
-    option(till, "--max-orders", type=int, default=0, help="stop after N orders")
+    option(till, "--max-orders", type=whole(0), default=0, help="stop after N orders (0: never)")
 
     preparer = commands.add_parser(PREPARER, help="run one preparer")
     worker_options(preparer)
-    option(preparer, "--prep-min", type=float, default=0.5, help="seconds")
-    option(preparer, "--prep-max", type=float, default=1.0, help="seconds")
+    option(preparer, "--prep-min", type=seconds(), default=0.5, help="seconds")
+    option(preparer, "--prep-max", type=seconds(), default=1.0, help="seconds")
     cabinet_options(preparer)
 
     cook = commands.add_parser(COOK, help="run one cook")
     worker_options(cook)
-    option(cook, "--cook-min", type=float, default=3.0, help="seconds")
-    option(cook, "--cook-max", type=float, default=3.2, help="seconds")
+    option(cook, "--cook-min", type=seconds(), default=3.0, help="seconds")
+    option(cook, "--cook-max", type=seconds(), default=3.2, help="seconds")
     fryer = cabinet_options(cook)
     for item, batch, threshold in (("cod", 10, 4), ("chips", 20, 8)):
         option(
             fryer,
             f"--{item}-batch",
-            type=int,
+            type=whole(1),
             default=batch,
             help=f"portions of {item} in one batch fried into the cabinet",
         )
         option(
             fryer,
             f"--{item}-threshold",
-            type=int,
+            type=whole(0),
             default=threshold,
             help=f"fry a batch of {item} when the cabinet holds fewer portions than this",
         )
@@ -81,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
     from fishshop_workers.roles.process import run_process
     from fishshop_workers.roles.till import Till, TillSettings
 
+    for role, low, high in ((PREPARER, "prep_min", "prep_max"), (COOK, "cook_min", "cook_max")):
+        if args.command == role and float(getattr(args, low)) > float(getattr(args, high)):
+            flag = "--" + low.replace("_", "-")
+            raise UsageError(
+                f"{flag} ({getattr(args, low)}) must not be above "
+                f"{flag.replace('min', 'max')} ({getattr(args, high)})"
+            )
     options = WorkerOptions(
         args.shop, shop_prefix(args), kafka_settings(args), str(args.worker_name)
     )

@@ -333,3 +333,58 @@ def test_a_worker_starts_without_the_analysts_or_the_cabinets_clients() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert found == "[]"
+
+
+def _exit_and_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exited:
+        code = int(exited.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--log-level", "nonsense", "till", *WORKER], "--log-level: one of DEBUG, INFO"),
+        (["till", *WORKER, "--log-level", "verbose"], "--log-level: one of DEBUG, INFO"),
+        (["till", *WORKER, "--metrics-port", "99999"], "from 0 to 65535, not 99999"),
+        (["till", *WORKER, "--till", "0"], "--till: a whole number of at least 1, not 0"),
+        (["till", *WORKER, "--orders-per-minute", "-5"], "orders a minute, 0 or more, not -5"),
+        (["till", *WORKER, "--partitions", "0"], "--partitions: a whole number of at least 1"),
+        (["preparer", *WORKER, "--prep-min", "5", "--prep-max", "1"], "--prep-min (5.0) must"),
+        (["cook", *WORKER, "--cook-min", "nan"], "--cook-min: seconds, 0 or more, not nan"),
+        (["demo", "--headless", "--duration", "-5"], "--duration: seconds above 0, not -5"),
+        (["demo", "--drain-timeout", "-1"], "--drain-timeout: seconds, 0 or more, not -1"),
+        (["audit", *WORKER, "--wait", "-5"], "--wait: seconds, 0 or more, not -5"),
+        (["operator", "--operator-concurrency", "0"], "a whole number of at least 1, not 0"),
+        (["operator", "--health-port", "70000"], "--health-port: a whole number from 0 to"),
+        (
+            ["demo", "--scenaro", "cook"],
+            "unrecognized arguments: --scenaro cook (did you mean --scenario?)",
+        ),
+    ],
+)
+def test_a_mistake_is_one_line_that_says_what_is_wanted(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, error = _exit_and_error(argv, capsys)
+    assert code == 2
+    assert said in error
+    assert "usage:" not in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) <= 2
+
+
+def test_the_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("fishshop ")
+
+
+def test_the_log_level_may_follow_the_command() -> None:
+    args = build_parser().parse_args(["till", *WORKER, "--log-level", "debug"])
+    assert args.log_level == "DEBUG"
+    assert build_parser().parse_args(["--log-level", "error", "till", *WORKER]).log_level == (
+        "ERROR"
+    )

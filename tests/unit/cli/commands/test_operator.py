@@ -150,10 +150,11 @@ def test_command_line_options(started: list[OperatorConfig]) -> None:
 def test_a_concurrency_below_one_is_refused(
     started: list[OperatorConfig], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = build_parser().parse_args(["operator", "--operator-concurrency", "0"])
-    assert operator_command.run(args) == 2
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["operator", "--operator-concurrency", "0"])
+    assert exited.value.code == 2
     assert started == []
-    assert "must be at least 1, not 0" in capsys.readouterr().err
+    assert "a whole number of at least 1, not 0" in capsys.readouterr().err
 
 
 def test_command_line_beats_the_environment_for_single_options(
