@@ -133,7 +133,12 @@ def demo_spec(args: argparse.Namespace) -> ShopSpec:
     if args.file is None:
         return scenario(args.scenario)
     try:
-        documents = list(yaml.safe_load_all(args.file.read_text()))
+        documents = list(yaml.safe_load_all(args.file.read_text(encoding="utf-8")))
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"cannot read {args.file}: it is not UTF-8 text (byte {error.start}); "
+            "a FishShop manifest is YAML"
+        ) from None
     except (OSError, yaml.YAMLError) as error:
         raise UsageError(f"cannot read {args.file}: {error}") from error
     shops = [d for d in documents if isinstance(d, dict) and d.get("kind") == KIND]

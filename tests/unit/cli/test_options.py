@@ -388,3 +388,16 @@ def test_the_log_level_may_follow_the_command() -> None:
     assert build_parser().parse_args(["--log-level", "error", "till", *WORKER]).log_level == (
         "ERROR"
     )
+
+
+def test_a_manifest_that_is_not_text_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "shop.yaml"
+    manifest.write_bytes(b"\xff\xfe\x00bad")
+    code, error = _exit_and_error(["demo", "-f", str(manifest), "--headless"], capsys)
+    assert code == 2
+    assert error.strip() == (
+        f"fishshop: cannot read {manifest}: it is not UTF-8 text (byte 0); "
+        "a FishShop manifest is YAML"
+    )
