@@ -15,16 +15,21 @@ from fishshop_operator.autoscale.autoscaler import Autoscaler
 from fishshop_operator.constants import ANNOTATION_PREFIX, DIFF_BASE_KEY, FINALIZER
 from fishshop_operator.endpoints import allow_local_endpoints
 from fishshop_operator.handlers import register, watch_managed_only
-from fishshop_operator.kube.api import KubeApi
+from fishshop_operator.kube.api import KubeApi, KubeApiError, load_configuration
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.reconciler import Reconciler
 from fishshop_operator.reconcile.shops import ShopMemories
 from fishshop_operator.settings import OperatorConfig
+from fishshop_workers.errors import ServiceError
 from fishshop_workers.roles.http import MetricsServer
 
-__all__ = ["run_operator"]
+__all__ = ["NoCluster", "run_operator"]
 
 log = logging.getLogger("fishshop_operator")
+
+
+class NoCluster(ServiceError):
+    """The operator has no cluster to talk to."""
 
 
 def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
@@ -107,6 +112,14 @@ def run_operator(config: OperatorConfig) -> int:
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # every liveness probe
     allow_local_endpoints(config.local_endpoints)
+    try:
+        load_configuration()  # before kopf, whose login would retry every minute
+    except KubeApiError as error:
+        raise NoCluster(
+            "cannot find a Kubernetes cluster: no service account (not in a pod) and no "
+            "usable kubeconfig. Set KUBECONFIG or write ~/.kube/config (kind and "
+            "`make cluster` print one)"
+        ) from error
     kopf.run(
         registry=build_registry(config),
         standalone=True,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +199,25 @@ def test_help_names_the_environment_variables(capsys: pytest.CaptureFixture[str]
         "FISHSHOP_DELETE_PATIENCE",
     ):
         assert f"env {name}" in out
+
+
+def test_no_cluster_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    """No kubeconfig and no pod: said at once, instead of kopf retrying every minute."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("KUBERNETES_")
+    }
+    environment |= {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "fishshop", "operator", "--metrics-port", "0", "--health-port", "0"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        "fishshop: cannot find a Kubernetes cluster: no service account (not in a pod) and "
+        "no usable kubeconfig. Set KUBECONFIG or write ~/.kube/config (kind and `make "
+        "cluster` print one)"
+    ]
