@@ -106,10 +106,16 @@ class _AppendOverEnvironment(argparse._AppendAction):
 
 
 def option(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, **kwargs: Any
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    name: str,
+    *,
+    command: str | None = None,
+    **kwargs: Any,
 ) -> None:
-    """Add option ``name`` whose default comes from its FISHSHOP_ variable."""
-    env = env_name(name)
+    """Add option ``name`` whose default comes from its FISHSHOP_ variable; with
+    ``command``, the variable is the command's own (``fishshop broker --port`` reads
+    FISHSHOP_BROKER_PORT), for an option two commands mean differently."""
+    env = env_name(f"{command}-{name.lstrip('-')}" if command else name)
     if env in os.environ:
         raw = os.environ[env]
         if kwargs.get("action") == "store_true":

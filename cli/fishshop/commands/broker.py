@@ -22,12 +22,17 @@ def register(commands: Subparsers) -> None:
     option(
         parser,
         "--port",
+        command="broker",
         type=int,
         default=9092,
         help="port on 127.0.0.1 (with --nodes: the first node's; the others follow)",
     )
     option(
-        parser, "--data-dir", type=Path, help="broker storage (default: a fresh temporary folder)"
+        parser,
+        "--data-dir",
+        command="broker",
+        type=Path,
+        help="broker storage (default: a fresh temporary folder)",
     )
     option(
         parser,

@@ -29,10 +29,18 @@ def register(commands: Subparsers) -> None:
         metavar="HOST:PORT",
         help="the Kafka it works with (default: fishshop broker's 127.0.0.1:9092)",
     )
-    option(parser, "--port", type=PORT, default=8083, help="REST API port on 127.0.0.1")
+    option(
+        parser,
+        "--port",
+        command="connect",
+        type=PORT,
+        default=8083,
+        help="REST API port on 127.0.0.1",
+    )
     option(
         parser,
         "--data-dir",
+        command="connect",
         type=Path,
         help="logs and settings (default: a fresh temporary folder)",
     )

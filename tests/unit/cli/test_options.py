@@ -238,10 +238,16 @@ def test_demo_scenario_and_file_are_exclusive(capsys: pytest.CaptureFixture[str]
 def test_broker_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     args = build_parser().parse_args(["broker"])
     assert (args.port, args.data_dir) == (9092, None)
-    monkeypatch.setenv("FISHSHOP_PORT", "19092")
-    monkeypatch.setenv("FISHSHOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FISHSHOP_BROKER_PORT", "19092")
+    monkeypatch.setenv("FISHSHOP_BROKER_DATA_DIR", str(tmp_path))
     args = build_parser().parse_args(["broker"])
     assert (args.port, args.data_dir) == (19092, tmp_path)
+    # Connect's port and folder are its own: one variable never sets both.
+    connect = build_parser().parse_args(["connect"])
+    assert (connect.port, connect.data_dir) == (8083, None)
+    monkeypatch.setenv("FISHSHOP_CONNECT_PORT", "18083")
+    assert build_parser().parse_args(["connect"]).port == 18083
+    assert build_parser().parse_args(["broker"]).port == 19092
 
 
 def test_log_level_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
