@@ -11,7 +11,7 @@ import importlib.metadata
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from aiokafka.errors import KafkaError
 
@@ -51,9 +51,31 @@ def _log_level(text: str) -> str:
     return level
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Help that says an option's default, where it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or default == []
+            or "default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
     """A parser whose errors are one line and a hint, not the whole usage; an option
-    it does not know gets a "did you mean"."""
+    it does not know gets a "did you mean". Help shows each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Defaults)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments: "):
