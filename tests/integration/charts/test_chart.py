@@ -81,6 +81,8 @@ def test_helm_lint_passes_with_default_and_monitoring_values(helm: Path) -> None
         (["--set", "redis.persistence.size=big"], "size"),
         (["--set-string", "redis.enabled=yes"], "enabled"),
         (["--set", "redis.colour=red"], "colour"),
+        (["--set", "networkPolicy.apiServerPorts[0]=0"], "apiServerPorts"),
+        (["--set", "networkPolicy.egres=x"], "egres"),
     ],
 )
 def test_values_schema_refuses_wrong_values(helm: Path, values: list[str], message: str) -> None:
@@ -274,6 +276,35 @@ def test_rendered_chart_passes_a_server_side_dry_run(
     # The CRD in crds/ is the one the test cluster already runs.
     crd = run_helm(helm, "show", "crds", str(CHART)).stdout
     assert "fishshops.fishshop.dev" in crd
+
+
+def test_the_operators_network_policy_keeps_it_off_metadata_addresses(
+    helm: Path, monitoring_api: Cluster, namespace: str
+) -> None:
+    """Off by default; on, the operator's pod reaches DNS, the API server and the
+    shops' servers but not link-local or metadata addresses, and the API server
+    takes the policy as rendered."""
+    kinds = [doc["kind"] for doc in render(helm, namespace)]
+    assert "NetworkPolicy" not in kinds
+    args = ["--set", "networkPolicy.enabled=true", "--set", "service.metricsPort=9000"]
+    [policy] = [d for d in render(helm, namespace, *args) if d["kind"] == "NetworkPolicy"]
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+    assert {p["port"] for p in spec["ingress"][0]["ports"]} == {9000, 8080}
+    dns, api, shops = spec["egress"]
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    assert {p["port"] for p in api["ports"]} == {443, 6443}
+    v4 = shops["to"][0]["ipBlock"]
+    assert v4["cidr"] == "0.0.0.0/0" and "169.254.0.0/16" in v4["except"]
+    chosen = render(helm, namespace, *args, "--set", "networkPolicy.egress[0].ports[0].port=9092")
+    [policy] = [d for d in chosen if d["kind"] == "NetworkPolicy"]
+    assert policy["spec"]["egress"][2] == {"ports": [{"port": 9092}]}
+    out = run_helm(helm, "template", "fishshop", str(CHART), "-n", namespace, *args).stdout
+    result = monitoring_api.kubectl(
+        "--warnings-as-errors", "apply", "--dry-run=server", "-n", namespace, "-f", "-",
+        input=out,
+    )  # fmt: skip
+    assert "networkpolicy.networking.k8s.io/fishshop created (server dry run)" in result
 
 
 def test_install_notes_say_what_to_do_next(helm: Path, cluster: Cluster) -> None:
