@@ -15,6 +15,7 @@ from fishshop_operator.kafka.clients import KafkaClients
 from fishshop_operator.kafka.topics import QueueState, ShopKafkaSettings
 from fishshop_operator.kube import secrets as secrets_module
 from fishshop_operator.kube.api import object_path
+from fishshop_operator.reconcile import analyst as analyst_step
 from fishshop_operator.reconcile import deletion
 from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.shop.conditions import TopicsOutcome
@@ -88,6 +89,13 @@ class FakeKafka:
     calls: list[tuple[str, str, ShopKafkaSettings]] = field(default_factory=list)
     queues: QueueState = field(default_factory=lambda: QueueState(3, 0, 0))
     deletion_error: Exception | None = None
+    cluster_id: str = "fake-cluster"
+
+    async def kafka_cluster_id(
+        self, settings: ShopKafkaSettings, shop: ShopResource, clients: object = None
+    ) -> str:
+        self.calls.append(("cluster", shop.topic_prefix, settings))
+        return self.cluster_id
 
     async def reconcile_topics(
         self, settings: ShopKafkaSettings, shop: ShopResource, *, clients: object = None
@@ -114,6 +122,7 @@ class FakeKafka:
         monkeypatch.setattr(topics_step, "reconcile_topics", self.reconcile_topics)
         monkeypatch.setattr(topics_step, "queue_state", self.queue_state)
         monkeypatch.setattr(deletion, "delete_shop_topics", self.delete_shop_topics)
+        monkeypatch.setattr(analyst_step, "kafka_cluster_id", self.kafka_cluster_id)
         return self
 
     def made(self) -> list[str]:

@@ -80,6 +80,10 @@ class AnalystShop:
     """namespace/name: the shop column of its rows, and the connector's owner."""
     topic_prefix: str
     served_topic: str
+    kafka_cluster: str | None = None
+    """The id of the shop's own Kafka cluster: its connector is put only on a Connect
+    that works with that cluster, never one that would read another Kafka's topics of
+    the same name."""
 
     @property
     def connector(self) -> str:
@@ -168,6 +172,18 @@ async def reconcile_analyst(
 
     async with _connect(spec.connect_url) as connect:
         try:
+            if shop.kafka_cluster is not None:
+                theirs = await connect.kafka_cluster_id()
+                if theirs != shop.kafka_cluster:
+                    return AnalystOutcome(
+                        False,
+                        "ConnectOnAnotherKafka",
+                        f"Kafka Connect at {spec.connect_url} works with Kafka cluster "
+                        f"{theirs}, not the shop's ({shop.kafka_cluster}): its connector "
+                        "would read another Kafka's topics. Give a Connect of the shop's Kafka",
+                        shop.connector,
+                        spec.connect_url,
+                    ), 0
             upkeep = await keep_connector(
                 connect,
                 shop.connector,

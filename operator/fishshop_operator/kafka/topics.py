@@ -43,6 +43,7 @@ __all__ = [
     "ShopKafkaSettings",
     "TopicDeletionError",
     "delete_shop_topics",
+    "kafka_cluster_id",
     "queue_state",
     "reconcile_topics",
     "shop_settings",
@@ -148,6 +149,18 @@ async def _ensure_topics(
         if plan.empty:
             return plan
     return await ensure_topics(settings, shop.topics, shop.spec.partitions)
+
+
+async def kafka_cluster_id(
+    settings: KafkaSettings, shop: ShopResource, clients: KafkaClients
+) -> str:
+    """The shop's Kafka's cluster id; raises KafkaUnreachable."""
+
+    async def ask() -> str:
+        async with clients.admin(_ids(shop), settings) as admin:
+            return str((await admin.describe_cluster()).get("cluster_id") or "")
+
+    return await _bounded(ask(), "read the Kafka cluster's id", settings.bootstrap_servers)
 
 
 async def queue_state(

@@ -204,6 +204,14 @@ class ConnectClient:
             f"Kafka Connect at {self.url} answered with {what} that is not Kafka Connect's: {error}"
         )
 
+    async def kafka_cluster_id(self) -> str:
+        """The id of the Kafka cluster this Connect works with (its root answer)."""
+        _, body = await self._call("GET", self.url + "/")
+        found = body.get("kafka_cluster_id") if isinstance(body, dict) else None
+        if not isinstance(found, str) or not 0 < len(found) <= 64:
+            raise self._not_connect("a root", ValueError("no kafka_cluster_id"))
+        return remote_text(found, 64)
+
     async def put_config(self, name: str, config: Mapping[str, str]) -> bool:
         """Create or update the connector; True when it was created."""
         status, _ = await self._call("PUT", self._path(name, "config"), dict(config))

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from fishshop_workers.analyst.connect_client import ConnectClient
 from fishshop_workers.analyst.connector import ConnectorKeeper
@@ -289,3 +290,23 @@ def _records(kafka: KafkaSettings, topic: str) -> int:
             await consumer.stop()
 
     return asyncio.run(count())
+
+
+def test_connect_says_which_kafka_cluster_it_works_with(
+    connect_worker: EmbeddedConnect, broker: EmbeddedBroker
+) -> None:
+    """The operator puts a shop's connector only on a Connect of the shop's own Kafka:
+    Connect's root answer names its cluster, the same id the broker's metadata gives."""
+
+    async def both() -> tuple[str, str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        await admin.start()
+        try:
+            kafka = str((await admin.describe_cluster())["cluster_id"])
+        finally:
+            await admin.close()
+        async with ConnectClient(connect_worker.url) as client:
+            return kafka, await client.kafka_cluster_id()
+
+    kafka, connect = asyncio.run(both())
+    assert kafka and connect == kafka

@@ -130,7 +130,8 @@ async def test_the_connector_step_gets_the_shop_and_the_secrets_database(
     [(spec, shop, address)] = connect.puts
     assert spec == AnalystSpec(CONNECT, "pg", 1)
     assert shop == AnalystShop(f"{NAMESPACE}/harbour", f"fishshop.{NAMESPACE}.harbour",
-                               f"fishshop.{NAMESPACE}.harbour.served")  # fmt: skip
+                               f"fishshop.{NAMESPACE}.harbour.served",
+                               kafka.cluster_id)  # fmt: skip
     assert (address.user, address.password, address.host) == ("analyst", PASSWORD, "pg.pg.svc")
     assert _conditions(kube)["AnalystReady"]["status"] == "True"
     assert kube.statuses[-1]["analyst"]["tasks"] == [{"id": 0, "state": "RUNNING"}]
