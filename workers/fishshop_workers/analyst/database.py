@@ -17,6 +17,7 @@ from fishshop_workers.shop.menu import MENU
 
 __all__ = [
     "TABLE",
+    "TABLE_COLUMNS",
     "WRITTEN_COLUMNS",
     "DatabaseAddress",
     "DatabaseAddressError",
@@ -140,6 +141,11 @@ WRITTEN_COLUMNS = (
     "prepared_by",
     "cooked_by",
 )
+
+
+TABLE_COLUMNS = (*WRITTEN_COLUMNS, "items", "wait_seconds")
+"""Every column of the table, the generated ones last: a table of that name with
+other columns (or a trigger) is not the analyst's, and is refused."""
 
 
 def table_ddl() -> str:

@@ -1,6 +1,6 @@
 """The analyst's table in PostgreSQL: made if missing, and read back for the audit.
 
-Thin I/O over psycopg; what the table is lives in ``table.py``.
+Thin I/O over psycopg; what the table is lives in ``database.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ import asyncio
 
 import psycopg
 
-from fishshop_workers.analyst.database import TABLE, WRITTEN_COLUMNS, ServedRow, table_ddl
+from fishshop_workers.analyst.database import (
+    TABLE,
+    TABLE_COLUMNS,
+    WRITTEN_COLUMNS,
+    ServedRow,
+    table_ddl,
+)
 from fishshop_workers.errors import ServiceError, remote_text
 
 __all__ = [
@@ -69,6 +75,7 @@ async def make_table(
                 keepalives_idle=5,
             )
             async with connection:
+                await _check_shape(connection, hint)  # before a statement touches it
                 try:
                     await connection.execute(table_ddl())
                 except psycopg.errors.UniqueViolation:
@@ -84,6 +91,40 @@ async def make_table(
             f"cannot make table {TABLE}: {remote_text(said[0] if said else type(error).__name__)}. "
             f"{hint}"
         ) from None
+
+
+SHAPE = """
+SELECT
+  (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
+    WHERE attrelid = %(table)s::regclass AND attnum > 0 AND NOT attisdropped),
+  (SELECT count(*) FROM pg_trigger WHERE tgrelid = %(table)s::regclass AND NOT tgisinternal),
+  (SELECT relkind::text FROM pg_class WHERE oid = %(table)s::regclass)
+"""
+"""The table's columns in order, its triggers and its kind, as PostgreSQL resolves its
+name for this connection (the same table the sink will write)."""
+
+
+async def _check_shape(connection: psycopg.AsyncConnection[tuple[object, ...]], hint: str) -> None:
+    """Refuse a table of that name that someone else made: other columns, a trigger of
+    their own, or a view in its place (the sink would write where they say)."""
+    found_table = await (await connection.execute("SELECT to_regclass(%s)", (TABLE,))).fetchone()
+    if not found_table or found_table[0] is None:
+        return  # not there yet: this maker makes it
+    row = await (await connection.execute(SHAPE, {"table": TABLE})).fetchone()
+    columns, triggers, kind = row if row else (None, 0, None)
+    found = tuple(str(c) for c in columns) if isinstance(columns, list) else ()
+    if kind != "r" or found != TABLE_COLUMNS or triggers:
+        what = (
+            f"a {'view' if kind == 'v' else 'relation'} of kind {kind!r}"
+            if kind != "r"
+            else f"{triggers} trigger(s)"
+            if triggers
+            else f"columns {', '.join(found)}"
+        )
+        raise AnalystStoreError(
+            f"table {TABLE} exists but is not the analyst's ({remote_text(what, 300)}); "
+            f"rename or drop it, or give a database of the shop's own. {hint}"
+        )
 
 
 def row_count(url: str, shop: str) -> int:

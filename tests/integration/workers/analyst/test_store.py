@@ -83,3 +83,47 @@ async def test_a_server_that_never_answers_costs_a_cancelled_task_not_a_thread(
     assert "within 2s" in str(results[0])
     assert await lookup < 2.0
     assert threading.active_count() <= threads + 2
+
+
+def _database_of_its_own(server: EmbeddedPostgres, name: str) -> str:
+    with psycopg.connect(server.url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def test_a_table_someone_else_made_is_refused(postgres_server: EmbeddedPostgres) -> None:
+    """Another holder of the credentials made served_orders first, with columns of
+    their own: the operator says so instead of pointing the sink at it."""
+    url = _database_of_its_own(postgres_server, "squatted")
+    with psycopg.connect(url, autocommit=True) as squatter:
+        squatter.execute(f"CREATE TABLE {TABLE} (shop text, id text, secret text)")
+    with pytest.raises(
+        AnalystStoreError, match=r"exists but is not the analyst's \(columns shop, id, secret\)"
+    ):
+        await make_table(url, "Check it.")
+
+
+async def test_a_trigger_on_the_table_is_refused(postgres_server: EmbeddedPostgres) -> None:
+    url = _database_of_its_own(postgres_server, "triggered")
+    await make_table(url)  # the analyst's own table: accepted, and again
+    await make_table(url)
+    with psycopg.connect(url, autocommit=True) as squatter:
+        squatter.execute(
+            "CREATE FUNCTION copy_rows() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RETURN NEW; END $$"
+        )
+        squatter.execute(
+            f"CREATE TRIGGER copy BEFORE INSERT ON {TABLE} "
+            "FOR EACH ROW EXECUTE FUNCTION copy_rows()"
+        )
+    with pytest.raises(AnalystStoreError, match=r"\(1 trigger\(s\)\)"):
+        await make_table(url)
+
+
+async def test_a_view_in_its_place_is_refused(postgres_server: EmbeddedPostgres) -> None:
+    url = _database_of_its_own(postgres_server, "viewed")
+    with psycopg.connect(url, autocommit=True) as squatter:
+        squatter.execute(f"CREATE VIEW {TABLE} AS SELECT 1 AS shop")
+    with pytest.raises(AnalystStoreError, match="not the analyst's"):
+        await make_table(url)
