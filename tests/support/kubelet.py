@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ class ProcessKubelet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_ip = 1
-        self.errors: list[str] = []
+        self.errors: deque[str] = deque(maxlen=500)
+        """What went wrong lately, newest last."""
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -144,19 +146,27 @@ class ProcessKubelet:
                 continue
             uid = meta["uid"]
             seen.add(uid)
-            if meta.get("deletionTimestamp"):
-                self._delete(pod)
-                continue
-            if not node:
-                self._bind(pod)
-                continue
-            running = self.pods.get(uid)
-            if running is None:
-                self._launch(pod)
-            else:
-                self._tend(running)
+            try:
+                self._step(pod, node)
+            except Exception as error:  # noqa: BLE001 - as a kubelet: this pod waits, others run
+                # A pod whose Secret is missing (a test of a bad Secret) stays pending
+                # and is tried again next pass, as a real kubelet does; it must never
+                # keep the pods after it in the list from starting.
+                self.errors.append(f"{meta['namespace']}/{meta['name']}: {error!r}")
         for uid in set(self.pods) - seen:
             self._kill(self.pods.pop(uid), grace=5)
+
+    def _step(self, pod: dict[str, Any], node: str | None) -> None:
+        """One pod's part of a pass: deleted, bound, launched or tended."""
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            self._delete(pod)
+        elif not node:
+            self._bind(pod)
+        elif (running := self.pods.get(meta["uid"])) is None:
+            self._launch(pod)
+        else:
+            self._tend(running)
 
     def _bind(self, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]

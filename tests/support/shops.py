@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, ClusterError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "samples" / "harbour.yaml"
 T = TypeVar("T")
@@ -78,14 +78,23 @@ def condition(shop: dict[str, Any] | None, kind: str) -> dict[str, Any]:
 
 
 def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float = 120.0) -> None:
-    cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Ready",
-        f"fishshop/{name}",
-        f"--timeout={int(timeout)}s",
-    )
+    """Wait for the shop's Ready condition; a timeout says what the shop said last."""
+    try:
+        cluster.kubectl(
+            "wait",
+            "-n",
+            namespace,
+            "--for=condition=Ready",
+            f"fishshop/{name}",
+            f"--timeout={int(timeout)}s",
+        )
+    except ClusterError as error:
+        shop = get(cluster, namespace, "fishshop", name)
+        said = [
+            f"{c.get('type')}={c.get('status')} {c.get('reason')}: {c.get('message')}"
+            for c in ((shop or {}).get("status") or {}).get("conditions") or []
+        ]
+        raise ClusterError(f"{error}\nthe shop's conditions: {said}") from None
 
 
 def topic_partitions(bootstrap: str, names: list[str]) -> dict[str, int]:
