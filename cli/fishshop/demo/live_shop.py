@@ -354,12 +354,13 @@ class LiveShop:
     # -- the numbers --------------------------------------------------------------------
 
     async def look(self) -> ShopNumbers:
-        """Read the books and the queues."""
+        """Read the queues, then the books: the books then hold at least every order
+        the queues have seen, so an empty queue never shows beside a short count."""
         async with self._looking:
             if not self._started:
                 return self.numbers
-            summary = await self._auditor.catch_up(patience=5.0)
             queues = await self._queues.read(patience=5.0)
+            summary = await self._auditor.catch_up(patience=5.0)
             loop = asyncio.get_running_loop()
             now = loop.time()
             self._tallies.append(Tally(now, summary.orders_created, summary.orders_served))

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 LENT_PER_ADDRESS = 4
 """Consumers of one Kafka lent at once: more counts wait their turn, so many
 autoscaled shops on one Kafka cannot starve the event loop or the broker."""
-IDLE_PER_ADDRESS = 2
-"""Consumers of one Kafka kept for the next count; the others are stopped."""
+IDLE_PER_ADDRESS = LENT_PER_ADDRESS
+"""Consumers of one Kafka kept for the next count: as many as may be lent at once, so
+a steady cycle of counts makes no consumer anew and one Kafka never has more open."""
 CONSUMER_FETCH = {"fetch_max_bytes": 1024 * 1024, "max_partition_fetch_bytes": 256 * 1024}
 """A count reads records to find the committed ones: at most 1 MiB a fetch (aiokafka's
 default is 50 MB), so a count's memory stays small whatever the records."""
