@@ -56,10 +56,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     """Register the handlers on ``registry``."""
 
     async def reconcile(body: kopf.Body, memo: Any, **_: Any) -> None:
-        outcome = await _reconciler(memo).reconcile(dict(body))
-        if outcome.result == "error":
-            # Retry soon; the status and an event already say what is wrong.
-            raise kopf.TemporaryError(f"shop not ready: {outcome.reason}", delay=config.retry)
+        # A shop that is not ready (the status and an event say why) is retried by the
+        # resync loop every config.retry seconds, not through kopf: kopf would sleep
+        # out the delay on one of its bounded workers (see reconcile/reconciler.py).
+        await _reconciler(memo).reconcile(dict(body))
 
     for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
         on(*SHOPS, registry=registry, id="reconcile", backoff=config.retry)(reconcile)

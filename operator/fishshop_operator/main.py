@@ -57,10 +57,10 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.reconnect_backoff = 1.0
-        # kopf handles each object on a worker of its own, unbounded by default, and its
-        # HTTP client opens a TLS connection per request in flight: hundreds of shops
-        # applied at once would hold hundreds of connections (and their memory).
-        settings.queueing.worker_limit = config.concurrency
+        # kopf's workers (one per object) stay unbounded: a worker first waits until
+        # every object of the first listing is indexed, so with a limit below the
+        # number of shops in a namespace the operator would wait forever at start.
+        # The Reconciler bounds what the workers do instead (config.concurrency).
         watch_managed_only(settings)
         api = KubeApi(requests=metrics.api_requests)
         # Shops' TLS material stays in memory; this is scratch space only where
@@ -83,7 +83,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         )
         memo.server = MetricsServer(metrics.registry, config.metrics_port)
         await memo.server.start()
-        memo.resync = asyncio.create_task(memo.reconciler.resync(config.resync))
+        memo.resync = asyncio.create_task(memo.reconciler.resync(config.resync, config.retry))
         memo.autoscale = asyncio.create_task(memo.autoscaler.run(memo.reconciler))
         log.info(
             "action=start watching=%s metrics_port=%d image=%s",

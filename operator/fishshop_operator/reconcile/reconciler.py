@@ -53,7 +53,10 @@ class Reconciler:
         """Scratch space for a client key, only where in-memory files are missing."""
         self.delete_patience = delete_patience
         self.concurrency = concurrency
-        """Shops the resync loop visits at the same time."""
+        """Shops reconciled at the same time (by kopf's handlers and the resync loop
+        together): hundreds of shops applied at once do not open hundreds of
+        connections."""
+        self._reconciling = asyncio.Semaphore(max(1, concurrency))
         self.workload_replicas = workload_replicas
         """Role -> replicas the autoscaler decided for a shop, which win over its spec."""
         self.index = ShopIndex()
@@ -81,9 +84,14 @@ class Reconciler:
         """The shops the operator holds state for: (namespace, name)."""
         return self.shops.keys()
 
-    def watched(self) -> list[Key]:
-        """The shops the watch has shown, which the resync loop visits, in order."""
-        return sorted(key for key, memory in self.shops.items() if memory.watched)
+    def watched(self, *, failing: bool = False) -> list[Key]:
+        """The shops the watch has shown, which the resync loop visits, in order; with
+        ``failing``, only those whose last reconcile ended in error."""
+        return sorted(
+            key
+            for key, memory in self.shops.items()
+            if memory.watched and (memory.failing or not failing)
+        )
 
     def know(self, body: Mapping[str, Any]) -> None:
         """The shop as the watch shows it now, for deciding who owns which topics."""
@@ -129,13 +137,18 @@ class Reconciler:
 
     # -- the resync loop ---------------------------------------------------------------
 
-    async def resync(self, interval: float) -> None:
-        """Reconcile every known shop every ``interval`` seconds, until cancelled."""
-        await resync_loop(self, interval)
+    async def resync(self, interval: float, retry: float | None = None) -> None:
+        """Reconcile every known shop every ``interval`` seconds, and a shop whose last
+        reconcile failed every ``retry`` seconds, until cancelled."""
+        await resync_loop(self, interval, retry)
 
     async def resync_round(self) -> None:
         """Reconcile every known shop once, ``concurrency`` at a time."""
         await resync_round(self)
+
+    async def retry_round(self) -> None:
+        """Reconcile once every known shop whose last reconcile failed."""
+        await resync_round(self, failing=True)
 
     # -- one shop ----------------------------------------------------------------------
 
@@ -173,7 +186,7 @@ class Reconciler:
         key = (str(meta.get("namespace")), str(meta.get("name")))
         memory = self.shops.of(key)
         try:
-            async with memory.lock:
+            async with self._reconciling, memory.lock:
                 # Checked under the lock: a deletion that began while this reconcile
                 # waited must not see its topics made again behind it.
                 if meta.get("deletionTimestamp") or (
@@ -184,10 +197,12 @@ class Reconciler:
                 try:
                     outcome = await reconcile_shop(self, body, memory, check_kafka)
                 except Exception:
+                    memory.failing = True
                     self.metrics.reconciliations.labels("error").inc()
                     raise
                 finally:
                     self.metrics.reconcile_seconds.observe(time.monotonic() - started)
+                memory.failing = outcome.result == "error"
                 self.metrics.reconciliations.labels(outcome.result).inc()
                 return outcome
         finally:
@@ -219,32 +234,49 @@ class Visited(Protocol):
     metrics: OperatorMetrics
     concurrency: int
 
-    def watched(self) -> list[Key]: ...
+    def watched(self, *, failing: bool = False) -> list[Key]: ...
 
     async def resync_round(self) -> None: ...
+
+    async def retry_round(self) -> None: ...
 
     async def reconcile_by_name(
         self, namespace: str, name: str, check_kafka: bool = False
     ) -> object: ...
 
 
-async def resync_loop(shops: Visited, interval: float) -> None:
-    """``shops.resync_round`` every ``interval`` seconds, until cancelled."""
+async def resync_loop(shops: Visited, interval: float, retry: float | None = None) -> None:
+    """``shops.resync_round`` every ``interval`` seconds and, in between, every
+    ``retry`` seconds, ``shops.retry_round`` (the shops whose last reconcile failed),
+    until cancelled.
+
+    A failing shop is retried here, not by kopf: kopf sleeps out a handler's retry
+    delay on the object's own worker, and its workers are bounded, so a few shops that
+    stay broken (a wrong address, a missing Secret) would hold every worker and leave
+    new shops unseen.
+    """
     loop = asyncio.get_running_loop()
+    tick = interval if retry is None else max(0.01, min(interval, retry))
     began = loop.time()
+    full_at = began + interval
     while True:
         # A round slowed by an unreachable Kafka is not followed by a full wait.
-        await asyncio.sleep(max(0.0, began + interval - loop.time()))
+        await asyncio.sleep(max(0.0, began + tick - loop.time()))
         began = loop.time()
+        full = began >= full_at - tick / 10
+        if full:
+            full_at = began + interval
         try:
-            await shops.resync_round()
+            await (shops.resync_round() if full else shops.retry_round())
         except Exception as error:  # the loop must outlive any round
             log.error("action=resync error=%r", error, exc_info=True)
-        shops.metrics.resync_round_seconds.observe(loop.time() - began)
+        if full:
+            shops.metrics.resync_round_seconds.observe(loop.time() - began)
 
 
-async def resync_round(shops: Visited) -> None:
-    """Reconcile every shop the watch has shown once, ``concurrency`` at a time."""
+async def resync_round(shops: Visited, *, failing: bool = False) -> None:
+    """Reconcile every shop the watch has shown once (with ``failing``, those whose
+    last reconcile failed), ``concurrency`` at a time."""
     visits = asyncio.Semaphore(max(1, shops.concurrency))
 
     async def visit(namespace: str, name: str) -> None:
@@ -254,4 +286,5 @@ async def resync_round(shops: Visited) -> None:
             except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
                 log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
 
-    await asyncio.gather(*(visit(namespace, name) for namespace, name in shops.watched()))
+    shown = shops.watched(failing=failing)
+    await asyncio.gather(*(visit(namespace, name) for namespace, name in shown))

@@ -446,3 +446,46 @@ def test_an_oversized_tls_secret_is_refused(
     )
     assert "ca.pem is larger than 64 KiB" in condition(found, "Ready")["message"]
     assert get(cluster, namespace, "deployment", "harbour-preparer") is None
+
+
+def test_shops_that_stay_broken_do_not_keep_a_new_shop_waiting(
+    cluster: Cluster, broker: EmbeddedBroker, solo_namespace: str, tmp_path: Path
+) -> None:
+    """More broken shops than the operator handles at once (each names a TLS Secret
+    that does not exist): they are retried by the operator's own loop, not by holding
+    kopf's workers, so a good shop applied after them is still reconciled."""
+    broken = [f"broken{i}" for i in range(3)]
+    for name in broken:
+        shop = small_shop(broker.bootstrap_servers, name=name)
+        shop["spec"]["kafka"]["tlsSecret"] = "never-made"
+        apply(cluster, solo_namespace, shop)
+    operator = operator_process(cluster, tmp_path, "operator", solo_namespace)
+    operator.environment["FISHSHOP_OPERATOR_CONCURRENCY"] = "2"
+    operator.start()
+    try:
+
+        def refused(name: str) -> bool:
+            shop = get(cluster, solo_namespace, "fishshop", name)
+            return condition(shop, "Ready").get("status") == "False"
+
+        wait_for("the broken shops to say so", lambda: all(map(refused, broken)), timeout=60)
+        apply(cluster, solo_namespace, small_shop(broker.bootstrap_servers, name="good"))
+
+        def topics_ready() -> bool:
+            shop = get(cluster, solo_namespace, "fishshop", "good")
+            return condition(shop, "TopicsReady").get("status") == "True"
+
+        wait_for("the good shop's topics", topics_ready, timeout=60)
+        # The broken ones are still tried again, every --retry-seconds.
+        port = int(operator.variables["metrics_port"])
+
+        def failed() -> float:
+            _, text = scrape(port)
+            name = 'fishshop_operator_reconciliations_total{result="error"}'
+            found = [line.split()[-1] for line in text.splitlines() if line.startswith(name)]
+            return float(found[0]) if found else 0.0
+
+        before = failed()
+        wait_for("the broken shops tried again", lambda: failed() >= before + 3, timeout=30)
+    finally:
+        operator.terminate(30)

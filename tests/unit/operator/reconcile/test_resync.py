@@ -107,6 +107,57 @@ async def test_a_failing_shop_does_not_end_the_round(
     assert len([call for call in kafka.made() if call == "topics"]) == 4
 
 
+async def test_reconciles_from_kopfs_handlers_are_bounded_by_the_concurrency(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kopf's workers are unbounded (a limit deadlocks its first listing), so the
+    Reconciler bounds them: 30 shops applied at once, 5 reconciled at a time."""
+    slow = SlowKafka(kafka, 0.02)
+    monkeypatch.setattr(topics_step, "reconcile_topics", slow.reconcile_topics)
+    kube = FakeKube()
+    reconciler = _shops(kube, 0, concurrency=5)
+    bodies = [shop_body(f"shop{i:02d}", "street") for i in range(30)]
+    for body in bodies:
+        kube.put(body)
+    await asyncio.gather(*(reconciler.reconcile(body) for body in bodies))
+    assert len(slow.done) == 30
+    assert slow.most == 5
+
+
+async def test_a_failing_shop_is_retried_between_full_rounds(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shop whose reconcile failed is visited again every ``retry`` seconds; the
+    others wait for the next full round."""
+    visits: list[str] = []
+
+    async def broken(settings: Any, shop: Any, **_: Any) -> TopicsOutcome:
+        visits.append(shop.name)
+        if shop.name == "shop01":
+            raise RuntimeError("its Kafka refuses")
+        return await kafka.reconcile_topics(settings, shop)
+
+    monkeypatch.setattr(topics_step, "reconcile_topics", broken)
+    reconciler = _shops(FakeKube(), 3, concurrency=2)
+    await reconciler.resync_round()
+    assert sorted(visits) == ["shop00", "shop01", "shop02"]
+    assert reconciler.watched(failing=True) == [("street", "shop01")]
+    looping = asyncio.create_task(reconciler.resync(3600, retry=0.01))
+    try:
+        for _ in range(200):
+            if visits.count("shop01") >= 4:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        looping.cancel()
+    assert visits.count("shop01") >= 4
+    assert visits.count("shop00") == visits.count("shop02") == 1
+    # Once it works, it is no longer retried.
+    monkeypatch.setattr(topics_step, "reconcile_topics", kafka.reconcile_topics)
+    await reconciler.retry_round()
+    assert reconciler.watched(failing=True) == []
+
+
 def test_the_concurrency_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FISHSHOP_OPERATOR_CONCURRENCY", raising=False)
     assert OperatorConfig().concurrency == 16
