@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from typing import Any
 from urllib.parse import urlsplit
 
+from redis._parsers import _AsyncRESP3Parser
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import AuthenticationError
+from redis.exceptions import AuthenticationError, InvalidResponse
+from redis.maint_notifications import MaintNotificationsConfig
 
 from fishshop_operator.cabinet.credentials import RedisCredentials
 from fishshop_operator.cabinet.spec import HotCabinetSpec
@@ -26,12 +29,63 @@ from fishshop_workers.cabinet.decisions import CabinetSettingsError
 from fishshop_workers.cabinet.errors import CabinetUnavailable
 from fishshop_workers.cabinet.store import HotCabinet
 
-__all__ = ["PING_SECONDS", "check_cabinet", "empty_cabinet"]
+__all__ = ["ANSWER_BYTES", "PING_SECONDS", "BoundedAnswers", "check_cabinet", "empty_cabinet"]
 
 PING_SECONDS = 5.0
 """How long the connect and the PING may each take."""
 _BOUND = 2 * PING_SECONDS + 1
 """The whole check, name lookup included, never takes longer than this."""
+
+
+ANSWER_BYTES = 1024 * 1024
+"""The most one answer of a shop's Redis may hold: a PING, a SCAN page or an UNLINK
+count is far smaller, and a Redis that announces more is refused before it is read."""
+
+
+class BoundedAnswers(_AsyncRESP3Parser):
+    """redis-py's own parser (RESP3, the protocol redis-py speaks first; it reads RESP2
+    answers too) with a budget per answer: a string, array, map or set that would take
+    the answer past ``ANSWER_BYTES``, or a line longer than the stream's 64 KiB limit,
+    is refused from its header, so a Redis that answers 150 MiB costs the operator
+    nothing."""
+
+    _left = ANSWER_BYTES
+
+    async def read_response(
+        self, disable_decoding: bool = False, push_request: bool = False
+    ) -> Any:
+        self._left = ANSWER_BYTES
+        return await super().read_response(
+            disable_decoding=disable_decoding, push_request=push_request
+        )
+
+    async def _readline(self) -> bytes:
+        try:
+            line = await super()._readline()
+        except ValueError:  # the stream's line limit
+            raise InvalidResponse(_TOO_LARGE) from None
+        self._spend(len(line) + 2)
+        if line[:1] in b"*~>%|" and line[1:].isdigit():
+            # Refused by its count: each element takes 4 bytes at least (":1\r\n").
+            self._check(4 * int(line[1:]) * (2 if line[:1] in b"%|" else 1))
+        return line
+
+    async def _read(self, length: int) -> bytes:
+        self._spend(length + 2)  # before a byte of the bulk string is read
+        return await super()._read(length)
+
+    def _check(self, size: int) -> None:
+        if size > self._left:
+            raise InvalidResponse(_TOO_LARGE)
+
+    def _spend(self, size: int) -> None:
+        self._check(size)
+        self._left -= size
+
+
+_TOO_LARGE = (
+    f"its answer is larger than {ANSWER_BYTES // 1024} KiB, which no Redis sends for these commands"
+)
 
 
 def _ca_text(credentials: RedisCredentials | None, spec: HotCabinetSpec) -> str | None:
@@ -78,7 +132,13 @@ async def check_cabinet(
         options["ssl_ca_data"] = ca
     # One try: the next reconcile is the retry, and the status must not wait for it.
     client = Redis.from_url(
-        connection.url, decode_responses=True, retry=Retry(NoBackoff(), 0), **options
+        connection.url,
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 0),
+        parser_class=BoundedAnswers,
+        # No cluster maintenance notices: one more command the check does not need.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        **options,
     )
     cabinet = HotCabinet(client, shop_prefix, where=connection.where)
     try:
@@ -116,7 +176,13 @@ async def empty_cabinet(
     if ca is not None:
         options["ssl_ca_data"] = ca
     client = Redis.from_url(
-        connection.url, decode_responses=True, retry=Retry(NoBackoff(), 0), **options
+        connection.url,
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 0),
+        parser_class=BoundedAnswers,
+        # No cluster maintenance notices: one more command the check does not need.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        **options,
     )
     cabinet = HotCabinet(client, shop_prefix, where=connection.where)
     try:

@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import socket
+import threading
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,6 +123,60 @@ def test_tls_to_a_redis_without_it_is_unreachable_not_hung(redis_server: Embedde
     """rediss:// to a plain Redis: the handshake fails within the bound."""
     outcome = _check(f"rediss://127.0.0.1:{redis_server.port}")
     assert (outcome.ready, outcome.reason) == (False, "RedisUnreachable")
+
+
+class HugeRedis:
+    """A hostile "Redis" on loopback: to the first command of each connection it
+    answers with the head of ``answer``, then streams ``filler`` until the client
+    hangs up."""
+
+    def __init__(self, head: bytes, filler: bytes) -> None:
+        self.head, self.filler = head, filler
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sent = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with client:
+                try:
+                    client.recv(4096)
+                    client.sendall(self.head)
+                    chunk = self.filler * (1024 * 1024 // len(self.filler))
+                    while self.sent < 160 * 1024 * 1024:
+                        client.sendall(chunk)
+                        self.sent += len(chunk)
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.parametrize(
+    ("head", "filler"),
+    [(b"$157286400\r\n", b"x"), (b"*100000000\r\n", b":1\r\n")],
+    ids=["a 150 MiB string", "an array of 100 million"],
+)
+def test_a_redis_that_answers_huge_costs_the_operator_nothing(head: bytes, filler: bytes) -> None:
+    """Redis answers are read through a parser with a budget: a 150 MiB answer is
+    refused from its header, with a reason, and the operator's memory stays small."""
+    fake = HugeRedis(head, filler)
+    tracemalloc.start()
+    try:
+        outcome = _check(f"redis://127.0.0.1:{fake.port}")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        fake.close()
+    assert (outcome.ready, outcome.reason) == (False, "RedisUnreachable")
+    assert "larger than 1024 KiB" in outcome.message
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB held while reading the answer"
 
 
 # -- a shop with a hot cabinet, reconciled by the operator ----------------------------
