@@ -125,8 +125,34 @@ def option(
             kwargs["action"] = _AppendOverEnvironment
         else:
             kwargs["default"] = raw
+            kwargs["type"] = _from_variable(env, raw, kwargs.get("type"), kwargs.get("choices"))
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
     parser.add_argument(name, **kwargs)
+
+
+def _from_variable(
+    env: str, raw: str, read: Callable[[str], Any] | None, choices: Any
+) -> Callable[[str], Any]:
+    """The option's type, which also names the variable when the value that it refuses
+    came from it (argparse reads a default as it reads the command line, and checks
+    no default against ``choices``: this does)."""
+
+    def read_named(text: str) -> Any:
+        try:
+            value = read(text) if read is not None else text
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+            if text is not raw:  # given on the command line: argparse says it
+                raise
+            said = str(error) if isinstance(error, argparse.ArgumentTypeError) else ""
+            wanted = said or f"a {getattr(read, '__name__', 'value')}, not {raw!r}"
+            raise argparse.ArgumentTypeError(f"{wanted} (from {env})") from None
+        if text is raw and choices is not None and value not in choices:
+            allowed = ", ".join(map(str, choices))
+            raise argparse.ArgumentTypeError(f"one of {allowed}, not {raw!r} (from {env})")
+        return value
+
+    read_named.__name__ = getattr(read, "__name__", "value")
+    return read_named
 
 
 def kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from fishshop.errors import UsageError
-from fishshop.options import Subparsers, option, whole
+from fishshop.options import PORT, Subparsers, option, whole
 
 __all__ = ["MAX_NODES", "register", "run"]
 
@@ -23,7 +23,7 @@ def register(commands: Subparsers) -> None:
         parser,
         "--port",
         command="broker",
-        type=int,
+        type=PORT,
         default=9092,
         help="port on 127.0.0.1 (with --nodes: the first node's; the others follow)",
     )

@@ -21,6 +21,7 @@ from fishshop.options import (
     kafka_settings,
     option,
     seconds,
+    whole,
 )
 from fishshop.signals import stop_like_ctrl_c, until_signalled
 from fishshop_workers.shop.spec import KIND, ShopSpec, read_manifest
@@ -33,11 +34,12 @@ __all__ = ["register", "run"]
 def register(commands: Subparsers) -> None:
     parser = commands.add_parser("demo", help="run a whole shop locally")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument(
+    option(
+        which,
         "--scenario",
-        default=os.environ.get("FISHSHOP_SCENARIO", "two-preparers"),
+        default="two-preparers",
         choices=list(SCENARIOS),
-        help="one of the talk's demos [env FISHSHOP_SCENARIO]",
+        help="one of the talk's demos",
     )
     which.add_argument("-f", "--file", type=Path, help="a FishShop manifest to run")
     kafka_options(parser, required=False)
@@ -62,7 +64,7 @@ def register(commands: Subparsers) -> None:
         help="no live view (the default without a terminal); print progress and the summary",
     )
     option(parser, "--json", action="store_true", help="print the summary as JSON")
-    option(parser, "--seed", type=int, help="seed for the customers' choices")
+    option(parser, "--seed", type=whole(0), help="seed for the customers' choices")
     cabinet_options(
         parser,
         "For a shop with a hot cabinet (--scenario hot-cabinet): where the cabinet lives. "

@@ -14,7 +14,7 @@ from fishshop.main import main
         (["--nodes", "0"], "argument --nodes: a whole number from 1 to 5, not 0"),
         (["--nodes", "9"], "argument --nodes: a whole number from 1 to 5, not 9"),
         (["--nodes", "3", "--port", "65534"], "--port must leave room for 3 ports"),
-        (["--port", "0"], "--port must leave room for 1 ports up to 65535, not 0"),
+        (["--port", "0"], "argument --port: a whole number from 1 to 65535, not 0"),
     ],
 )
 def test_a_count_or_port_it_cannot_use_is_a_usage_error(

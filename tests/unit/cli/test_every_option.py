@@ -1,0 +1,122 @@
+"""Every option of every command, given a wrong value on the command line or in its
+FISHSHOP_ variable, ends in exit 2 with one line that names it: a new option cannot
+slip through with a traceback or a reinterpreted value."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fishshop.main import _parse, build_parser
+from fishshop.options import env_name
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(commands.choices)
+
+
+def _checked_options() -> Iterator[tuple[str, str, argparse.Action]]:
+    """(command, option, action) for every option whose value is checked: a type
+    other than plain text or a path, or a fixed set of choices."""
+    for command, parser in _commands().items():
+        for action in parser._actions:
+            if not action.option_strings or action.nargs == 0:
+                continue
+            if action.choices is None and action.type in (None, str, Path):
+                continue
+            flag = next(f for f in action.option_strings if f.startswith("--"))
+            yield command, flag, action
+
+
+CHECKED = sorted((c, f) for c, f, _ in _checked_options())
+
+
+def _numeric(action: argparse.Action) -> bool:
+    if action.type is None or action.choices is not None:
+        return False
+    try:
+        return isinstance(action.type("1"), int | float)
+    except (argparse.ArgumentTypeError, ValueError, TypeError):
+        return False
+
+
+def test_the_walk_finds_the_options_it_must() -> None:
+    found = set(CHECKED)
+    for expected in [
+        ("demo", "--duration"),
+        ("till", "--metrics-port"),
+        ("till", "--orders-per-minute"),
+        ("preparer", "--prep-min"),
+        ("operator", "--resync-seconds"),
+        ("audit", "--sasl-mechanism"),
+    ]:
+        assert expected in found
+    assert len(found) > 40
+
+
+@pytest.mark.parametrize(("command", "flag"), CHECKED, ids=[f"{c} {f}" for c, f in CHECKED])
+def test_a_wrong_value_is_one_line_and_exit_2(
+    command: str, flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    action = next(a for c, f, a in _checked_options() if (c, f) == (command, flag))
+    wrong = ["nonsense!"] + (["-5"] if _numeric(action) else [])
+    for value in wrong:
+        with pytest.raises(SystemExit) as stopped:
+            _parse(build_parser(), [command, f"{flag}={value}"])
+        assert stopped.value.code == 2, (flag, value)
+        said = capsys.readouterr().err.splitlines()
+        assert said[0].startswith(f"fishshop {command}: error: argument {flag}"), said
+        assert said[1:] == [f"Try 'fishshop {command} --help'."]
+
+
+@pytest.mark.parametrize(("command", "flag"), CHECKED, ids=[f"{c} {f}" for c, f in CHECKED])
+def test_a_wrong_variable_is_named(
+    command: str, flag: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same value from the option's variable: the line names the variable. (Each
+    command's own variable where two commands mean the option differently.)"""
+    if flag == "--log-level":  # read before the command: test_the_log_level_variable
+        return
+    candidates = [env_name(flag), env_name(f"{command}-{flag.lstrip('-')}")]
+    action = next(a for c, f, a in _checked_options() if (c, f) == (command, flag))
+    named = [name for name in candidates if f"[env {name}]" in (action.help or "")]
+    assert named, f"{command} {flag} reads no FISHSHOP_ variable"
+    for name in list(os.environ):
+        if name.startswith("FISHSHOP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(named[0], "nonsense!")
+    with pytest.raises(SystemExit) as stopped:
+        _parse(build_parser(), [command, *_required(command)])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.splitlines()
+    assert f"(from {named[0]})" in said[0], said
+    assert said[1:] == [f"Try 'fishshop {command} --help'."]
+
+
+def _required(command: str) -> list[str]:
+    """Values for the command's required options, so parsing reaches the defaults."""
+    given: list[str] = []
+    for action in _commands()[command]._actions:
+        if action.required and action.option_strings:
+            given += [action.option_strings[-1], "x"]
+    return given
+
+
+def test_the_log_level_variable_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FISHSHOP_LOG_LEVEL", "verbose")
+    with pytest.raises(SystemExit) as stopped:
+        _parse(build_parser(), ["demo"])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == (
+        "fishshop: error: argument --log-level: one of DEBUG, INFO, WARNING, ERROR, "
+        "not 'verbose' (from FISHSHOP_LOG_LEVEL)"
+    )
