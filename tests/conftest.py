@@ -158,6 +158,7 @@ def operator_process(
         delete_patience=delete_patience,
         worker_image="fishshop:test",
         local_endpoints="allow",  # every server of the tests is on 127.0.0.1
+        topic_prefixes="any",  # tests of prefixes shared across namespaces
     )
 
 

@@ -80,6 +80,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
             concurrency=config.concurrency,
             workload_replicas=memo.autoscaler.replicas,
             shops=shops,
+            any_prefix=config.any_prefix,
         )
         memo.server = MetricsServer(metrics.registry, config.metrics_port)
         await memo.server.start()

@@ -40,6 +40,9 @@ class OperatorConfig:
     local_endpoints: bool = False
     """Call a shop's Connect, Redis or PostgreSQL on loopback or link-local addresses
     (a laptop, tests); refused by default (fishshop_operator.endpoints)."""
+    any_prefix: bool = False
+    """Let a shop choose any spec.topicPrefix; by default a custom prefix starts with
+    the shop's namespace (fishshop_workers.shop.topics.prefix_of_namespace)."""
     concurrency: int = field(default_factory=_concurrency_from_environment)
     """Shops the resync loop reconciles at the same time, so that one whose Kafka does
     not answer holds up only itself (env FISHSHOP_OPERATOR_CONCURRENCY, default 16)."""

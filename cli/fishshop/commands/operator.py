@@ -63,6 +63,14 @@ def register(commands: Subparsers) -> None:
     )
     option(
         parser,
+        "--topic-prefixes",
+        choices=("namespace", "any"),
+        default="namespace",
+        help="a shop's own spec.topicPrefix: namespace (default: it starts with the "
+        "shop's namespace, so no tenant can take another's topics) or any",
+    )
+    option(
+        parser,
         "--operator-concurrency",
         type=whole(1),
         default=16,
@@ -97,4 +105,5 @@ def _operator_config(args: argparse.Namespace, namespaces: list[str]) -> Operato
         delete_patience=float(args.delete_patience),
         concurrency=int(args.operator_concurrency),
         local_endpoints=args.local_endpoints == "allow",
+        any_prefix=args.topic_prefixes == "any",
     )

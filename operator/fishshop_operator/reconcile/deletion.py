@@ -28,6 +28,7 @@ from fishshop_operator.reconcile.topics import prefix_owner
 from fishshop_operator.shop.resource import ShopResource, read_resource
 from fishshop_workers.errors import FishshopError, remote_text
 from fishshop_workers.shop.spec import ShopSpecError
+from fishshop_workers.shop.topics import prefix_of_namespace
 
 __all__ = ["delete_shop"]
 
@@ -74,6 +75,14 @@ async def _delete_analyst(tools: Tools, body: dict[str, Any], shop: ShopResource
 async def _delete_topics(
     tools: Tools, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
 ) -> None:
+    if not tools.any_prefix and not prefix_of_namespace(shop.topic_prefix, shop.namespace):
+        message = (
+            f"the topics {shop.topic_prefix}.* are not this namespace's (the shop was "
+            "refused them); they were left in place"
+        )
+        await post_event(tools, body, "Normal", "TopicsKept", message)
+        log.info("action=keep-topics shop=%s/%s %s", *ids(shop), message)
+        return
     deadline = time.monotonic() + tools.delete_patience
     delay = 1.0
     while True:

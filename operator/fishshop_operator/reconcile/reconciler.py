@@ -45,6 +45,7 @@ class Reconciler:
         concurrency: int = 16,
         workload_replicas: WorkloadReplicas | None = None,
         shops: ShopMemories | None = None,
+        any_prefix: bool = False,
     ) -> None:
         self.api = api
         self.image = image
@@ -59,6 +60,8 @@ class Reconciler:
         self._reconciling = asyncio.Semaphore(max(1, concurrency))
         self.workload_replicas = workload_replicas
         """Role -> replicas the autoscaler decided for a shop, which win over its spec."""
+        self.any_prefix = any_prefix
+        """A shop may choose any topic prefix, not only one of its namespace's."""
         self.index = ShopIndex()
         """Every shop the watch has shown, by topic prefix: who owns which topics."""
         self.shops = shops if shops is not None else ShopMemories(api, certs_root)

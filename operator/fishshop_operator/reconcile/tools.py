@@ -33,6 +33,8 @@ class Tools(Protocol):
     """Every shop's memory, the Kafka client pool and the Secret cache."""
     index: ShopIndex
     """Every shop the watch has shown, by topic prefix: who owns which topics."""
+    any_prefix: bool
+    """A shop may choose any topic prefix, not only one of its namespace's."""
     delete_patience: float
     """Seconds to keep trying to delete a shop's topics."""
     workload_replicas: WorkloadReplicas | None

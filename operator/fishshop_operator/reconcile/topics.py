@@ -23,6 +23,7 @@ from fishshop_operator.reconcile.tools import Tools, ids
 from fishshop_operator.shop.conditions import TopicsOutcome
 from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.kafka.settings import KafkaSettings
+from fishshop_workers.shop.topics import prefix_of_namespace
 
 __all__ = ["count_queues", "prefix_owner", "topics_outcome"]
 
@@ -33,6 +34,16 @@ async def topics_outcome(
     tools: Tools, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
 ) -> tuple[TopicsOutcome, KafkaSettings | None]:
     """The topics' outcome, and the Kafka settings used when Kafka was asked."""
+    prefix = shop.topic_prefix
+    if not tools.any_prefix and not prefix_of_namespace(prefix, shop.namespace):
+        return TopicsOutcome(
+            False,
+            "TopicPrefixOfAnotherNamespace",
+            f"spec.topicPrefix {prefix!r} does not start with this shop's namespace: "
+            f"use {shop.namespace}.<something>, or leave it out for "
+            f"fishshop.{shop.namespace}.{shop.name} (the operator's --topic-prefixes any "
+            "allows any prefix)",
+        ), None
     owner = await prefix_owner(tools, body, shop)
     if owner is not None:
         return TopicsOutcome(
@@ -59,14 +70,15 @@ async def prefix_owner(tools: Tools, body: dict[str, Any], shop: ShopResource) -
     read once more, since a watch that relists never says DELETED for a shop that
     went meanwhile: only a shop that still exists may keep the topics.
     """
-    while (owner := tools.index.owner(body, shop.topic_prefix)) is not None:
+    tied = not tools.any_prefix
+    while (owner := tools.index.owner(body, shop.topic_prefix, tied=tied)) is not None:
         found = await tools.api.get(object_path(API_VERSION, KIND, owner.namespace, owner.name))
         uid = ((found or {}).get("metadata") or {}).get("uid")
         if uid != owner.uid:
             tools.index.discard(owner.uid)
         if found is not None:
             tools.index.put(found)  # as it is now: being deleted, or a new shop
-        if uid == owner.uid and tools.index.owner(body, shop.topic_prefix) == owner:
+        if uid == owner.uid and tools.index.owner(body, shop.topic_prefix, tied=tied) == owner:
             return owner.ref
     return None
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fishshop_operator.shop.resource import ShopResource
-from fishshop_workers.shop.topics import colliding_form, topic_prefix
+from fishshop_workers.shop.topics import colliding_form, prefix_of_namespace, topic_prefix
 
 __all__ = ["ShopCard", "ShopIndex", "prefix_owner"]
 
@@ -124,12 +124,17 @@ class ShopIndex:
         for card in [c for c in self._cards.values() if (c.namespace, c.name) == (namespace, name)]:
             self.discard(card.uid)
 
-    def owner(self, body: Mapping[str, Any], prefix: str) -> ShopCard | None:
+    def owner(self, body: Mapping[str, Any], prefix: str, *, tied: bool = False) -> ShopCard | None:
         """The shop that keeps ``prefix`` before the shop of ``body``, if another does.
 
         ``body`` is the shop as the caller has it (fresher than the index, maybe not in
-        it yet); ``prefix`` its prefix as read strictly.
+        it yet); ``prefix`` its prefix as read strictly. With ``tied`` (prefixes tied to
+        namespaces), a shop whose prefix is not its namespace's keeps nothing: a
+        squatter refused its prefix cannot hold it against the namespace it names.
         """
         mine = replace(shop_card(body), prefix=prefix)
-        sharing = self._by_prefix.get(colliding_form(prefix), ())
-        return _owner(mine, (self._cards[uid] for uid in sharing))
+        sharing = (self._cards[uid] for uid in self._by_prefix.get(colliding_form(prefix), ()))
+        return _owner(
+            mine,
+            (c for c in sharing if not tied or prefix_of_namespace(c.prefix, c.namespace)),
+        )

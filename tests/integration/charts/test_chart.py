@@ -67,6 +67,7 @@ def test_helm_lint_passes_with_default_and_monitoring_values(helm: Path) -> None
         (["--set", "service.healthPort=70000"], "healthPort"),
         (["--set", "operator.resyncSeconds=-5"], "resyncSeconds"),
         (["--set", "operator.concurrency=0"], "concurrency"),
+        (["--set", "operator.topicPrefixes=all"], "topicPrefixes"),
         (["--set-string", "monitoring.podMonitor.enabled=yes"], "enabled"),
         (["--set", "monitoring.podMonitor.interval=often"], "interval"),
         (["--set", "colour=red"], "colour"),
@@ -142,6 +143,7 @@ def test_the_operator_deployment_is_locked_down(helm: Path) -> None:
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["FISHSHOP_WORKER_IMAGE"] == "fishshop:0.1.0"
     assert env["FISHSHOP_OPERATOR_CONCURRENCY"] == "16"  # the operator's own default
+    assert env["FISHSHOP_TOPIC_PREFIXES"] == "namespace"  # tenants keep to their own
     watched = render(helm, "fishshop-system", "--set", "operator.watchNamespaces={shops-a,shops-b}")
     (deployment,) = [d for d in watched if d["kind"] == "Deployment"]
     env = {

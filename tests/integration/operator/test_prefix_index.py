@@ -79,3 +79,55 @@ def test_a_fresh_operator_leaves_a_shared_prefix_to_the_oldest_shop(
         assert made and all("/oldest-" in name for name in made), made
     finally:
         operator.terminate(30)
+
+
+@pytest.fixture
+def other_namespace(cluster: Cluster) -> Iterator[str]:
+    """A second namespace that the session's operator does not watch: another tenant."""
+    name = f"ix-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_a_tenant_cannot_take_another_namespaces_prefix(
+    cluster: Cluster,
+    broker: EmbeddedBroker,
+    quiet_namespace: str,
+    other_namespace: str,
+    tmp_path: Path,
+) -> None:
+    """With the operator's default (--topic-prefixes namespace), a shop's own prefix
+    starts with its namespace: a tenant naming the prefix another namespace's shop
+    will have gets a reason and no topic, and that shop keeps its topics."""
+    mine, theirs = quiet_namespace, other_namespace
+    bootstrap = broker.bootstrap_servers
+    apply(cluster, mine, _idle_shop(bootstrap, "squatter", f"fishshop.{theirs}.pier"))
+    apply(cluster, mine, _idle_shop(bootstrap, "own", f"{mine}.own"))
+    operator = operator_process(cluster, tmp_path, "operator-prefixes", f"{mine},{theirs}")
+    operator.variables["topic_prefixes"] = "namespace"
+    operator.start()
+
+    def topics_ready(namespace: str, name: str) -> dict[str, Any] | None:
+        shop = get(cluster, namespace, "fishshop", name)
+        return shop if condition(shop, "TopicsReady").get("status") == "True" else None
+
+    try:
+        squatter = wait_for(
+            "the squatter to be refused",
+            lambda: (
+                (s := get(cluster, mine, "fishshop", "squatter"))
+                and condition(s, "Ready").get("reason") == "TopicPrefixOfAnotherNamespace"
+                and s
+            ),
+        )
+        assert f"fishshop.{theirs}.pier" in condition(squatter, "Ready")["message"]
+        own = wait_for("a prefix of its own namespace", lambda: topics_ready(mine, "own"))
+        assert own["status"]["topics"]["orders"] == f"{mine}.own.orders"
+        apply(cluster, theirs, _idle_shop(bootstrap, "pier", f"fishshop.{theirs}.pier"))
+        pier = wait_for("the rightful shop's topics", lambda: topics_ready(theirs, "pier"))
+        assert pier["status"]["topics"]["orders"] == f"fishshop.{theirs}.pier.orders"
+        made = cluster.kubectl("get", "deployments,statefulsets", "-n", mine, "-o", "name")
+        assert "squatter" not in made
+    finally:
+        operator.terminate(30)

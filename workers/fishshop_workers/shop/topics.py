@@ -18,6 +18,7 @@ __all__ = [
     "cooks_group",
     "default_prefix",
     "plan_topics",
+    "prefix_of_namespace",
     "preparers_group",
     "topic_prefix",
 ]
@@ -60,6 +61,18 @@ def topic_prefix(shop: str, namespace: str | None = None, chosen: str | None = N
     """The prefix of a shop's topics: the one chosen for it (``spec.topicPrefix``,
     ``--topic-prefix``), else the default."""
     return chosen or default_prefix(shop, namespace)
+
+
+def prefix_of_namespace(prefix: str, namespace: str) -> bool:
+    """Whether a shop of ``namespace`` may use topic prefix ``prefix`` where prefixes
+    are tied to namespaces: its namespace's default form (``fishshop.<namespace>.``)
+    or the namespace's name as its first part (``<namespace>`` or ``<namespace>.…``).
+    A namespace's name has no ``.`` or ``_``, so no two namespaces can claim one
+    prefix, nor its Kafka twin (``.`` and ``_`` alike); a namespace named
+    ``fishshop`` gets only its default form, which would otherwise hold everyone's."""
+    if prefix.startswith(f"fishshop.{namespace}."):
+        return True
+    return namespace != "fishshop" and (prefix == namespace or prefix.startswith(f"{namespace}."))
 
 
 class PartitionDecreaseError(InputError, ValueError):

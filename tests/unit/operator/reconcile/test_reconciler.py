@@ -23,6 +23,8 @@ from tests.support.operator_bodies import secret_body, shop_body
 from tests.support.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
 
 NAMESPACE = "seaside"
+SHARED = f"{NAMESPACE}.shared"
+"""A prefix two shops of the namespace ask for."""
 
 
 @pytest.fixture(scope="module")
@@ -313,8 +315,8 @@ async def test_an_event_for_a_shop_that_is_gone_leaves_no_state(
 async def test_deleting_a_shop_refused_its_prefix_leaves_the_owners_topics(
     kafka: FakeKafka, tmp_path: Path
 ) -> None:
-    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
-    refused = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix=SHARED)
+    refused = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix=SHARED)
     kube = FakeKube(owner, refused)
     reconciler = _reconciler(kube, tmp_path, patience=5)
     outcome = await reconciler.reconcile(refused)
@@ -331,15 +333,15 @@ async def test_deleting_a_shop_refused_its_prefix_leaves_the_owners_topics(
 async def test_a_shop_sharing_a_prefix_waits_for_its_owner_to_go(
     kafka: FakeKafka, tmp_path: Path
 ) -> None:
-    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
-    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix=SHARED)
+    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix=SHARED)
     kube = FakeKube(owner, newer)
     reconciler = _reconciler(kube, tmp_path)
     assert (await reconciler.reconcile(newer)).reason == "TopicsOwnedByAnotherShop"
     assert (await reconciler.reconcile(owner)).result == "ready"
     reconciler.track(NAMESPACE, "first", gone=True, body=owner)
     assert (await reconciler.reconcile(newer)).result == "ready"
-    assert [prefix for what, prefix, _ in kafka.calls if what == "topics"] == ["shared"] * 2
+    assert [prefix for what, prefix, _ in kafka.calls if what == "topics"] == [SHARED] * 2
 
 
 async def test_an_owner_whose_deletion_the_watch_missed_keeps_no_prefix(
@@ -347,15 +349,15 @@ async def test_an_owner_whose_deletion_the_watch_missed_keeps_no_prefix(
 ) -> None:
     """A watch that relists never says DELETED for a shop that went meanwhile: the owner
     found in the index is read once more before another shop is refused its topics."""
-    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
-    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix=SHARED)
+    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix=SHARED)
     kube = FakeKube(owner, newer)
     reconciler = _reconciler(kube, tmp_path)
     del kube.objects[f"/apis/fishshop.dev/v1alpha1/namespaces/{NAMESPACE}/fishshops/first"]
     assert (await reconciler.reconcile(newer)).result == "ready"
     assert owner["metadata"]["uid"] not in reconciler.index
     # And one whose deletion has begun since the index saw it.
-    third = shop_body("third", NAMESPACE, created="2024-03-01T00:00:00Z", topicPrefix="shared")
+    third = shop_body("third", NAMESPACE, created="2024-03-01T00:00:00Z", topicPrefix=SHARED)
     kube.put(third)
     reconciler.track(NAMESPACE, "third", gone=False, body=third)
     newer["metadata"]["deletionTimestamp"] = "2024-04-01T00:00:00Z"
@@ -372,11 +374,11 @@ async def test_a_reconcile_lists_no_shops(kafka: FakeKafka, tmp_path: Path) -> N
 
 
 async def test_deleting_the_owner_deletes_its_topics(kafka: FakeKafka, tmp_path: Path) -> None:
-    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix="shared")
-    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix="shared")
+    owner = shop_body("first", NAMESPACE, created="2024-01-01T00:00:00Z", topicPrefix=SHARED)
+    newer = shop_body("second", NAMESPACE, created="2024-02-01T00:00:00Z", topicPrefix=SHARED)
     kube = FakeKube(owner, newer)
     await _reconciler(kube, tmp_path).delete(owner)
-    assert [(what, prefix) for what, prefix, _ in kafka.calls] == [("delete", "shared")]
+    assert [(what, prefix) for what, prefix, _ in kafka.calls] == [("delete", SHARED)]
 
 
 async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
@@ -510,3 +512,34 @@ async def test_a_status_that_would_not_change_is_not_sent_again(
     await reconciler.reconcile(body)
     assert len(kube.statuses) == 2
     assert kube.statuses[1]["queuedOrders"] == 7
+
+
+async def test_a_prefix_outside_the_shops_namespace_is_refused(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """By default a custom prefix starts with the namespace: another namespace's
+    default prefix, or a bare name anyone could take, makes no topic."""
+    kube = FakeKube()
+    for prefix in ("fishshop.docks.pier", "harbour-shop", "seaside_x.y"):
+        body = shop_body("harbour", NAMESPACE, topicPrefix=prefix)
+        kube.put(body)
+        outcome = await _reconciler(kube, tmp_path).reconcile(body)
+        assert (outcome.result, outcome.reason) == ("error", "TopicPrefixOfAnotherNamespace")
+    assert [call for call in kafka.calls if call[0] == "topics"] == []
+    body = shop_body("harbour", NAMESPACE, topicPrefix=f"{NAMESPACE}.harbour-shop")
+    kube.put(body)
+    assert (await _reconciler(kube, tmp_path).reconcile(body)).result != "error"
+    allowed = _reconciler(kube, tmp_path)
+    allowed.any_prefix = True
+    body = shop_body("harbour", NAMESPACE, topicPrefix="harbour-shop")
+    kube.put(body)
+    assert (await allowed.reconcile(body)).result != "error"
+
+
+async def test_deleting_a_shop_refused_another_namespaces_prefix_deletes_nothing(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """Topics of a retained shop of another namespace stay, whoever names them."""
+    body = shop_body("harbour", NAMESPACE, topicPrefix="fishshop.docks.pier")
+    await _reconciler(FakeKube(body), tmp_path).delete(body)
+    assert [call for call in kafka.calls if call[0] == "delete"] == []

@@ -11,6 +11,7 @@ from fishshop_workers.shop.topics import (
     default_prefix,
     desired_partitions,
     plan_topics,
+    prefix_of_namespace,
 )
 
 TOPICS = ShopTopics.from_prefix("fishshop.harbour")
@@ -144,3 +145,23 @@ def test_prefixes_kafka_takes_for_one_have_one_colliding_form() -> None:
     assert colliding_form("fishshop.sea.harbour") == colliding_form("fishshop_sea_harbour")
     assert colliding_form("fishshop.sea.harbour") == colliding_form("fishshop_sea.harbour")
     assert colliding_form("fishshop.sea.harbour") != colliding_form("fishshop-sea-harbour")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "namespace", "allowed"),
+    [
+        ("fishshop.docks.pier", "docks", True),
+        ("docks", "docks", True),
+        ("docks.shared", "docks", True),
+        ("fishshop.seaside.pier", "docks", False),
+        ("docks-east.x", "docks", False),
+        ("docksx", "docks", False),
+        ("docks_shared", "docks", False),
+        ("shared", "docks", False),
+        ("fishshop.docks.pier", "fishshop", False),
+        ("fishshop.fishshop.pier", "fishshop", True),
+        ("fishshop", "fishshop", False),
+    ],
+)
+def test_a_prefix_is_tied_to_its_namespace(prefix: str, namespace: str, allowed: bool) -> None:
+    assert prefix_of_namespace(prefix, namespace) is allowed
