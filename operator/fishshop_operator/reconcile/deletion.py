@@ -72,16 +72,19 @@ async def _delete_analyst(tools: Tools, body: dict[str, Any], shop: ShopResource
         await remove_connector(tools, body, shop, connect_url, connector)
 
 
+async def _keep_topics(tools: Tools, body: dict[str, Any], shop: ShopResource, why: str) -> None:
+    message = f"the topics {shop.topic_prefix}.* {why}; they were left in place"
+    await post_event(tools, body, "Normal", "TopicsKept", message)
+    log.info("action=keep-topics shop=%s/%s %s", *ids(shop), message)
+
+
 async def _delete_topics(
     tools: Tools, body: dict[str, Any], shop: ShopResource, memory: ShopMemory
 ) -> None:
     if not tools.any_prefix and not prefix_of_namespace(shop.topic_prefix, shop.namespace):
-        message = (
-            f"the topics {shop.topic_prefix}.* are not this namespace's (the shop was "
-            "refused them); they were left in place"
+        await _keep_topics(
+            tools, body, shop, "are not this namespace's (the shop was refused them)"
         )
-        await post_event(tools, body, "Normal", "TopicsKept", message)
-        log.info("action=keep-topics shop=%s/%s %s", *ids(shop), message)
         return
     deadline = time.monotonic() + tools.delete_patience
     delay = 1.0
@@ -89,12 +92,7 @@ async def _delete_topics(
         try:
             owner = await prefix_owner(tools, body, shop)
             if owner is not None:
-                message = (
-                    f"the topics {shop.topic_prefix}.* belong to shop {owner}; "
-                    "they were left in place"
-                )
-                await post_event(tools, body, "Normal", "TopicsKept", message)
-                log.info("action=keep-topics shop=%s/%s %s", *ids(shop), message)
+                await _keep_topics(tools, body, shop, f"belong to shop {owner}")
                 return
             tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
             deleted = await delete_shop_topics(shop_settings(shop, tls), shop)

@@ -22,13 +22,23 @@ pytestmark = pytest.mark.broker
 NEWER = 8
 
 
-@pytest.fixture
-def quiet_namespace(cluster: Cluster) -> Iterator[str]:
+def _unwatched(cluster: Cluster) -> Iterator[str]:
     """A namespace that the session's operator (fs-*) does not watch."""
     name = f"ix-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def quiet_namespace(cluster: Cluster) -> Iterator[str]:
+    yield from _unwatched(cluster)
+
+
+@pytest.fixture
+def other_namespace(cluster: Cluster) -> Iterator[str]:
+    """A second one: another tenant."""
+    yield from _unwatched(cluster)
 
 
 def _idle_shop(bootstrap: str, name: str, prefix: str) -> dict[str, Any]:
@@ -79,15 +89,6 @@ def test_a_fresh_operator_leaves_a_shared_prefix_to_the_oldest_shop(
         assert made and all("/oldest-" in name for name in made), made
     finally:
         operator.terminate(30)
-
-
-@pytest.fixture
-def other_namespace(cluster: Cluster) -> Iterator[str]:
-    """A second namespace that the session's operator does not watch: another tenant."""
-    name = f"ix-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 def test_a_tenant_cannot_take_another_namespaces_prefix(
