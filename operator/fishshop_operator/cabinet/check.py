@@ -55,9 +55,14 @@ class BoundedAnswers(_AsyncRESP3Parser):
         self, disable_decoding: bool = False, push_request: bool = False
     ) -> Any:
         self._left = ANSWER_BYTES
-        return await super().read_response(
-            disable_decoding=disable_decoding, push_request=push_request
-        )
+        try:
+            return await super().read_response(
+                disable_decoding=disable_decoding, push_request=push_request
+            )
+        except (RecursionError, ValueError) as error:  # nested past reason, a bad number
+            raise InvalidResponse(
+                f"an answer that is not Redis's: {type(error).__name__}"
+            ) from None
 
     async def _readline(self) -> bytes:
         try:
@@ -71,7 +76,9 @@ class BoundedAnswers(_AsyncRESP3Parser):
         return line
 
     async def _read(self, length: int) -> bytes:
-        self._spend(length + 2)  # before a byte of the bulk string is read
+        if length < -1:  # a negative length would move the read back and lift the budget
+            raise InvalidResponse(f"a string of length {length}, which no Redis sends")
+        self._spend(max(0, length) + 2)  # before a byte of the bulk string is read
         return await super()._read(length)
 
     def _check(self, size: int) -> None:
