@@ -20,6 +20,7 @@ from fishshop_operator.kafka.clients import KafkaClients
 from fishshop_operator.kube.api import KubeApi, object_path
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.deletion import delete_shop
+from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.pipeline import DELETING, Outcome, reconcile_shop
 from fishshop_operator.reconcile.shops import Key, ShopMemories
 from fishshop_operator.reconcile.tools import WorkloadReplicas
@@ -161,53 +162,70 @@ class Reconciler:
         """Reconcile the shop as it is now (after an event on something it owns).
 
         Events come in bursts while pods start; one waiting reconcile covers them all.
-        Without ``check_kafka``, topics already found ready for this generation of the
-        spec are not asked about again (the resync loop does that).
+        The shop is read once this reconcile has its slot and the shop's lock, so a
+        reconcile that queued behind others applies the spec as it is when it runs,
+        not as it was when it queued. Without ``check_kafka``, topics already found
+        ready for this generation of the spec are not asked about again (the resync
+        loop does that).
         """
-        memory = self.shops.of((namespace, name))
+        key = (namespace, name)
+        memory = self.shops.of(key)
         if memory.pending:
             return None
         memory.pending = True
         try:
-            async with memory.lock:
-                pass
-            body = await self.api.get(object_path(API_VERSION, KIND, namespace, name))
+            async with self._reconciling, memory.lock:
+                try:
+                    body = await self.api.get(object_path(API_VERSION, KIND, namespace, name))
+                finally:
+                    memory.pending = False
+                if self.shops.get(key) is not memory:
+                    # Forgotten while this waited: the shop it was for is gone, and a
+                    # new one of the same name is reconciled through its own memory.
+                    return None
+                if body is not None:
+                    if body.get("metadata", {}).get("deletionTimestamp"):
+                        return None
+                    return await self._reconcile_held(key, memory, body, check_kafka)
         finally:
             memory.pending = False
-        if body is None:
-            if not memory.lock.locked() and (check_kafka or not memory.watched):
-                # An owner that is long gone, or (found by the resync loop) a shop whose
-                # DELETED the watch missed: a watch that relists never says it.
-                self.forget(namespace, name)
-            return None
-        if body.get("metadata", {}).get("deletionTimestamp"):
-            return None
-        return await self.reconcile(body, check_kafka)
+        if not memory.lock.locked() and (check_kafka or not memory.watched):
+            # An owner that is long gone, or (found by the resync loop) a shop whose
+            # DELETED the watch missed: a watch that relists never says it.
+            self.forget(namespace, name)
+        return None
 
     async def reconcile(self, body: dict[str, Any], check_kafka: bool = True) -> Outcome:
         meta = body.get("metadata") or {}
         key = (str(meta.get("namespace")), str(meta.get("name")))
         memory = self.shops.of(key)
+        async with self._reconciling, memory.lock:
+            return await self._reconcile_held(key, memory, body, check_kafka)
+
+    async def _reconcile_held(
+        self, key: Key, memory: ShopMemory, body: dict[str, Any], check_kafka: bool
+    ) -> Outcome:
+        """Reconcile ``body`` while holding a slot and the shop's lock."""
+        meta = body.get("metadata") or {}
         try:
-            async with self._reconciling, memory.lock:
-                # Checked under the lock: a deletion that began while this reconcile
-                # waited must not see its topics made again behind it.
-                if meta.get("deletionTimestamp") or (
-                    memory.deleting is not None and memory.deleting == meta.get("uid")
-                ):
-                    return DELETING
-                started = time.monotonic()
-                try:
-                    outcome = await reconcile_shop(self, body, memory, check_kafka)
-                except Exception:
-                    memory.failing = True
-                    self.metrics.reconciliations.labels("error").inc()
-                    raise
-                finally:
-                    self.metrics.reconcile_seconds.observe(time.monotonic() - started)
-                memory.failing = outcome.result == "error"
-                self.metrics.reconciliations.labels(outcome.result).inc()
-                return outcome
+            # Checked under the lock: a deletion that began while this reconcile
+            # waited must not see its topics made again behind it.
+            if meta.get("deletionTimestamp") or (
+                memory.deleting is not None and memory.deleting == meta.get("uid")
+            ):
+                return DELETING
+            started = time.monotonic()
+            try:
+                outcome = await reconcile_shop(self, body, memory, check_kafka)
+            except Exception:
+                memory.failing = True
+                self.metrics.reconciliations.labels("error").inc()
+                raise
+            finally:
+                self.metrics.reconcile_seconds.observe(time.monotonic() - started)
+            memory.failing = outcome.result == "error"
+            self.metrics.reconciliations.labels(outcome.result).inc()
+            return outcome
         finally:
             if self.shops.get(key) is not memory:
                 # The shop was forgotten while this reconcile ran: the Kafka clients it

@@ -124,6 +124,37 @@ async def test_reconciles_from_kopfs_handlers_are_bounded_by_the_concurrency(
     assert slow.most == 5
 
 
+async def test_a_queued_reconcile_reads_the_shop_once_it_has_its_slot(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reconcile that waits for one of the operator's slots reads the shop after it
+    gets the slot, so a spec changed while it waited is the one applied."""
+    holding = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def held(settings: Any, shop: Any, **_: Any) -> TopicsOutcome:
+        if shop.name == "shop00":
+            holding.set()
+            await go_on.wait()
+        return await kafka.reconcile_topics(settings, shop)
+
+    monkeypatch.setattr(topics_step, "reconcile_topics", held)
+    kube = FakeKube()
+    reconciler = _shops(kube, 2, concurrency=1)
+    first = asyncio.create_task(reconciler.reconcile_by_name("street", "shop00"))
+    await asyncio.wait_for(holding.wait(), 5)
+    queued = asyncio.create_task(reconciler.reconcile_by_name("street", "shop01"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not [path for path in kube.requests if path.endswith("/shop01")]
+    kube.put(shop_body("shop01", "street", generation=2, tills={"replicas": 5}))
+    go_on.set()
+    await asyncio.wait_for(first, 5)
+    outcome = await asyncio.wait_for(queued, 5)
+    assert [path for path in kube.requests if path.endswith("/shop01")]
+    assert outcome is not None and outcome.replicas["till"] == 5
+
+
 async def test_a_failing_shop_is_retried_between_full_rounds(
     kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
 ) -> None:
