@@ -24,9 +24,10 @@ class ShopMemory:
     """Serialises reconciles and the deletion of this shop."""
     watched: bool = False
     """Seen by the watch, so the resync loop visits it."""
-    failing: bool = False
-    """Its last reconcile ended in error: the resync loop comes back to it after the
-    operator's retry interval, not only at its next full round."""
+    failed_at: float | None = None
+    """When its last reconcile ended in error (the event loop's clock), None once one
+    succeeds: the resync loop comes back to it the operator's retry interval after
+    that, not only at its next full round."""
     pending: bool = False
     """A reconcile after an event on a workload is waiting; later events join it."""
     deleting: str | None = None

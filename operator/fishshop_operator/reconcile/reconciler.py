@@ -9,7 +9,9 @@ shop in ``shops``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +24,7 @@ from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.deletion import delete_shop
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.pipeline import DELETING, Outcome, reconcile_shop
+from fishshop_operator.reconcile.schedule import due_retries, next_look, retry_times
 from fishshop_operator.reconcile.shops import Key, ShopMemories
 from fishshop_operator.reconcile.tools import WorkloadReplicas
 from fishshop_operator.reconcile.workloads import role_count
@@ -88,14 +91,19 @@ class Reconciler:
         """The shops the operator holds state for: (namespace, name)."""
         return self.shops.keys()
 
-    def watched(self, *, failing: bool = False) -> list[Key]:
-        """The shops the watch has shown, which the resync loop visits, in order; with
-        ``failing``, only those whose last reconcile ended in error."""
-        return sorted(
-            key
+    def watched(self) -> list[Key]:
+        """The shops the watch has shown, which the resync loop visits, in order."""
+        return sorted(key for key, memory in self.shops.items() if memory.watched)
+
+    def failing(self) -> dict[Key, float]:
+        """The shops the watch has shown whose last reconcile ended in error -> when it
+        ended (the event loop's clock), in order."""
+        failed = {
+            key: memory.failed_at
             for key, memory in self.shops.items()
-            if memory.watched and (memory.failing or not failing)
-        )
+            if memory.watched and memory.failed_at is not None
+        }
+        return {key: failed[key] for key in sorted(failed)}
 
     def know(self, body: Mapping[str, Any]) -> None:
         """The shop as the watch shows it now, for deciding who owns which topics."""
@@ -143,16 +151,12 @@ class Reconciler:
 
     async def resync(self, interval: float, retry: float | None = None) -> None:
         """Reconcile every known shop every ``interval`` seconds, and a shop whose last
-        reconcile failed every ``retry`` seconds, until cancelled."""
+        reconcile failed ``retry`` seconds after that failure, until cancelled."""
         await resync_loop(self, interval, retry)
 
     async def resync_round(self) -> None:
         """Reconcile every known shop once, ``concurrency`` at a time."""
         await resync_round(self)
-
-    async def retry_round(self) -> None:
-        """Reconcile once every known shop whose last reconcile failed."""
-        await resync_round(self, failing=True)
 
     # -- one shop ----------------------------------------------------------------------
 
@@ -177,6 +181,9 @@ class Reconciler:
             async with self._reconciling, memory.lock:
                 try:
                     body = await self.api.get(object_path(API_VERSION, KIND, namespace, name))
+                except Exception:
+                    memory.failed_at = asyncio.get_running_loop().time()
+                    raise
                 finally:
                     memory.pending = False
                 if self.shops.get(key) is not memory:
@@ -218,12 +225,13 @@ class Reconciler:
             try:
                 outcome = await reconcile_shop(self, body, memory, check_kafka)
             except Exception:
-                memory.failing = True
+                memory.failed_at = asyncio.get_running_loop().time()
                 self.metrics.reconciliations.labels("error").inc()
                 raise
             finally:
                 self.metrics.reconcile_seconds.observe(time.monotonic() - started)
-            memory.failing = outcome.result == "error"
+            failed = outcome.result == "error"
+            memory.failed_at = asyncio.get_running_loop().time() if failed else None
             self.metrics.reconciliations.labels(outcome.result).inc()
             return outcome
         finally:
@@ -248,18 +256,19 @@ class Reconciler:
 
 # The resync loop: every known shop reconciled against Kafka at an interval, side by
 # side up to the operator's concurrency, so that a shop whose Kafka does not answer
-# (20 s per call) holds up only itself.
+# (20 s per call) holds up only itself; and each failing shop retried on a deadline of
+# its own (``schedule``).
 class Visited(Protocol):
     """What the loop needs of the Reconciler."""
 
     metrics: OperatorMetrics
     concurrency: int
 
-    def watched(self, *, failing: bool = False) -> list[Key]: ...
+    def watched(self) -> list[Key]: ...
+
+    def failing(self) -> dict[Key, float]: ...
 
     async def resync_round(self) -> None: ...
-
-    async def retry_round(self) -> None: ...
 
     async def reconcile_by_name(
         self, namespace: str, name: str, check_kafka: bool = False
@@ -267,37 +276,74 @@ class Visited(Protocol):
 
 
 async def resync_loop(shops: Visited, interval: float, retry: float | None = None) -> None:
-    """``shops.resync_round`` every ``interval`` seconds and, in between, every
-    ``retry`` seconds, ``shops.retry_round`` (the shops whose last reconcile failed),
-    until cancelled.
+    """``shops.resync_round`` every ``interval`` seconds and, with ``retry``, each shop
+    whose last reconcile failed ``retry`` seconds after that failure, until cancelled.
 
     A failing shop is retried here, not by kopf: kopf sleeps out a handler's retry
     delay on the object's own worker, and its workers are bounded, so a few shops that
     stay broken (a wrong address, a missing Secret) would hold every worker and leave
-    new shops unseen.
+    new shops unseen. Rounds and retries run beside the loop, so a slow one delays no
+    other: retries due together run side by side (bounded by the Reconciler's slots),
+    and a full round starts on time unless the one before still runs.
     """
     loop = asyncio.get_running_loop()
-    tick = interval if retry is None else max(0.01, min(interval, retry))
-    began = loop.time()
-    full_at = began + interval
-    while True:
-        # A round slowed by an unreachable Kafka is not followed by a full wait.
-        await asyncio.sleep(max(0.0, began + tick - loop.time()))
+    woken = asyncio.Event()
+    full: asyncio.Task[None] | None = None
+    full_at = loop.time() + interval
+    retrying: dict[Key, asyncio.Task[None]] = {}
+    answered: dict[Key, float] = {}
+
+    async def full_round() -> None:
         began = loop.time()
-        full = began >= full_at - tick / 10
-        if full:
-            full_at = began + interval
         try:
-            await (shops.resync_round() if full else shops.retry_round())
+            await shops.resync_round()
         except Exception as error:  # the loop must outlive any round
             log.error("action=resync error=%r", error, exc_info=True)
-        if full:
-            shops.metrics.resync_round_seconds.observe(loop.time() - began)
+        shops.metrics.resync_round_seconds.observe(loop.time() - began)
+        woken.set()
+
+    async def retry_shop(namespace: str, name: str) -> None:
+        try:
+            await shops.reconcile_by_name(namespace, name, check_kafka=True)
+        except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
+            log.warning("action=retry shop=%s/%s error=%r", namespace, name, error)
+        finally:
+            retrying.pop((namespace, name), None)
+
+    try:
+        while True:
+            woken.clear()
+            now = loop.time()
+            if full is not None and full.done():
+                full = None
+            if full is None and now >= full_at:
+                full = asyncio.create_task(full_round())
+                full_at = now + interval
+            times: dict[Key, float] = {}
+            if retry is not None:
+                failed = shops.failing()
+                for key in answered.keys() - failed.keys():
+                    del answered[key]
+                times = retry_times(failed, retry=retry, answered=answered, busy=retrying)
+                for key in due_retries(times, now):
+                    answered[key] = failed[key]
+                    del times[key]
+                    retrying[key] = asyncio.create_task(retry_shop(*key))
+            look = next_look(
+                times, now=now, retry=retry, full_at=None if full is not None else full_at
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(None if math.isinf(look) else max(0.0, look - now)):
+                    await woken.wait()
+    finally:
+        running = [task for task in (full, *retrying.values()) if task is not None]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
-async def resync_round(shops: Visited, *, failing: bool = False) -> None:
-    """Reconcile every shop the watch has shown once (with ``failing``, those whose
-    last reconcile failed), ``concurrency`` at a time."""
+async def resync_round(shops: Visited) -> None:
+    """Reconcile every shop the watch has shown once, ``concurrency`` at a time."""
     visits = asyncio.Semaphore(max(1, shops.concurrency))
 
     async def visit(namespace: str, name: str) -> None:
@@ -307,5 +353,5 @@ async def resync_round(shops: Visited, *, failing: bool = False) -> None:
             except Exception as error:  # noqa: BLE001 - the loop must outlive any one shop
                 log.warning("action=resync shop=%s/%s error=%r", namespace, name, error)
 
-    shown = shops.watched(failing=failing)
+    shown = shops.watched()
     await asyncio.gather(*(visit(namespace, name) for namespace, name in shown))

@@ -1,10 +1,12 @@
 """The resync loop visits shops side by side, up to the operator's concurrency, so that
 one shop whose Kafka does not answer holds up only itself; the limit comes from the
-environment and a bad value fails loudly."""
+environment and a bad value fails loudly. Each failing shop is retried on a deadline of
+its own, and full rounds keep their schedule whatever the retries take."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,7 +15,8 @@ import pytest
 from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import topics as topics_step
-from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.reconcile.reconciler import Reconciler, resync_loop
+from fishshop_operator.reconcile.schedule import due_retries, next_look, retry_times
 from fishshop_operator.settings import OperatorConfig
 from fishshop_operator.shop.conditions import TopicsOutcome
 from tests.support.operator_bodies import shop_body
@@ -158,8 +161,8 @@ async def test_a_queued_reconcile_reads_the_shop_once_it_has_its_slot(
 async def test_a_failing_shop_is_retried_between_full_rounds(
     kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A shop whose reconcile failed is visited again every ``retry`` seconds; the
-    others wait for the next full round."""
+    """A shop whose reconcile failed is visited again ``retry`` seconds after each
+    failure; the others wait for the next full round; once it works, it is left alone."""
     visits: list[str] = []
 
     async def broken(settings: Any, shop: Any, **_: Any) -> TopicsOutcome:
@@ -172,21 +175,138 @@ async def test_a_failing_shop_is_retried_between_full_rounds(
     reconciler = _shops(FakeKube(), 3, concurrency=2)
     await reconciler.resync_round()
     assert sorted(visits) == ["shop00", "shop01", "shop02"]
-    assert reconciler.watched(failing=True) == [("street", "shop01")]
+    assert list(reconciler.failing()) == [("street", "shop01")]
     looping = asyncio.create_task(reconciler.resync(3600, retry=0.01))
     try:
         for _ in range(200):
             if visits.count("shop01") >= 4:
                 break
             await asyncio.sleep(0.01)
+        assert visits.count("shop01") >= 4
+        assert visits.count("shop00") == visits.count("shop02") == 1
+        monkeypatch.setattr(topics_step, "reconcile_topics", kafka.reconcile_topics)
+        for _ in range(200):
+            if not reconciler.failing():
+                break
+            await asyncio.sleep(0.01)
+        assert reconciler.failing() == {}
+        made = len(kafka.made())
+        await asyncio.sleep(0.1)
+        assert len(kafka.made()) == made
     finally:
         looping.cancel()
-    assert visits.count("shop01") >= 4
-    assert visits.count("shop00") == visits.count("shop02") == 1
-    # Once it works, it is no longer retried.
-    monkeypatch.setattr(topics_step, "reconcile_topics", kafka.reconcile_topics)
-    await reconciler.retry_round()
-    assert reconciler.watched(failing=True) == []
+
+
+async def test_a_slow_failing_shop_paces_only_itself(
+    kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each failing shop has its own deadline: a shop whose Kafka takes its time to
+    refuse is retried when its own retry comes, and a shop that fails at once is
+    retried ``retry`` seconds after each of its failures, not at the slow one's pace."""
+    visits: list[str] = []
+
+    async def refusing(settings: Any, shop: Any, **_: Any) -> TopicsOutcome:
+        visits.append(shop.name)
+        if shop.name == "shop00":
+            await asyncio.sleep(0.3)
+        raise RuntimeError("its Kafka refuses")
+
+    monkeypatch.setattr(topics_step, "reconcile_topics", refusing)
+    reconciler = _shops(FakeKube(), 2, concurrency=4)
+    await reconciler.resync_round()
+    assert list(reconciler.failing()) == [("street", "shop00"), ("street", "shop01")]
+    looping = asyncio.create_task(reconciler.resync(3600, retry=0.05))
+    try:
+        for _ in range(300):
+            if visits.count("shop01") >= 9:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        looping.cancel()
+    slow, quick = visits.count("shop00") - 1, visits.count("shop01") - 1
+    # In one round of retries, both would be retried as often as the slow one.
+    assert quick >= 8, visits
+    assert quick >= 2 * slow + 2, visits
+
+
+class _Hung:
+    """Shops for the loop: one failing shop whose retry never ends, and full rounds
+    that take no time."""
+
+    concurrency = 4
+
+    def __init__(self) -> None:
+        self.metrics = OperatorMetrics()
+        self.failed_at = asyncio.get_running_loop().time()
+        self.rounds = 0
+        self.retries = 0
+
+    def watched(self) -> list[tuple[str, str]]:
+        return [("street", "shop00")]
+
+    def failing(self) -> dict[tuple[str, str], float]:
+        return {("street", "shop00"): self.failed_at}
+
+    async def resync_round(self) -> None:
+        self.rounds += 1
+
+    async def reconcile_by_name(self, namespace: str, name: str, check_kafka: bool = False) -> None:
+        self.retries += 1
+        await asyncio.Event().wait()
+
+
+async def test_full_rounds_keep_their_schedule_while_a_retry_hangs() -> None:
+    """A retry runs beside the loop: one that never ends holds up no full round, and
+    the shop is not retried again while it runs."""
+    shops = _Hung()
+    looping = asyncio.create_task(resync_loop(shops, 0.02, retry=0.01))
+    try:
+        for _ in range(200):
+            if shops.rounds >= 5:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        looping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await looping
+    assert shops.rounds >= 5
+    assert shops.retries == 1
+
+
+# -- when the loop acts: the decisions alone --------------------------------------------
+
+SHOP_A, SHOP_B = ("street", "a"), ("street", "b")
+
+
+def test_each_failing_shop_is_retried_retry_seconds_after_its_own_failure() -> None:
+    times = retry_times({SHOP_A: 100.0, SHOP_B: 103.5}, retry=10.0, answered={}, busy=())
+    assert times == {SHOP_A: 110.0, SHOP_B: 113.5}
+    assert due_retries(times, 109.9) == []
+    assert due_retries(times, 110.0) == [SHOP_A]
+    assert due_retries(times, 120.0) == [SHOP_A, SHOP_B]
+
+
+def test_a_shop_being_retried_or_retried_for_its_failure_has_no_retry_time() -> None:
+    failed = {SHOP_A: 100.0, SHOP_B: 100.0}
+    assert retry_times(failed, retry=10.0, answered={}, busy={SHOP_A}) == {SHOP_B: 110.0}
+    assert retry_times(failed, retry=10.0, answered={SHOP_A: 100.0}, busy=()) == {SHOP_B: 110.0}
+    # It failed again since: that failure has a retry of its own.
+    failed[SHOP_A] = 107.0
+    assert retry_times(failed, retry=10.0, answered={SHOP_A: 100.0}, busy=()) == {
+        SHOP_A: 117.0,
+        SHOP_B: 110.0,
+    }
+
+
+def test_the_loop_looks_again_at_the_first_retry_or_full_round() -> None:
+    times = {SHOP_A: 112.0, SHOP_B: 104.0}
+    assert next_look(times, now=100.0, retry=10.0, full_at=130.0) == 104.0
+    assert next_look({}, now=100.0, retry=10.0, full_at=103.0) == 103.0
+    # A shop that fails after this look is due no sooner than ``retry`` from now.
+    assert next_look({}, now=100.0, retry=10.0, full_at=130.0) == 110.0
+    # While a full round runs (full_at None), its end wakes the loop.
+    assert next_look({}, now=100.0, retry=None, full_at=None) == math.inf
+    assert next_look({}, now=100.0, retry=None, full_at=130.0) == 130.0
 
 
 def test_the_concurrency_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
