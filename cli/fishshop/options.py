@@ -105,6 +105,41 @@ class _AppendOverEnvironment(argparse._AppendAction):
         super().__call__(parser, namespace, values, option_string)
 
 
+class _CountOverEnvironment(argparse._CountAction):
+    """Count on from the variable's number, which ``read`` checks and names the
+    variable when it refuses."""
+
+    def __init__(self, *args: Any, read: Callable[[str], int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read = read
+        self.type = read  # argparse reads the variable's number with it when no flag is given
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        count = getattr(namespace, self.dest, None)
+        if isinstance(count, str):  # the variable's, not read yet
+            try:
+                setattr(namespace, self.dest, self.read(count))
+            except argparse.ArgumentTypeError as error:
+                raise argparse.ArgumentError(self, str(error)) from None
+        super().__call__(parser, namespace, values, option_string)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+"""What a flag's variable says to mean "given"; anything else means not given."""
+
+_FLAGS = {"store_true": True, "store_false": False}
+"""Flag actions and what each stores when given (store_const: its ``const``)."""
+
+_ACTIONS = {None, "store", "append", "store_true", "store_false", "store_const", "count"}
+"""The actions whose value a variable can give."""
+
+
 def option(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     name: str,
@@ -114,18 +149,29 @@ def option(
 ) -> None:
     """Add option ``name`` whose default comes from its FISHSHOP_ variable; with
     ``command``, the variable is the command's own (``fishshop broker --port`` reads
-    FISHSHOP_BROKER_PORT), for an option two commands mean differently."""
+    FISHSHOP_BROKER_PORT), for an option two commands mean differently.
+
+    A stored value is read with the option's type; a flag's variable (1, true, yes, on)
+    gives the flag; a count's variable is the number it counts on from."""
+    action = kwargs.get("action")
+    if action not in _ACTIONS:
+        raise ValueError(f"{name}: a FISHSHOP_ variable cannot give action {action!r}")
     env = env_name(f"{command}-{name.lstrip('-')}" if command else name)
     if env in os.environ:
         raw = os.environ[env]
-        if kwargs.get("action") == "store_true":
-            kwargs["default"] = raw.strip().lower() in {"1", "true", "yes", "on"}
-        elif kwargs.get("action") == "append":
-            kwargs["default"] = [raw]
-            kwargs["action"] = _AppendOverEnvironment
-        else:
+        if action in (None, "store"):
+            # Only a stored value has a type, which argparse reads the variable with.
             kwargs["default"] = raw
             kwargs["type"] = _from_variable(env, raw, kwargs.get("type"), kwargs.get("choices"))
+        elif action == "append":
+            kwargs["default"] = [raw]
+            kwargs["action"] = _AppendOverEnvironment
+        elif action == "count":
+            kwargs["default"] = raw
+            kwargs["action"] = _CountOverEnvironment
+            kwargs["read"] = _from_variable(env, raw, whole(0), None)
+        elif raw.strip().lower() in _TRUE:  # a flag: the variable gives it
+            kwargs["default"] = _FLAGS.get(str(action), kwargs.get("const"))
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
     parser.add_argument(name, **kwargs)
 

@@ -7,11 +7,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from fishshop.main import build_parser, main
-from fishshop.options import kafka_settings
+from fishshop.main import Parser, build_parser, main
+from fishshop.options import kafka_settings, option
 
 WORKER = ["--shop", "harbour", "--bootstrap-servers", "kafka:9092"]
 
@@ -407,3 +408,64 @@ def test_a_manifest_that_is_not_text_is_one_line(
         f"fishshop: cannot read {manifest}: it is not UTF-8 text (byte 0); "
         "a FishShop manifest is YAML"
     )
+
+
+# -- option() with actions that take no value --------------------------------------------
+
+
+def _one_option(**kwargs: Any) -> Parser:
+    parser = Parser(prog="fishshop")
+    option(parser, "--loud", **kwargs)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(None, None), ("1", "LOUD"), ("yes", "LOUD"), ("0", None)]
+)
+def test_a_store_const_option_reads_its_variable_as_a_flag(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: str | None
+) -> None:
+    if raw is not None:
+        monkeypatch.setenv("FISHSHOP_LOUD", raw)
+    parser = _one_option(action="store_const", const="LOUD")
+    assert parser.parse_args([]).loud == expected
+    assert parser.parse_args(["--loud"]).loud == "LOUD"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, True), ("on", False), ("no", True)])
+def test_a_store_false_option_reads_its_variable_as_a_flag(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: bool
+) -> None:
+    if raw is not None:
+        monkeypatch.setenv("FISHSHOP_LOUD", raw)
+    parser = _one_option(action="store_false")
+    assert parser.parse_args([]).loud is expected
+    assert parser.parse_args(["--loud"]).loud is False
+
+
+def test_a_count_option_counts_on_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _one_option(action="count", default=0).parse_args(["--loud", "--loud"]).loud == 2
+    monkeypatch.setenv("FISHSHOP_LOUD", "2")
+    parser = _one_option(action="count", default=0)
+    assert parser.parse_args([]).loud == 2
+    assert parser.parse_args(["--loud"]).loud == 3
+
+
+@pytest.mark.parametrize("given", [[], ["--loud"]])
+def test_a_count_options_wrong_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], given: list[str]
+) -> None:
+    monkeypatch.setenv("FISHSHOP_LOUD", "very")
+    with pytest.raises(SystemExit) as stopped:
+        _one_option(action="count").parse_args(given)
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == (
+        "fishshop: error: argument --loud: a whole number of at least 0, not 'very' "
+        "(from FISHSHOP_LOUD)"
+    )
+
+
+def test_an_action_no_variable_can_give_is_refused_when_the_option_is_made() -> None:
+    with pytest.raises(ValueError, match="--loud"):
+        _one_option(action="append_const", const="LOUD")
