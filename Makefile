@@ -47,7 +47,7 @@ actionlint:  ## build actionlint from the Go module proxy (cached); prints its f
 	bash scripts/build-actionlint.sh
 
 lint:  ## shellcheck; actionlint on .github/workflows (shellcheck on their scripts); ruff; mypy; import rules
-	shellcheck -x scripts/*.sh .ci/run
+	shellcheck -x scripts/*.sh scripts/kind/*.sh scripts/kind/*/*.sh .ci/run
 	"$$(bash scripts/build-actionlint.sh)/actionlint"
 	ruff check .
 	ruff format --check .

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the local Kubernetes control plane used by the tests and `make cluster`:
 # etcd, kube-apiserver, kube-controller-manager and kubectl, from the Go module proxy.
+# Arguments name other binaries of the same release to build instead (the kind node's
+# kubelet, kubeadm, kube-scheduler, kube-proxy: scripts/kind/); each is built once.
 #
 # k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces every k8s.io staging
 # module with a local folder), so a small wrapper module requires it and replaces each
@@ -14,6 +16,9 @@ BUILD_REVISION=2  # bump when the way the binaries are built changes
 ROOT="$CACHE_DIR/kube-$KUBE_VERSION-r$BUILD_REVISION"
 BIN="$ROOT/bin"
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+if (($#)); then
+    BINARIES=("$@")
+fi
 
 have_all() {
     for name in "${BINARIES[@]}"; do
@@ -61,7 +66,11 @@ import (
 	_ "go.etcd.io/etcd/server/v3"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubeadm"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
 
@@ -88,9 +97,11 @@ build() {
     go build -trimpath -ldflags "-s -w$stamp" -o "$BIN/$name.tmp" "$package" >&2
     mv "$BIN/$name.tmp" "$BIN/$name"
 }
-build etcd go.etcd.io/etcd/server/v3
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
-build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
-build kubectl k8s.io/kubernetes/cmd/kubectl
-say "control plane ready in $BIN"
+for name in "${BINARIES[@]}"; do
+    case "$name" in
+        etcd) build etcd go.etcd.io/etcd/server/v3 ;;
+        *) build "$name" "k8s.io/kubernetes/cmd/$name" ;;
+    esac
+done
+say "${BINARIES[*]} ready in $BIN"
 echo "$BIN"

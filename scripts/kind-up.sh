@@ -38,27 +38,52 @@ case "$ANALYST" in
 esac
 
 step() { printf '\n==> %s\n' "$*" >&2; }
-need() {
-    command -v "$1" >/dev/null 2>&1 || {
-        echo "kind-up: $1 is needed ($2)" >&2
-        exit 1
-    }
-}
-need docker "https://docs.docker.com/get-docker/"
-need kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
-need kubectl "https://kubernetes.io/docs/tasks/tools/"
-need helm "https://helm.sh/docs/intro/install/"
-docker info >/dev/null 2>&1 || {
-    echo "kind-up: the Docker engine is not running; start it and try again" >&2
-    exit 1
-}
-# Another kind usually works, but the node image is the one this kind release was built
-# and tested with; say so rather than fail.
-kind_version="$(kind version 2>/dev/null | awk '{print $2}')"
-if [ "$kind_version" != "$KIND_VERSION" ]; then
-    echo "kind-up: kind $kind_version here, fishshop is tested with $KIND_VERSION" \
-        "(bash scripts/install-kind-tools.sh installs it)" >&2
+
+# kind, kubectl and helm at the pinned versions, built or fetched once.
+step "kind $KIND_VERSION, kubectl $KUBECTL_VERSION and helm $HELM_VERSION (cached in ~/.cache/fishshop)"
+tools="$(bash scripts/install-kind-tools.sh | paste -sd:)"
+export PATH="$tools:$PATH"
+# shellcheck source=scripts/kind/engine.sh
+source scripts/kind/engine.sh
+kind_choose_engine
+
+# Where the images come from: the registries (upstream), or built on this machine from
+# the package registries (local: scripts/kind/build-images.sh).
+IMAGES="${FISHSHOP_KIND_IMAGES:-auto}"
+if [ "$IMAGES" = auto ]; then
+    if timeout 90 "$ENGINE" pull --quiet "$NODE_IMAGE" >/dev/null 2>&1; then
+        IMAGES=upstream
+    else
+        IMAGES=local
+        echo "kind-up: $NODE_IMAGE cannot be pulled here, so every image is built on this" \
+            "machine (FISHSHOP_KIND_IMAGES=upstream or local chooses)" >&2
+    fi
 fi
+case "$IMAGES" in
+    upstream) step "images: from their registries (kind's node $NODE_IMAGE)" ;;
+    local)
+        step "images: built here from Debian's packages, the Go module proxy and Maven Central"
+        NODE_IMAGE="$(bash scripts/kind/build-images.sh)"
+        ;;
+    *)
+        echo "kind-up: FISHSHOP_KIND_IMAGES must be auto, upstream or local, not '$IMAGES'" >&2
+        exit 1
+        ;;
+esac
+
+# load IMAGE: put an image of the engine's storage on the cluster's node.
+load() {
+    if [ "$ENGINE" = docker ]; then
+        kind load docker-image "$1" --name "$CLUSTER"
+    else
+        # kind load docker-image calls the docker CLI; an archive works with any engine.
+        local archive
+        archive="$(mktemp --suffix=.tar)"
+        podman save --quiet --format docker-archive --output "$archive" "$1"
+        kind load image-archive "$archive" --name "$CLUSTER"
+        rm -f "$archive"
+    fi
+}
 
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
     step "kind cluster $CLUSTER already exists"
@@ -70,30 +95,60 @@ fi
 kubectl config use-context "kind-$CLUSTER" >/dev/null
 
 step "building $IMAGE from the Dockerfile and loading it into the cluster"
-docker build --tag "$IMAGE" .
-kind load docker-image "$IMAGE" --name "$CLUSTER"
+if [ "$IMAGES" = local ]; then
+    # Debian's Python made here as the base; the build reaches PyPI through the host's
+    # network and certificate authorities.
+    case "$IMAGE" in */*) ;; *) IMAGE="docker.io/library/$IMAGE" ;; esac
+    "$ENGINE" build --network=host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
+        --build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag "$IMAGE" .
+    images=("docker.io/apache/$(basename "$KAFKA_IMAGE")" "$IMAGE")
+    if [ "$REDIS" = 1 ]; then
+        images+=("docker.io/library/redis:$(sed -n '/^redis:/,/^[a-z]/ s/^ *tag: *\([^ ]*\).*/\1/p' \
+            charts/fishshop/values.yaml | head -n 1)")
+    fi
+    if [ "$ANALYST" = 1 ]; then
+        images+=("docker.io/library/$(sed -n 's/^ *image: *\(postgres:[^ ]*\).*/\1/p' \
+            manifests/analyst/analyst.yaml | head -n 1)")
+    fi
+    for image in "${images[@]}"; do
+        load "$image"
+    done
+else
+    "$ENGINE" build --tag "$IMAGE" .
+    load "$IMAGE"
+fi
 
 step "installing a single-node Kafka (manifests/kafka)"
 kubectl apply -f manifests/kafka/kafka.yaml
 kubectl -n kafka rollout status statefulset/kafka --timeout=300s
 
-step "installing Prometheus and Grafana (kube-prometheus-stack $MONITORING_CHART_VERSION)"
-helm repo add prometheus-community https://prometheus-community.github.io/helm-charts >/dev/null
-helm repo update prometheus-community >/dev/null
-helm upgrade --install monitoring prometheus-community/kube-prometheus-stack \
-    --version "$MONITORING_CHART_VERSION" \
-    --namespace monitoring --create-namespace \
-    --set prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false \
-    --set prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false \
-    --set prometheus.prometheusSpec.scrapeInterval=15s \
-    --set grafana.service.type=NodePort \
-    --set grafana.service.nodePort=30300 \
-    --set grafana.sidecar.dashboards.enabled=true \
-    --set grafana.sidecar.dashboards.searchNamespace=ALL \
-    --set grafana.sidecar.dashboards.folderAnnotation=grafana_folder \
-    --set grafana.sidecar.dashboards.provider.foldersFromFilesStructure=true \
-    --set alertmanager.enabled=false \
-    --wait --timeout 10m
+monitoring_values=(--set monitoring.podMonitor.enabled=true
+    --set monitoring.prometheusRule.enabled=true --set monitoring.dashboards.enabled=true)
+if [ "$IMAGES" = local ]; then
+    # kube-prometheus-stack's chart and images come from registries this machine cannot
+    # reach; the dashboards and alert rules are checked against a real Prometheus by
+    # the tests instead (tests/rules).
+    step "monitoring: not installed (kube-prometheus-stack needs its chart repository and registries)"
+    monitoring_values=(--set monitoring.podMonitor.enabled=false)
+else
+    step "installing Prometheus and Grafana (kube-prometheus-stack $MONITORING_CHART_VERSION)"
+    helm repo add prometheus-community https://prometheus-community.github.io/helm-charts >/dev/null
+    helm repo update prometheus-community >/dev/null
+    helm upgrade --install monitoring prometheus-community/kube-prometheus-stack \
+        --version "$MONITORING_CHART_VERSION" \
+        --namespace monitoring --create-namespace \
+        --set prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false \
+        --set prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false \
+        --set prometheus.prometheusSpec.scrapeInterval=15s \
+        --set grafana.service.type=NodePort \
+        --set grafana.service.nodePort=30300 \
+        --set grafana.sidecar.dashboards.enabled=true \
+        --set grafana.sidecar.dashboards.searchNamespace=ALL \
+        --set grafana.sidecar.dashboards.folderAnnotation=grafana_folder \
+        --set grafana.sidecar.dashboards.provider.foldersFromFilesStructure=true \
+        --set alertmanager.enabled=false \
+        --wait --timeout 10m
+fi
 
 redis_values=(--set redis.enabled=false)
 if [ "$REDIS" = 1 ]; then
@@ -103,9 +158,7 @@ step "installing the fishshop chart with its monitoring$([ "$REDIS" = 1 ] && ech
 helm upgrade --install fishshop charts/fishshop \
     --namespace fishshop-system --create-namespace \
     --set image.repository="${IMAGE%:*}" --set image.tag="${IMAGE##*:}" \
-    --set monitoring.podMonitor.enabled=true \
-    --set monitoring.prometheusRule.enabled=true \
-    --set monitoring.dashboards.enabled=true \
+    "${monitoring_values[@]}" \
     "${redis_values[@]}" \
     --wait --timeout 5m
 helm test fishshop --namespace fishshop-system

@@ -101,8 +101,12 @@ def test_the_build_stage_makes_a_wheel_from_that_context(tmp_path: Path) -> None
 
 def test_kind_builds_the_image_from_the_dockerfile_and_nowhere_else() -> None:
     script = (ROOT / "scripts" / "kind-up.sh").read_text()
-    assert 'docker build --tag "$IMAGE" .' in script
+    # One Dockerfile for both sources of images: the registries' Python, or Debian's
+    # made here (scripts/kind/build-images.sh) through the Dockerfile's PYTHON_IMAGE.
+    assert '"$ENGINE" build --tag "$IMAGE" .' in script
+    assert "--build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag \"$IMAGE\" ." in script
     assert "pip install" not in script
-    assert 'kind load docker-image "$IMAGE"' in script
+    assert 'kind load docker-image "$1"' in script
+    assert 'kind load image-archive "$archive"' in script
     config = (ROOT / "kind-config.yaml").read_text()
     assert "hostPort: 3000" in config
