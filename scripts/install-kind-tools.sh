@@ -48,6 +48,12 @@ download_kubectl() {
 }
 
 kubectl_bin="$CACHE_DIR/kubectl-$KUBECTL_VERSION/bin"
+# The same release built by scripts/build-kube.sh for the tests will do.
+for built in "$CACHE_DIR/kube-$KUBECTL_VERSION"-r*/bin; do
+    if [[ ! -x "$kubectl_bin/kubectl" && -x "$built/kubectl" ]]; then
+        kubectl_bin="$built"
+    fi
+done
 if [[ ! -x "$kubectl_bin/kubectl" ]]; then
     say "downloading kubectl $KUBECTL_VERSION"
     tmp="$(mktemp -d)"

@@ -2,8 +2,7 @@
 # Delete the kind cluster `make kind-up` made.
 set -euo pipefail
 CLUSTER="${FISHSHOP_KIND_CLUSTER:-fishshop}"
-command -v kind >/dev/null 2>&1 || {
-    echo "kind-down: kind is not installed, so there is no cluster to delete" >&2
-    exit 0
-}
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/kind/env.sh
+source scripts/kind/env.sh
 kind delete cluster --name "$CLUSTER"

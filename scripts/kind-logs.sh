@@ -11,6 +11,8 @@ CLUSTER="${FISHSHOP_KIND_CLUSTER:-fishshop}"
 OUT="${1:-kind-logs}"
 CONTEXT="kind-$CLUSTER"
 mkdir -p "$OUT/pods"
+# shellcheck source=scripts/kind/env.sh
+source "$(dirname "$0")/kind/env.sh" || echo "kind-logs: kind's tools or engine are missing" >&2
 k() { kubectl --context "$CONTEXT" "$@"; }
 
 k get shop -A -o yaml >"$OUT/shops.yaml" 2>&1

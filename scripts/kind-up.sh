@@ -41,11 +41,8 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 # kind, kubectl and helm at the pinned versions, built or fetched once.
 step "kind $KIND_VERSION, kubectl $KUBECTL_VERSION and helm $HELM_VERSION (cached in ~/.cache/fishshop)"
-tools="$(bash scripts/install-kind-tools.sh | paste -sd:)"
-export PATH="$tools:$PATH"
-# shellcheck source=scripts/kind/engine.sh
-source scripts/kind/engine.sh
-kind_choose_engine
+# shellcheck source=scripts/kind/env.sh
+source scripts/kind/env.sh
 
 # Where the images come from: the registries (upstream), or built on this machine from
 # the package registries (local: scripts/kind/build-images.sh).
@@ -93,6 +90,10 @@ else
         --wait 120s
 fi
 kubectl config use-context "kind-$CLUSTER" >/dev/null
+if [ "$IMAGES" = local ]; then
+    # One CoreDNS is plenty for one node, and its CPU request goes to the shops.
+    kubectl -n kube-system scale deployment coredns --replicas=1 >/dev/null
+fi
 
 step "building $IMAGE from the Dockerfile and loading it into the cluster"
 if [ "$IMAGES" = local ]; then
@@ -176,6 +177,16 @@ fi
 if [ "$ANALYST" = 1 ]; then
     step "installing PostgreSQL and Kafka Connect with Debezium's JDBC sink (manifests/analyst)"
     kubectl apply -f manifests/analyst/analyst.yaml
+    if [ "$IMAGES" = local ]; then
+        # The Kafka image made here carries the sink plugin (scripts/kind/build-images.sh):
+        # Connect's plugin path is filled from it, not from Maven Central.
+        kubectl -n analyst patch deployment connect --type=json -p '[
+            {"op": "replace", "path": "/spec/template/spec/initContainers/0/image",
+             "value": "'"docker.io/apache/$(basename "$KAFKA_IMAGE")"'"},
+            {"op": "add", "path": "/spec/template/spec/initContainers/0/command",
+             "value": ["cp", "-r", "/opt/kafka/plugins/.", "/plugins/"]},
+            {"op": "remove", "path": "/spec/template/spec/initContainers/0/args"}]'
+    fi
     kubectl -n analyst rollout status statefulset/postgres --timeout=300s
     kubectl -n analyst rollout status deployment/connect --timeout=600s
     step "opening the sample shop with an analyst (manifests/samples/harbour-analyst.yaml)"

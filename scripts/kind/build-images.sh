@@ -199,11 +199,16 @@ kafka_version="$(sed -n 's/^KAFKA_VERSION = "\(.*\)"/\1/p' "$root/workers/fishsh
 KAFKA_IMAGE_HERE="docker.io/apache/kafka:$kafka_version"
 libs="$(cd "$root" && PYTHONPATH="$root/workers" python3 -c \
     'from fishshop_workers.embedded.jars import ensure_jars; print(ensure_jars())')"
-kafka_key="$(digest "$debian_key $kafka_version r2" "$libs/.complete" "$here"/images/kafka*)"
+plugins="$(cd "$root" && PYTHONPATH="$root/workers" python3 -c \
+    'from fishshop_workers.embedded.connect import ensure_sink_plugin; print(ensure_sink_plugin())')"
+kafka_key="$(digest "$debian_key $kafka_version r3" "$libs/.complete" "$plugins"/*/.complete \
+    "$here"/images/kafka*)"
 if ! have "$KAFKA_IMAGE_HERE" "$kafka_key"; then
     rm -rf "$work/kafka" && mkdir -p "$work/kafka"
     cp -r "$libs" "$work/kafka/libs"
-    chmod -R a+rX "$work/kafka/libs" # the cache keeps its jars private to its user
+    mkdir -p "$work/kafka/plugins"
+    cp -r "$plugins" "$work/kafka/plugins/"
+    chmod -R a+rX "$work/kafka/libs" "$work/kafka/plugins" # the cache keeps its jars private
     cp "$here"/images/kafka* "$work/kafka/"
     build "$KAFKA_IMAGE_HERE" "$kafka_key" "$work/kafka" "$work/kafka/kafka.Containerfile" \
         --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
@@ -217,7 +222,7 @@ if ! have "$REDIS_IMAGE_HERE" "$redis_key"; then
 fi
 
 POSTGRES_IMAGE_HERE="docker.io/library/$POSTGRES_IMAGE"
-postgres_key="$(digest "$debian_key" "$here"/images/postgres*)"
+postgres_key="$(digest "$debian_key r2" "$here"/images/postgres*)"
 if ! have "$POSTGRES_IMAGE_HERE" "$postgres_key"; then
     build "$POSTGRES_IMAGE_HERE" "$postgres_key" "$here/images" "$here/images/postgres.Containerfile" \
         --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"

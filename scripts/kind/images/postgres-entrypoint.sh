@@ -17,4 +17,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     fi
     pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp "$@"
+exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"
