@@ -3,7 +3,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 
 .PHONY: locks demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
-	chart-crd kind-tools kind-up kind-e2e kind-logs kind-down actionlint screenshots
+	chart-crd kind-tools kind-up kind-e2e kind-check kind-logs kind-down actionlint screenshots
 
 demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
 	bash scripts/install-demo-deps.sh
@@ -36,6 +36,9 @@ kind-up:  ## kind cluster (Docker, or Podman), image, Kafka, monitoring, chart, 
 
 kind-e2e:  ## after kind-up: the end-to-end checks against the kind cluster (a skip fails)
 	PYTHON=$(PYTHON) bash scripts/kind-e2e.sh
+
+kind-check:  ## CI's kind stage: a new cluster with every sample, kind-e2e, logs on failure, kind-down
+	PYTHON=$(PYTHON) bash scripts/kind-check.sh
 
 kind-logs:  ## save the shops, pods, events and logs of the kind cluster in kind-logs/
 	bash scripts/kind-logs.sh kind-logs

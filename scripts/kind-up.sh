@@ -100,7 +100,8 @@ if [ "$IMAGES" = local ]; then
     # Debian's Python made here as the base; the build reaches PyPI through the host's
     # network and certificate authorities.
     case "$IMAGE" in */*) ;; *) IMAGE="docker.io/library/$IMAGE" ;; esac
-    "$ENGINE" build --network=host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
+    # --no-cache: Podman 4.3 reuses a cached COPY layer after the folder changed.
+    "$ENGINE" build --no-cache --network=host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
         --build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag "$IMAGE" .
     images=("docker.io/apache/$(basename "$KAFKA_IMAGE")" "$IMAGE")
     if [ "$REDIS" = 1 ]; then
@@ -176,16 +177,24 @@ if [ "$REDIS" = 1 ]; then
 fi
 if [ "$ANALYST" = 1 ]; then
     step "installing PostgreSQL and Kafka Connect with Debezium's JDBC sink (manifests/analyst)"
-    kubectl apply -f manifests/analyst/analyst.yaml
     if [ "$IMAGES" = local ]; then
         # The Kafka image made here carries the sink plugin (scripts/kind/build-images.sh):
-        # Connect's plugin path is filled from it, not from Maven Central.
-        kubectl -n analyst patch deployment connect --type=json -p '[
-            {"op": "replace", "path": "/spec/template/spec/initContainers/0/image",
-             "value": "'"docker.io/apache/$(basename "$KAFKA_IMAGE")"'"},
-            {"op": "add", "path": "/spec/template/spec/initContainers/0/command",
-             "value": ["cp", "-r", "/opt/kafka/plugins/.", "/plugins/"]},
-            {"op": "remove", "path": "/spec/template/spec/initContainers/0/args"}]'
+        # Connect's plugin path is filled from it, not from Maven Central in a pod.
+        KAFKA_HERE="docker.io/apache/$(basename "$KAFKA_IMAGE")" python3 - <<'PY' | kubectl apply -f -
+import os, sys
+text = open("manifests/analyst/analyst.yaml").read()
+fetch = """          image: fishshop:0.1.0
+          imagePullPolicy: IfNotPresent
+          args: ["connect", "--install-plugin", "/plugins"]"""
+copy = f"""          image: {os.environ["KAFKA_HERE"]}
+          imagePullPolicy: IfNotPresent
+          command: ["cp", "-r", "/opt/kafka/plugins/.", "/plugins/"]"""
+if fetch not in text:
+    sys.exit("kind-up: manifests/analyst/analyst.yaml no longer fetches the plugin as expected")
+sys.stdout.write(text.replace(fetch, copy))
+PY
+    else
+        kubectl apply -f manifests/analyst/analyst.yaml
     fi
     kubectl -n analyst rollout status statefulset/postgres --timeout=300s
     kubectl -n analyst rollout status deployment/connect --timeout=600s

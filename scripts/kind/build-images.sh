@@ -86,7 +86,7 @@ build() {
 DEBIAN_IMAGE=localhost/fishshop/debian:bookworm
 debian_key="$(digest "bookworm minbase r1")"
 if ! have "$DEBIAN_IMAGE" "$debian_key"; then
-    command -v debootstrap >/dev/null || {
+    command -v debootstrap >/dev/null || kind_apt_install debootstrap || {
         say "debootstrap is needed to make the Debian base (apt-get install debootstrap)"
         exit 1
     }

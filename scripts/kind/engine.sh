@@ -10,6 +10,15 @@
 
 kind_engine_say() { echo "kind: $*" >&2; }
 
+# kind_apt_install PACKAGE...: install Debian packages that are missing, where apt-get
+# runs as root; 1 otherwise (the caller says what to install).
+kind_apt_install() {
+    command -v apt-get >/dev/null && [[ "$(id -u)" = 0 ]] || return 1
+    kind_engine_say "installing $* from Debian's packages"
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 # 0 when the bounding set holds CAP_SYS_RESOURCE (capability 24).
 kind_full_capabilities() {
     local bounding
@@ -26,7 +35,8 @@ kind_choose_engine() {
         if kind_full_capabilities && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
             ENGINE=docker
             kind_engine_say "engine: docker (it runs here and can start privileged nodes)"
-        elif command -v podman >/dev/null; then
+        elif command -v podman >/dev/null && command -v runc >/dev/null ||
+            { ! kind_full_capabilities && kind_apt_install podman runc; }; then
             ENGINE=podman
             if kind_full_capabilities; then
                 kind_engine_say "engine: podman (no running Docker engine here)"

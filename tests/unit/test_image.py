@@ -104,7 +104,7 @@ def test_kind_builds_the_image_from_the_dockerfile_and_nowhere_else() -> None:
     # One Dockerfile for both sources of images: the registries' Python, or Debian's
     # made here (scripts/kind/build-images.sh) through the Dockerfile's PYTHON_IMAGE.
     assert '"$ENGINE" build --tag "$IMAGE" .' in script
-    assert "--build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag \"$IMAGE\" ." in script
+    assert '--build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag "$IMAGE" .' in script
     assert "pip install" not in script
     assert 'kind load docker-image "$1"' in script
     assert 'kind load image-archive "$archive"' in script
