@@ -103,7 +103,10 @@ if [ "$IMAGES" = local ]; then
     # --no-cache: Podman 4.3 reuses a cached COPY layer after the folder changed.
     "$ENGINE" build --no-cache --network=host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
         --build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag "$IMAGE" .
-    images=("docker.io/apache/$(basename "$KAFKA_IMAGE")" "$IMAGE")
+    images=("docker.io/apache/$(basename "$KAFKA_IMAGE")" "$IMAGE"
+        "quay.io/prometheus-operator/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION"
+        "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION"
+        localhost/fishshop/prometheus:2.42.0)
     if [ "$REDIS" = 1 ]; then
         images+=("docker.io/library/redis:$(sed -n '/^redis:/,/^[a-z]/ s/^ *tag: *\([^ ]*\).*/\1/p' \
             charts/fishshop/values.yaml | head -n 1)")
@@ -127,11 +130,20 @@ kubectl -n kafka rollout status statefulset/kafka --timeout=300s
 monitoring_values=(--set monitoring.podMonitor.enabled=true
     --set monitoring.prometheusRule.enabled=true --set monitoring.dashboards.enabled=true)
 if [ "$IMAGES" = local ]; then
-    # kube-prometheus-stack's chart and images come from registries this machine cannot
-    # reach; the dashboards and alert rules are checked against a real Prometheus by
-    # the tests instead (tests/rules).
-    step "monitoring: not installed (kube-prometheus-stack needs its chart repository and registries)"
-    monitoring_values=(--set monitoring.podMonitor.enabled=false)
+    # kube-prometheus-stack's chart and images come from registries: here the Prometheus
+    # Operator built from the Go module proxy runs Debian's Prometheus (no Grafana).
+    step "installing Prometheus (the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION," \
+        "Debian's Prometheus; Grafana needs the registries)"
+    bundle="$(go env GOMODCACHE)/github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION/bundle.yaml"
+    kubectl create namespace monitoring --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+    sed 's/namespace: default$/namespace: monitoring/' "$bundle" |
+        kubectl apply --server-side --force-conflicts -f - >/dev/null
+    kubectl wait --for condition=established --timeout=120s \
+        crd/prometheuses.monitoring.coreos.com crd/podmonitors.monitoring.coreos.com \
+        crd/prometheusrules.monitoring.coreos.com
+    kubectl -n monitoring rollout status deployment/prometheus-operator --timeout=300s
+    kubectl apply -f manifests/monitoring/prometheus.yaml
+    kubectl -n monitoring wait --for=condition=Available prometheus/fishshop --timeout=300s
 else
     step "installing Prometheus and Grafana (kube-prometheus-stack $MONITORING_CHART_VERSION)"
     helm repo add prometheus-community https://prometheus-community.github.io/helm-charts >/dev/null

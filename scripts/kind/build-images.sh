@@ -11,6 +11,9 @@
 #   localhost/fishshop/python:3.11         Debian's Python 3.11, the Dockerfile's base
 #   apache/kafka:<KAFKA_VERSION>           Kafka's jars on Debian's JRE (images/kafka)
 #   redis:<tag>, postgres:16-bookworm      Debian's Redis and PostgreSQL (images/)
+#   quay.io/prometheus-operator/...        the Prometheus Operator and its config reloader
+#                                          (scripts/build-prometheus-operator.sh)
+#   localhost/fishshop/prometheus:2.42.0   Debian's Prometheus (images/prometheus...)
 #
 # Each image is kept in podman's storage and as an archive under
 # ~/.cache/fishshop/kind-images, named by a digest of its inputs, so a second run
@@ -137,26 +140,39 @@ if [[ ! -x "$pause_bin/pause" ]]; then
 fi
 
 mkdir -p "$work/node/images" "$work/node/kube" "$work/static"
-static_image() { # NAME BINARY-PATH: FROM scratch with one static binary
-    local name="$1" binary="$2" key
-    key="$(digest "$name $KUBE_VERSION" "$binary" "$here/images/static.Containerfile")"
+# static_image NAME BINARY-PATH [FOLDER]: FROM scratch with one static binary, in FOLDER
+# (default /usr/local/bin).
+static_image() {
+    local name="$1" binary="$2" folder="${3:-/usr/local/bin}" key
+    key="$(digest "$name $KUBE_VERSION $folder" "$binary" "$here/images/static.Containerfile")"
     if ! have "$name" "$key"; then
         rm -rf "$work/static" && mkdir -p "$work/static"
         cp "$binary" "$work/static/"
-        sed "s|BINARY|$(basename "$binary")|g" "$here/images/static.Containerfile" \
-            >"$work/static/Containerfile"
+        sed -e "s|BINARY|$(basename "$binary")|g" -e "s|FOLDER|$folder|g" \
+            "$here/images/static.Containerfile" >"$work/static/Containerfile"
         build "$name" "$key" "$work/static" "$work/static/Containerfile"
     fi
-    cp "$ARCHIVES/${name//[\/:]/_}-$key.tar" "$work/node/images/"
-    node_inputs+=" $key"
+    built_key="$key"
+}
+# in_node NAME KEY: the node imports this image before its kubelet starts.
+in_node() {
+    cp "$ARCHIVES/${1//[\/:]/_}-$2.tar" "$work/node/images/"
+    node_inputs+=" $2"
 }
 node_inputs=""
+built_key=""
 static_image "registry.k8s.io/kube-apiserver:$KUBE_VERSION" "$kube_bin/kube-apiserver"
+in_node "registry.k8s.io/kube-apiserver:$KUBE_VERSION" "$built_key"
 static_image "registry.k8s.io/kube-controller-manager:$KUBE_VERSION" "$kube_bin/kube-controller-manager"
+in_node "registry.k8s.io/kube-controller-manager:$KUBE_VERSION" "$built_key"
 static_image "registry.k8s.io/kube-scheduler:$KUBE_VERSION" "$kube_bin/kube-scheduler"
+in_node "registry.k8s.io/kube-scheduler:$KUBE_VERSION" "$built_key"
 static_image "registry.k8s.io/etcd:$ETCD_TAG" "$kube_bin/etcd"
+in_node "registry.k8s.io/etcd:$ETCD_TAG" "$built_key"
 static_image "registry.k8s.io/pause:$PAUSE_VERSION" "$pause_bin/pause"
+in_node "registry.k8s.io/pause:$PAUSE_VERSION" "$built_key"
 static_image "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "$coredns_bin/coredns"
+in_node "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "$built_key"
 
 proxy_image="registry.k8s.io/kube-proxy:$KUBE_VERSION"
 proxy_key="$(digest "$debian_key" "$kube_bin/kube-proxy" "$here"/images/kube-proxy.*)"
@@ -166,8 +182,7 @@ if ! have "$proxy_image" "$proxy_key"; then
     build "$proxy_image" "$proxy_key" "$work/static" "$here/images/kube-proxy.Containerfile" \
         --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
 fi
-cp "$ARCHIVES/${proxy_image//[\/:]/_}-$proxy_key.tar" "$work/node/images/"
-node_inputs+=" $proxy_key"
+in_node "$proxy_image" "$proxy_key"
 
 # --- kind's node ----------------------------------------------------------------------
 NODE_IMAGE="localhost/fishshop/kind-node:$KUBE_VERSION"
@@ -228,5 +243,19 @@ if ! have "$POSTGRES_IMAGE_HERE" "$postgres_key"; then
         --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
 fi
 
-say "images ready: $NODE_IMAGE, $PYTHON_IMAGE, $KAFKA_IMAGE_HERE, $REDIS_IMAGE_HERE, $POSTGRES_IMAGE_HERE"
+# --- monitoring: the Prometheus Operator, its config reloader, Debian's Prometheus -----
+operator_bin="$(bash "$root/scripts/build-prometheus-operator.sh")"
+static_image "quay.io/prometheus-operator/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION" \
+    "$operator_bin/operator" /bin
+static_image "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION" \
+    "$operator_bin/prometheus-config-reloader" /bin
+PROMETHEUS_IMAGE=localhost/fishshop/prometheus:2.42.0
+prometheus_key="$(digest "$debian_key" "$here/images/prometheus.Containerfile")"
+if ! have "$PROMETHEUS_IMAGE" "$prometheus_key"; then
+    build "$PROMETHEUS_IMAGE" "$prometheus_key" "$here/images" "$here/images/prometheus.Containerfile" \
+        --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
+fi
+
+say "images ready: $NODE_IMAGE, $PYTHON_IMAGE, $KAFKA_IMAGE_HERE, $REDIS_IMAGE_HERE," \
+    "$POSTGRES_IMAGE_HERE, the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION, $PROMETHEUS_IMAGE"
 echo "$NODE_IMAGE"

@@ -23,6 +23,7 @@ CLUSTER = os.environ.get("FISHSHOP_KIND_CLUSTER", "fishshop")
 CONTEXT = f"kind-{CLUSTER}"
 IMAGE = os.environ.get("FISHSHOP_IMAGE", "fishshop:0.1.0")
 KAFKA = "kafka.kafka.svc:9092"
+KAFKA_IMAGE = os.environ.get("FISHSHOP_KAFKA_IMAGE", "apache/kafka:4.2.1")
 T = TypeVar("T")
 
 
@@ -73,14 +74,26 @@ def shop_json(namespace: str, name: str) -> dict[str, Any]:
     return dict(json.loads(kubectl("get", "fishshop", name, "-n", namespace, "-o", "json")))
 
 
-def in_cluster(namespace: str, *command: str) -> str:
-    """Run a fishshop command in a one-off pod of the fishshop image."""
+def in_cluster(namespace: str, *command: str, image: str = IMAGE) -> str:
+    """Run a command in a one-off pod (of the fishshop image unless told)."""
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     return kubectl(
         "run", name, "-n", namespace, "--rm", "-i", "--restart=Never", "--quiet",
-        f"--image={IMAGE}", "--image-pull-policy=IfNotPresent", "--command", "--",
+        f"--image={image}", "--image-pull-policy=IfNotPresent", "--command", "--",
         *command,
     )  # fmt: skip
+
+
+def served_ids_by_console_consumer(namespace: str, topic: str) -> list[str]:
+    """The order ids in a served topic, read committed by Kafka's own console consumer
+    in the cluster: a second reader beside fishshop's audit."""
+    out = in_cluster(
+        namespace, "/opt/kafka/bin/kafka-console-consumer.sh", "--bootstrap-server", KAFKA,
+        "--topic", topic, "--from-beginning", "--timeout-ms", "20000",
+        "--consumer-property", "isolation.level=read_committed",
+        image=KAFKA_IMAGE,
+    )  # fmt: skip
+    return [json.loads(line)["id"] for line in out.splitlines() if line.startswith("{")]
 
 
 def group_members(namespace: str, group: str) -> int:
@@ -128,7 +141,7 @@ def test_the_sample_shop_from_kind_up_is_ready() -> None:
     assert ready[0]["status"] == "True", ready
 
 
-def test_a_shop_serves_scales_closes_and_audits_clean(namespace: str) -> None:
+def test_a_shop_serves_scales_survives_a_killed_preparer_and_audits_clean(namespace: str) -> None:
     kubectl("apply", "-n", namespace, "-f", "-", stdin=small_shop("e2e"))
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "fishshop/e2e", "--timeout=300s")
     group = f"fishshop.{namespace}.e2e.preparers"
@@ -137,6 +150,13 @@ def test_a_shop_serves_scales_closes_and_audits_clean(namespace: str) -> None:
     kubectl("scale", "-n", namespace, "fishshop/e2e", "--replicas=3")
     kubectl("rollout", "status", "-n", namespace, "deployment/e2e-preparer", "--timeout=300s")
     assert wait_for("three members", lambda: group_members(namespace, group) == 3)
+
+    # A preparer killed mid-stream, with no time to finish or leave the group.
+    victim = kubectl("get", "pods", "-n", namespace, "-l", "app.kubernetes.io/component=preparer",
+                     "-o", "jsonpath={.items[0].metadata.name}")  # fmt: skip
+    kubectl("delete", "pod", victim, "-n", namespace, "--grace-period=0", "--force")
+    kubectl("rollout", "status", "-n", namespace, "deployment/e2e-preparer", "--timeout=300s")
+    assert wait_for("three members again", lambda: group_members(namespace, group) == 3)
 
     kubectl(
         "patch", "-n", namespace, "fishshop/e2e", "--type=merge", "-p", '{"spec":{"open":false}}'
@@ -157,6 +177,9 @@ def test_a_shop_serves_scales_closes_and_audits_clean(namespace: str) -> None:
     assert summary["orders_created"] > 0
     assert summary["unserved"] == 0
     assert summary["duplicates"] == 0
+    served = served_ids_by_console_consumer(namespace, f"fishshop.{namespace}.e2e.served")
+    assert len(served) == len(set(served)) == summary["orders_served"], (
+        len(served), len(set(served)), summary)  # fmt: skip
 
 
 def test_drift_is_repaired_and_deletion_removes_the_topics(namespace: str) -> None:
@@ -184,6 +207,40 @@ def test_drift_is_repaired_and_deletion_removes_the_topics(namespace: str) -> No
     )
     topics = in_cluster(namespace, "python", "-c", script)
     assert f"fishshop.{namespace}.drift." not in topics
+
+
+PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"
+
+
+def prometheus(path: str) -> Any:
+    """GET a path of the cluster's Prometheus API (from a pod in the cluster)."""
+    script = (
+        "import urllib.request\n"
+        f"print(urllib.request.urlopen('{PROMETHEUS}{path}', timeout=20).read().decode())\n"
+    )
+    return json.loads(in_cluster("default", "python", "-c", script))["data"]
+
+
+def test_prometheus_scrapes_every_worker_and_loads_the_alert_rules() -> None:
+    """The chart's PodMonitor makes Prometheus scrape each worker of the sample shop,
+    labelled with its shop; its PrometheusRule's groups are loaded."""
+    pods = json.loads(kubectl("get", "pods", "-n", "default", "-l", "fishshop.dev/shop=harbour",
+                              "-o", "json"))["items"]  # fmt: skip
+    workers = {pod["metadata"]["name"] for pod in pods}
+    assert len(workers) >= 3, workers
+
+    def scraped_up() -> set[str] | None:
+        targets = prometheus("/api/v1/targets?state=active")["activeTargets"]
+        up = {
+            t["labels"].get("pod", "")
+            for t in targets
+            if t["health"] == "up" and t["labels"].get("shop") == "harbour"
+        }
+        return up if workers <= up else None
+
+    wait_for("every harbour worker scraped and up", scraped_up, timeout=180)
+    groups = {g["name"] for g in prometheus("/api/v1/rules")["groups"]}
+    assert {"fishshop.shop", "fishshop.operator"} <= groups, groups
 
 
 ANALYST_URL = "postgresql://fishshop:fishshop-analyst@postgres.analyst.svc:5432/fishshop"
