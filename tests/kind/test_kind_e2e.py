@@ -75,13 +75,27 @@ def shop_json(namespace: str, name: str) -> dict[str, Any]:
 
 
 def in_cluster(namespace: str, *command: str, image: str = IMAGE) -> str:
-    """Run a command in a one-off pod (of the fishshop image unless told)."""
+    """Run a command in a one-off pod (of the fishshop image unless told) and return its
+    output. Not `kubectl run -i`: on a busy node a short pod can end before kubectl
+    attaches, and its output is lost."""
     name = f"e2e-{uuid.uuid4().hex[:6]}"
-    return kubectl(
-        "run", name, "-n", namespace, "--rm", "-i", "--restart=Never", "--quiet",
-        f"--image={image}", "--image-pull-policy=IfNotPresent", "--command", "--",
-        *command,
+    kubectl(
+        "run", name, "-n", namespace, "--restart=Never", f"--image={image}",
+        "--image-pull-policy=IfNotPresent", "--command", "--", *command,
     )  # fmt: skip
+    try:
+
+        def ended() -> str | None:
+            phase = kubectl("get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}")
+            return phase if phase in ("Succeeded", "Failed") else None
+
+        phase = wait_for(f"the one-off pod {name} to end", ended, timeout=300)
+        output = kubectl("logs", name, "-n", namespace)
+        if phase == "Failed":
+            raise AssertionError(f"{' '.join(command)} failed in the cluster:\n{output[-3000:]}")
+        return output
+    finally:
+        kubectl("delete", "pod", name, "-n", namespace, "--wait=false", check=False)
 
 
 def served_ids_by_console_consumer(namespace: str, topic: str) -> list[str]:
