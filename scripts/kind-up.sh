@@ -106,7 +106,7 @@ if [ "$IMAGES" = local ]; then
     images=("docker.io/apache/$(basename "$KAFKA_IMAGE")" "$IMAGE"
         "quay.io/prometheus-operator/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION"
         "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION"
-        localhost/fishshop/prometheus:2.42.0)
+        "localhost/fishshop/prometheus:$PROMETHEUS_VERSION")
     if [ "$REDIS" = 1 ]; then
         images+=("docker.io/library/redis:$(sed -n '/^redis:/,/^[a-z]/ s/^ *tag: *\([^ ]*\).*/\1/p' \
             charts/fishshop/values.yaml | head -n 1)")
@@ -131,9 +131,9 @@ monitoring_values=(--set monitoring.podMonitor.enabled=true
     --set monitoring.prometheusRule.enabled=true --set monitoring.dashboards.enabled=true)
 if [ "$IMAGES" = local ]; then
     # kube-prometheus-stack's chart and images come from registries: here the Prometheus
-    # Operator built from the Go module proxy runs Debian's Prometheus (no Grafana).
-    step "installing Prometheus (the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION," \
-        "Debian's Prometheus; Grafana needs the registries)"
+    # Operator and Prometheus, built from the Go module proxy (no Grafana).
+    step "installing Prometheus $PROMETHEUS_VERSION (the Prometheus Operator" \
+        "$PROMETHEUS_OPERATOR_VERSION; Grafana needs the registries)"
     bundle="$(go env GOMODCACHE)/github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION/bundle.yaml"
     kubectl create namespace monitoring --dry-run=client -o yaml | kubectl apply -f - >/dev/null
     sed 's/namespace: default$/namespace: monitoring/' "$bundle" |

@@ -13,7 +13,7 @@
 #   redis:<tag>, postgres:16-bookworm      Debian's Redis and PostgreSQL (images/)
 #   quay.io/prometheus-operator/...        the Prometheus Operator and its config reloader
 #                                          (scripts/build-prometheus-operator.sh)
-#   localhost/fishshop/prometheus:2.42.0   Debian's Prometheus (images/prometheus...)
+#   localhost/fishshop/prometheus:<v>      Prometheus (the same script)
 #
 # Each image is kept in podman's storage and as an archive under
 # ~/.cache/fishshop/kind-images, named by a digest of its inputs, so a second run
@@ -148,7 +148,9 @@ static_image() {
     if ! have "$name" "$key"; then
         rm -rf "$work/static" && mkdir -p "$work/static"
         cp "$binary" "$work/static/"
-        sed -e "s|BINARY|$(basename "$binary")|g" -e "s|FOLDER|$folder|g" \
+        local file
+        file="$(basename "$binary")"
+        sed -e "s|BINARY|$file|g" -e "s|FOLDER|$folder|g" -e "s|NAME|${file%-v[0-9]*}|g" \
             "$here/images/static.Containerfile" >"$work/static/Containerfile"
         build "$name" "$key" "$work/static" "$work/static/Containerfile"
     fi
@@ -243,18 +245,14 @@ if ! have "$POSTGRES_IMAGE_HERE" "$postgres_key"; then
         --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
 fi
 
-# --- monitoring: the Prometheus Operator, its config reloader, Debian's Prometheus -----
+# --- monitoring: the Prometheus Operator, its config reloader, Prometheus ---------------
 operator_bin="$(bash "$root/scripts/build-prometheus-operator.sh")"
 static_image "quay.io/prometheus-operator/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION" \
     "$operator_bin/operator" /bin
 static_image "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION" \
     "$operator_bin/prometheus-config-reloader" /bin
-PROMETHEUS_IMAGE=localhost/fishshop/prometheus:2.42.0
-prometheus_key="$(digest "$debian_key" "$here/images/prometheus.Containerfile")"
-if ! have "$PROMETHEUS_IMAGE" "$prometheus_key"; then
-    build "$PROMETHEUS_IMAGE" "$prometheus_key" "$here/images" "$here/images/prometheus.Containerfile" \
-        --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
-fi
+PROMETHEUS_IMAGE="localhost/fishshop/prometheus:$PROMETHEUS_VERSION"
+static_image "$PROMETHEUS_IMAGE" "$operator_bin/prometheus-$PROMETHEUS_VERSION" /bin
 
 say "images ready: $NODE_IMAGE, $PYTHON_IMAGE, $KAFKA_IMAGE_HERE, $REDIS_IMAGE_HERE," \
     "$POSTGRES_IMAGE_HERE, the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION, $PROMETHEUS_IMAGE"
