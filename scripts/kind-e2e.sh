@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The end-to-end checks against the kind cluster `make kind-up` made (tests/kind), on
-# whichever engine runs it. A check that skips fails the run, as one that fails does:
-# a skip here means the cluster lacks what the check needs. The JUnit report goes to
-# $FISHSHOP_KIND_JUNIT (default kind-e2e.xml).
+# whichever engine runs it. With FISHSHOP_KIND_NO_SKIP=1 (make kind-check, CI) a check
+# that skips fails the run, as one that fails does: a skip means the cluster lacks what
+# the check needs (the analyst's check skips unless FISHSHOP_KIND_ANALYST=1 installed
+# it). The JUnit report goes to $FISHSHOP_KIND_JUNIT (default kind-e2e.xml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/kind/env.sh
@@ -13,7 +14,7 @@ if grep -q '<testsuite[^>]* tests="0"' "$report"; then
     echo "kind-e2e: no check ran" >&2
     exit 1
 fi
-if ! grep -q '<testsuite[^>]* skipped="0"' "$report"; then
+if [ "${FISHSHOP_KIND_NO_SKIP:-0}" = 1 ] && ! grep -q '<testsuite[^>]* skipped="0"' "$report"; then
     echo "kind-e2e: checks were skipped (see the SKIPPED lines above); every check must run" >&2
     exit 1
 fi

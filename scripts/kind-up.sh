@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A fish shop on a kind cluster: the cluster from kind-config.yaml, the fishshop image,
 # a single-node Kafka, Prometheus and Grafana (kube-prometheus-stack), the fishshop
-# chart with its monitoring on, and the sample shop. Needs docker, kind, kubectl, helm.
+# chart with its monitoring on, and the sample shop. Needs Go and a container engine
+# (Docker, or Podman with runc: scripts/kind/engine.sh); kind, kubectl and helm are
+# built or fetched once (scripts/install-kind-tools.sh). Where no registry answers, it
+# builds every image here (scripts/kind/build-images.sh), with Prometheus but no Grafana.
 # FISHSHOP_KIND_REDIS=1 also installs the chart's Redis (redis.enabled) and opens the
 # sample shop with a hot cabinet (manifests/samples/harbour-hot-cabinet.yaml).
 # FISHSHOP_KIND_ANALYST=1 also installs PostgreSQL and a Kafka Connect worker with
@@ -48,13 +51,19 @@ source scripts/kind/env.sh
 # the package registries (local: scripts/kind/build-images.sh).
 IMAGES="${FISHSHOP_KIND_IMAGES:-auto}"
 if [ "$IMAGES" = auto ]; then
-    if timeout 90 "$ENGINE" pull --quiet "$NODE_IMAGE" >/dev/null 2>&1; then
-        IMAGES=upstream
-    else
+    IMAGES=upstream
+    # Images are made here only with Podman (the build uses its options); Docker pulls
+    # kind's node image itself. Podman takes no short name with both tag and digest.
+    if [ "$ENGINE" = podman ] &&
+        ! timeout 90 podman pull --quiet "docker.io/kindest/node@${NODE_IMAGE#*@}" >/dev/null 2>&1; then
         IMAGES=local
         echo "kind-up: $NODE_IMAGE cannot be pulled here, so every image is built on this" \
             "machine (FISHSHOP_KIND_IMAGES=upstream or local chooses)" >&2
     fi
+fi
+if [ "$IMAGES" = local ] && [ "$ENGINE" != podman ]; then
+    echo "kind-up: images are built here only with Podman (FISHSHOP_KIND_ENGINE=podman)" >&2
+    exit 1
 fi
 case "$IMAGES" in
     upstream) step "images: from their registries (kind's node $NODE_IMAGE)" ;;
@@ -76,9 +85,13 @@ load() {
         # kind load docker-image calls the docker CLI; an archive works with any engine.
         local archive
         archive="$(mktemp --suffix=.tar)"
-        podman save --quiet --format docker-archive --output "$archive" "$1"
-        kind load image-archive "$archive" --name "$CLUSTER"
+        local status=0
+        podman save --quiet --format docker-archive --output "$archive" "$1" || status=$?
+        if [ "$status" = 0 ]; then
+            kind load image-archive "$archive" --name "$CLUSTER" || status=$?
+        fi
         rm -f "$archive"
+        return "$status"
     fi
 }
 
@@ -86,7 +99,13 @@ if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
     step "kind cluster $CLUSTER already exists"
 else
     step "creating kind cluster $CLUSTER from kind-config.yaml ($NODE_IMAGE)"
-    kind create cluster --name "$CLUSTER" --config kind-config.yaml --image "$NODE_IMAGE" \
+    config=kind-config.yaml
+    if [ "$IMAGES" = local ]; then
+        # No Grafana here, so no port of the machine's to publish it on.
+        config="$(mktemp --suffix=.yaml)"
+        sed '/^    extraPortMappings:/,$d' kind-config.yaml >"$config"
+    fi
+    kind create cluster --name "$CLUSTER" --config "$config" --image "$NODE_IMAGE" \
         --wait 120s
 fi
 kubectl config use-context "kind-$CLUSTER" >/dev/null
@@ -96,13 +115,17 @@ if [ "$IMAGES" = local ]; then
 fi
 
 step "building $IMAGE from the Dockerfile and loading it into the cluster"
+if [ "$ENGINE" = podman ]; then
+    # Podman would name it localhost/...; the chart's fishshop:0.1.0 means docker.io.
+    case "$IMAGE" in */*) ;; *) IMAGE="docker.io/library/$IMAGE" ;; esac
+fi
 if [ "$IMAGES" = local ]; then
     # Debian's Python made here as the base; the build reaches PyPI through the host's
-    # network and certificate authorities.
-    case "$IMAGE" in */*) ;; *) IMAGE="docker.io/library/$IMAGE" ;; esac
-    # --no-cache: Podman 4.3 reuses a cached COPY layer after the folder changed.
-    "$ENGINE" build --no-cache --network=host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
+    # network and certificate authorities. --no-cache: Podman 4.3 reuses a cached COPY
+    # layer after its folder changed. The image it replaces is pruned.
+    podman build --no-cache --network=host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
         --build-arg PYTHON_IMAGE=localhost/fishshop/python:3.11 --tag "$IMAGE" .
+    podman image prune --force >/dev/null
     images=("docker.io/apache/$(basename "$KAFKA_IMAGE")" "$IMAGE"
         "quay.io/prometheus-operator/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION"
         "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION"
@@ -134,7 +157,8 @@ if [ "$IMAGES" = local ]; then
     # Operator and Prometheus, built from the Go module proxy (no Grafana).
     step "installing Prometheus $PROMETHEUS_VERSION (the Prometheus Operator" \
         "$PROMETHEUS_OPERATOR_VERSION; Grafana needs the registries)"
-    bundle="$(go env GOMODCACHE)/github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION/bundle.yaml"
+    bundle="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/bundle.yaml"
     kubectl create namespace monitoring --dry-run=client -o yaml | kubectl apply -f - >/dev/null
     sed 's/namespace: default$/namespace: monitoring/' "$bundle" |
         kubectl apply --server-side --force-conflicts -f - >/dev/null
@@ -218,10 +242,16 @@ PY
 fi
 kubectl get shop -o wide
 
+if [ "$IMAGES" = local ]; then
+    where="Prometheus: kubectl -n monitoring port-forward svc/prometheus-operated 9090
+(no Grafana where the registries do not answer)."
+else
+    where="Grafana: http://localhost:3000 (user admin, password prom-operator),
+dashboards \"Fish shop\" and \"Fish shop operator\" in the folder \"Fish shop\"."
+fi
 cat >&2 <<DONE
 
-The shop is open. Grafana: http://localhost:3000 (user admin, password prom-operator),
-dashboards "Fish shop" and "Fish shop operator" in the folder "Fish shop".
+The shop is open. $where
 
   kubectl scale fishshop/harbour --replicas=4     # more preparers
   FISHSHOP_KIND_REDIS=1 make kind-up              # also Redis and a shop with a hot cabinet

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build, on this machine, every image the kind path needs where no image registry can
 # be reached: from Debian's packages (debootstrap), the Go module proxy and Maven
-# Central only. scripts/kind-up.sh calls it when FISHSHOP_KIND_IMAGES=local (chosen
-# there when registry.k8s.io cannot be reached).
+# Central only, with Podman. scripts/kind-up.sh calls it when FISHSHOP_KIND_IMAGES=local
+# (chosen there when kind's node image cannot be pulled).
 #
 #   localhost/fishshop/debian:bookworm     debootstrap --variant=minbase
 #   registry.k8s.io/{kube-apiserver,...}   the control plane at KUBECTL_VERSION, from
@@ -76,7 +76,8 @@ build() {
     local name="$1" key="$2" context="$3" file="$4"
     shift 4
     say "building $name"
-    $ENGINE build --network=host --label "dev.fishshop.inputs=$key" \
+    # --no-cache: a new key means new inputs, and Podman 4.3 can reuse a stale COPY layer.
+    $ENGINE build --no-cache --network=host --label "dev.fishshop.inputs=$key" \
         --tag "$name" --file "$file" "$@" "$context" >"$work/build.log" 2>&1 || {
         tail -n 40 "$work/build.log" >&2
         say "building $name failed (the last 40 lines of the build are above)"
@@ -87,13 +88,15 @@ build() {
 
 # --- Debian ---------------------------------------------------------------------------
 DEBIAN_IMAGE=localhost/fishshop/debian:bookworm
+# The key names what this section does: bump its revision (r1) when it changes.
 debian_key="$(digest "bookworm minbase r1")"
 if ! have "$DEBIAN_IMAGE" "$debian_key"; then
     command -v debootstrap >/dev/null || kind_apt_install debootstrap || {
         say "debootstrap is needed to make the Debian base (apt-get install debootstrap)"
         exit 1
     }
-    mirror="$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)"
+    mirror="$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
+        2>/dev/null | head -n 1 || true)"
     mirror="${mirror:-http://deb.debian.org/debian}"
     say "making the Debian bookworm base with debootstrap from $mirror (about a minute)"
     debootstrap --variant=minbase bookworm "$work/debian" "$mirror" >"$work/debootstrap.log" 2>&1 || {
@@ -130,7 +133,9 @@ if [[ ! -x "$coredns_bin/coredns" ]]; then
     CGO_ENABLED=0 GOBIN="$coredns_bin" go install -trimpath -ldflags "-s -w" \
         "github.com/coredns/coredns@$COREDNS_VERSION" >&2
 fi
-pause_c="$(go env GOMODCACHE)/k8s.io/kubernetes@$KUBE_VERSION/build/pause/linux/pause.c"
+# module_dir MODULE@VERSION: the module's folder in Go's module cache, fetched if missing.
+module_dir() { go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
+pause_c="$(module_dir "k8s.io/kubernetes@$KUBE_VERSION")/build/pause/linux/pause.c"
 pause_bin="$CACHE_DIR/pause-$PAUSE_VERSION/bin"
 if [[ ! -x "$pause_bin/pause" ]]; then
     say "compiling pause from $pause_c"
@@ -158,6 +163,7 @@ static_image() {
 }
 # in_node NAME KEY: the node imports this image before its kubelet starts.
 in_node() {
+    [[ -f "$ARCHIVES/${1//[\/:]/_}-$2.tar" ]] || keep "$1" "$2"
     cp "$ARCHIVES/${1//[\/:]/_}-$2.tar" "$work/node/images/"
     node_inputs+=" $2"
 }
@@ -188,10 +194,7 @@ in_node "$proxy_image" "$proxy_key"
 
 # --- kind's node ----------------------------------------------------------------------
 NODE_IMAGE="localhost/fishshop/kind-node:$KUBE_VERSION"
-kind_source="$(go env GOMODCACHE)/sigs.k8s.io/kind@$KIND_VERSION"
-if [[ ! -d "$kind_source/images/base/files" ]]; then
-    GOFLAGS=-mod=mod go mod download "sigs.k8s.io/kind@$KIND_VERSION"
-fi
+kind_source="$(module_dir "sigs.k8s.io/kind@$KIND_VERSION")"
 node_key="$(digest "$debian_key $KIND_VERSION $KUBE_VERSION $PAUSE_VERSION$node_inputs" \
     "$here"/node/* "$kube_bin/kubelet" "$kube_bin/kubeadm" "$kube_bin/kubectl")"
 if ! have "$NODE_IMAGE" "$node_key"; then
@@ -218,6 +221,7 @@ libs="$(cd "$root" && PYTHONPATH="$root/workers" python3 -c \
     'from fishshop_workers.embedded.jars import ensure_jars; print(ensure_jars())')"
 plugins="$(cd "$root" && PYTHONPATH="$root/workers" python3 -c \
     'from fishshop_workers.embedded.connect import ensure_sink_plugin; print(ensure_sink_plugin())')"
+# r3: bump when the image is made differently from the same files.
 kafka_key="$(digest "$debian_key $kafka_version r3" "$libs/.complete" "$plugins"/*/.complete \
     "$here"/images/kafka*)"
 if ! have "$KAFKA_IMAGE_HERE" "$kafka_key"; then
@@ -239,7 +243,7 @@ if ! have "$REDIS_IMAGE_HERE" "$redis_key"; then
 fi
 
 POSTGRES_IMAGE_HERE="docker.io/library/$POSTGRES_IMAGE"
-postgres_key="$(digest "$debian_key r2" "$here"/images/postgres*)"
+postgres_key="$(digest "$debian_key r2" "$here"/images/postgres*)" # r2: as kafka_key's r3
 if ! have "$POSTGRES_IMAGE_HERE" "$postgres_key"; then
     build "$POSTGRES_IMAGE_HERE" "$postgres_key" "$here/images" "$here/images/postgres.Containerfile" \
         --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
