@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/kind/env.sh
 source scripts/kind/env.sh
+# shellcheck source=scripts/versions.env
+source scripts/versions.env
+# The Kafka image whose console consumer the checks run in the cluster.
+export FISHSHOP_KAFKA_IMAGE="${FISHSHOP_KAFKA_IMAGE:-$KAFKA_IMAGE}"
 report="${FISHSHOP_KIND_JUNIT:-kind-e2e.xml}"
 "${PYTHON:-python3}" -m pytest tests/kind -v -rs -p no:cacheprovider --junitxml="$report" "$@"
 if grep -q '<testsuite[^>]* tests="0"' "$report"; then

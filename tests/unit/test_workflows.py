@@ -205,6 +205,18 @@ def test_kafka_in_kind_is_the_release_the_embedded_broker_runs() -> None:
     assert images == {VERSIONS["KAFKA_IMAGE"]}
 
 
+def test_the_prometheus_kind_runs_here_is_the_one_built_here() -> None:
+    """manifests/monitoring cannot read versions.env: its image and version must be the
+    PROMETHEUS_VERSION that scripts/build-prometheus-operator.sh builds."""
+    documents = yaml.safe_load_all((ROOT / "manifests/monitoring/prometheus.yaml").read_text())
+    spec = next(d for d in documents if d["kind"] == "Prometheus")["spec"]
+    version = VERSIONS["PROMETHEUS_VERSION"]
+    assert spec["version"] == version
+    assert spec["image"] == f"localhost/fishshop/prometheus:{version}"
+    assert "$PROMETHEUS_VERSION" in (SCRIPTS / "kind" / "build-images.sh").read_text()
+    assert "PROMETHEUS_OPERATOR_VERSION" in (SCRIPTS / "build-prometheus-operator.sh").read_text()
+
+
 def test_make_lint_runs_actionlint_and_make_install_builds_it() -> None:
     makefile = (ROOT / "Makefile").read_text()
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
