@@ -17,14 +17,7 @@ command -v go >/dev/null || {
     exit 1
 }
 
-kind_bin="$CACHE_DIR/kind-$KIND_VERSION/bin"
-if [[ ! -x "$kind_bin/kind" ]]; then
-    say "building kind $KIND_VERSION from the Go module proxy (once)"
-    mkdir -p "$kind_bin"
-    CGO_ENABLED=0 GOBIN="$kind_bin" go install -trimpath -ldflags "-s -w" \
-        "sigs.k8s.io/kind@$KIND_VERSION" >&2
-fi
-
+kind_bin="$(bash "$here/build-go-tool.sh" kind sigs.k8s.io/kind "$KIND_VERSION")"
 helm_bin="$(FISHSHOP_HELM_VERSION="$HELM_VERSION" bash "$here/build-helm.sh")"
 
 download_kubectl() {

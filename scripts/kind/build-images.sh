@@ -126,13 +126,8 @@ fi
 # --- the control plane's images -------------------------------------------------------
 kube_bin="$(FISHSHOP_KUBE_VERSION="$KUBE_VERSION" bash "$root/scripts/build-kube.sh" \
     etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl)"
-coredns_bin="$CACHE_DIR/coredns-$COREDNS_VERSION/bin"
-if [[ ! -x "$coredns_bin/coredns" ]]; then
-    say "building CoreDNS $COREDNS_VERSION from the Go module proxy (a few minutes, once)"
-    mkdir -p "$coredns_bin"
-    CGO_ENABLED=0 GOBIN="$coredns_bin" go install -trimpath -ldflags "-s -w" \
-        "github.com/coredns/coredns@$COREDNS_VERSION" >&2
-fi
+coredns_bin="$(FISHSHOP_CACHE_DIR="$CACHE_DIR" bash "$root/scripts/build-go-tool.sh" \
+    coredns github.com/coredns/coredns "$COREDNS_VERSION" "a few minutes, once")"
 # module_dir MODULE@VERSION: the module's folder in Go's module cache, fetched if missing.
 module_dir() { go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
 pause_c="$(module_dir "k8s.io/kubernetes@$KUBE_VERSION")/build/pause/linux/pause.c"
