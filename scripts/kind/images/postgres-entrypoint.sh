@@ -7,8 +7,9 @@ set -eu
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     mkdir -p "$PGDATA" && chmod 0700 "$PGDATA"
     printf '%s' "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is needed}" >/tmp/pwfile
+    # UTF-8, as the official image makes it (a bare initdb here would be SQL_ASCII).
     initdb --username="$POSTGRES_USER" --pwfile=/tmp/pwfile --auth-host=scram-sha-256 \
-        --auth-local=trust -D "$PGDATA" >/dev/null
+        --auth-local=trust --encoding=UTF8 --locale=C.UTF-8 -D "$PGDATA" >/dev/null
     rm -f /tmp/pwfile
     echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
     pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null

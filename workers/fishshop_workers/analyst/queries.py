@@ -16,7 +16,7 @@ import psycopg
 from fishshop_workers.analyst.database import TABLE, DatabaseAddress
 from fishshop_workers.analyst.panel import AnalystSnapshot, ServedPoint, choose_bucket
 from fishshop_workers.analyst.report import ReportRow, Window
-from fishshop_workers.analyst.store import AnalystStoreError, connect
+from fishshop_workers.analyst.store import CLIENT_ENCODING, AnalystStoreError, connect
 from fishshop_workers.shop.menu import MENU
 
 __all__ = ["AnalystReader", "report_rows"]
@@ -39,7 +39,7 @@ class AnalystReader:
     async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         if self._connection is None or self._connection.closed:
             self._connection = await psycopg.AsyncConnection.connect(
-                self.url, connect_timeout=5, autocommit=True
+                self.url, connect_timeout=5, autocommit=True, client_encoding=CLIENT_ENCODING
             )
         return self._connection
 

@@ -19,6 +19,7 @@ from fishshop_workers.analyst.database import (
 from fishshop_workers.errors import ServiceError, remote_text
 
 __all__ = [
+    "CLIENT_ENCODING",
     "AnalystStoreError",
     "ServedRow",
     "connect",
@@ -32,6 +33,11 @@ class AnalystStoreError(ServiceError, RuntimeError):
     """PostgreSQL could not be reached or refused; the message says what to do."""
 
 
+CLIENT_ENCODING = "utf8"
+"""Every connection asks for UTF-8: a database made in the C locale is SQL_ASCII, and
+a client that follows it reads text as bytes (ids as "b'01...'", matching no order;
+the analyst's own table taken for someone else's)."""
+
 COMMAND_LINE_HINT = "Check --postgres-url (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
 
 
@@ -39,7 +45,7 @@ def connect(url: str, hint: str = COMMAND_LINE_HINT) -> psycopg.Connection[tuple
     """A connection; ``AnalystStoreError`` saying what failed and ``hint`` (where
     the address came from) when there is none."""
     try:
-        return psycopg.connect(url, connect_timeout=10)
+        return psycopg.connect(url, connect_timeout=10, client_encoding=CLIENT_ENCODING)
     except psycopg.Error as error:
         said = str(error).strip().splitlines()
         raise AnalystStoreError(
@@ -69,6 +75,7 @@ async def make_table(
             connection = await psycopg.AsyncConnection.connect(
                 url,
                 connect_timeout=max(2, int(seconds / 3)),
+                client_encoding=CLIENT_ENCODING,
                 options=SERVER_LIMITS,
                 tcp_user_timeout=int(seconds * 1000),
                 keepalives=1,

@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from fishshop_workers.analyst.database import TABLE
-from fishshop_workers.analyst.store import AnalystStoreError, make_table
+from fishshop_workers.analyst.queries import AnalystReader
+from fishshop_workers.analyst.store import AnalystStoreError, make_table, served_rows
 from fishshop_workers.embedded.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.slow
@@ -85,11 +86,36 @@ async def test_a_server_that_never_answers_costs_a_cancelled_task_not_a_thread(
     assert threading.active_count() <= threads + 2
 
 
-def _database_of_its_own(server: EmbeddedPostgres, name: str) -> str:
+def _database_of_its_own(server: EmbeddedPostgres, name: str, options: str = "") -> str:
     with psycopg.connect(server.url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" {options}')
     return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def test_a_database_in_sql_ascii_reads_as_text(postgres_server: EmbeddedPostgres) -> None:
+    """A database made by a bare initdb in the C locale is SQL_ASCII, and a client that
+    follows the server's encoding gets bytes for text: ids read back as "b'01...'" and
+    no row matched its order. Every connection asks for UTF-8."""
+    ascii_only = "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+    url = _database_of_its_own(postgres_server, "ascii", ascii_only)
+    await make_table(url)
+    await make_table(url)  # the shape check reads the column names as text
+    with psycopg.connect(url, autocommit=True) as writer:
+        writer.execute(
+            f"INSERT INTO {TABLE} (shop, id, till, order_number, chips, cod, plaice, "
+            "created_at, served_at, prepared_by) "
+            "VALUES ('ascii', '01ID', 1, 7, 1, 1, 0, now(), now(), 'p0')"
+        )
+    rows = served_rows(url, "ascii")
+    assert list(rows) == ["01ID"]
+    assert rows["01ID"].prepared_by == "p0"
+    reader = AnalystReader(url, "ascii")
+    try:
+        snapshot = await reader.look(10)
+    finally:
+        await reader.close()
+    assert snapshot.rows == 1
 
 
 async def test_a_table_someone_else_made_is_refused(postgres_server: EmbeddedPostgres) -> None:
