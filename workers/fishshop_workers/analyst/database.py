@@ -18,6 +18,7 @@ from fishshop_workers.shop.menu import MENU
 __all__ = [
     "TABLE",
     "TABLE_COLUMNS",
+    "USER_NAME",
     "WRITTEN_COLUMNS",
     "DatabaseAddress",
     "DatabaseAddressError",
@@ -27,6 +28,9 @@ __all__ = [
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+"""A user the analyst can work as: its table lives in the schema of the user's name,
+which PostgreSQL, the sink and a person's query all name without quotes."""
 
 
 #: libpq's sslmode values, which PostgreSQL's JDBC driver takes under the same name.
@@ -69,10 +73,16 @@ class DatabaseAddress:
             raise DatabaseAddressError(
                 f"the URL names database {database!r}: give one database name after the host"
             )
-        if not 0 < len(user) <= 63 or not user.isprintable():
+        if not user:
             raise DatabaseAddressError(
-                "the URL needs a user (1 to 63 printable characters, percent-encoded "
-                "where special): postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+                "the URL needs a user: postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        if not USER_NAME.match(user):
+            raise DatabaseAddressError(
+                f"the URL's user {user[:63]!r} will not do: the analyst keeps its table in "
+                "the schema named after the user, so the name must be 1 to 63 lower-case "
+                "letters, digits and _, not starting with a digit "
+                "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
             )
         options = parse_qs(parts.query, keep_blank_values=True)
         sslmode = (options.pop("sslmode", [""]) or [""])[-1]
@@ -101,6 +111,16 @@ class DatabaseAddress:
         return f"{url}&sslmode={self.sslmode}" if self.sslmode else url
 
     @property
+    def schema(self) -> str:
+        """The schema of the shop's table: the user's own (see ``TABLE``)."""
+        return self.user
+
+    @property
+    def table(self) -> str:
+        """The shop's table, schema-qualified: ``<user>.served_orders``."""
+        return f"{self.schema}.{TABLE}"
+
+    @property
     def shown(self) -> str:
         """The address without its password, for messages and logs."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
@@ -112,6 +132,12 @@ class DatabaseAddress:
 # PostgreSQL computes the rest as generated columns, so every row is whole whoever
 # wrote it: the items as text and the customer's wait. A replay of an order
 # rewrites the same row (the sink upserts on shop and id).
+#
+# The table lives in the schema named after the database user (``<user>.served_orders``),
+# PostgreSQL's user-private schema: tenants given users of their own in one database
+# cannot read, write or pre-empt each other's table, and a person logged in as that
+# user finds it as plain ``served_orders`` (the default search_path starts "$user").
+# Shops that share a user share its table, one row per (shop, order).
 TABLE = "served_orders"
 
 
@@ -148,8 +174,11 @@ TABLE_COLUMNS = (*WRITTEN_COLUMNS, "items", "wait_seconds")
 other columns (or a trigger) is not the analyst's, and is refused."""
 
 
-def table_ddl() -> str:
-    """Statements that make the table if it is missing."""
+def table_ddl(schema: str) -> str:
+    """Statements that make the table in ``schema`` (a ``USER_NAME``) if it is missing."""
+    if not USER_NAME.match(schema):
+        raise ValueError(f"not a schema the analyst uses: {schema!r}")
+    table = f"{schema}.{TABLE}"
     items = sorted(MENU)
     portions = "".join(f"  {item} integer NOT NULL,\n" for item in items)
     # concat_ws is only stable; a generated column takes immutable expressions.
@@ -157,7 +186,7 @@ def table_ddl() -> str:
         f"CASE WHEN {item} > 0 THEN {item}::text || ' {item}, ' ELSE '' END" for item in items
     )
     return (
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (\n"
+        f"CREATE TABLE IF NOT EXISTS {table} (\n"
         "  shop text NOT NULL,\n"
         "  id text NOT NULL,\n"
         "  till integer NOT NULL,\n"
@@ -170,5 +199,5 @@ def table_ddl() -> str:
         "(extract(epoch FROM served_at - created_at)::double precision) STORED,\n"
         "  PRIMARY KEY (shop, id)\n"
         ");\n"
-        f"CREATE INDEX IF NOT EXISTS {TABLE}_shop_served_at ON {TABLE} (shop, served_at);\n"
+        f"CREATE INDEX IF NOT EXISTS {TABLE}_shop_served_at ON {table} (shop, served_at);\n"
     )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from fishshop_workers.analyst.database import TABLE, DatabaseAddress
+from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.analyst.panel import AnalystSnapshot, ServedPoint, choose_bucket
 from fishshop_workers.analyst.report import ReportRow, Window
 from fishshop_workers.analyst.store import CLIENT_ENCODING, AnalystStoreError, connect
@@ -28,7 +28,9 @@ class AnalystReader:
     def __init__(self, url: str, shop: str) -> None:
         self.url = url
         self.shop = shop
-        self.where = DatabaseAddress.from_url(url).shown
+        address = DatabaseAddress.from_url(url)
+        self.where = address.shown
+        self.table = address.table
         self._connection: psycopg.AsyncConnection[tuple[object, ...]] | None = None
 
     async def close(self) -> None:
@@ -51,7 +53,8 @@ class AnalystReader:
             await self.close()
             said = str(error).strip().splitlines()
             raise AnalystStoreError(
-                f"cannot read {TABLE} in {self.where}: {said[0] if said else type(error).__name__}"
+                f"cannot read {self.table} in {self.where}: "
+                f"{said[0] if said else type(error).__name__}"
             ) from None
 
     async def _look(self, columns: int) -> AnalystSnapshot:
@@ -62,7 +65,7 @@ class AnalystReader:
         totals = await (
             await connection.execute(
                 f"SELECT count(*), count(cooked_by), min(served_at), {sums} "  # noqa: S608 - names from the code
-                f"FROM {TABLE} WHERE shop = %s",
+                f"FROM {self.table} WHERE shop = %s",
                 (self.shop,),
             )
         ).fetchone()
@@ -74,7 +77,7 @@ class AnalystReader:
         since = now - timedelta(seconds=seconds * (columns + 1))
         recent = await (
             await connection.execute(
-                f"SELECT served_at, wait_seconds FROM {TABLE} "  # noqa: S608 - names from the code
+                f"SELECT served_at, wait_seconds FROM {self.table} "  # noqa: S608 - names from the code
                 "WHERE shop = %s AND served_at >= %s",
                 (self.shop, since),
             )
@@ -96,43 +99,50 @@ class AnalystReader:
 
 
 _ITEMS = tuple(sorted(MENU))
-# Names from the code only (the table and the menu), so formatting them is safe.
-_SELECT = (
-    f"SELECT shop, till, {', '.join(_ITEMS)}, created_at, served_at, cooked_by, wait_seconds "  # noqa: S608
-    f"FROM {TABLE} WHERE served_at >= %(start)s AND served_at < %(end)s"
-)
-_ONE_SHOP = _SELECT + " AND shop = %(shop)s"
+
+
+def _select(table: str, one_shop: bool) -> str:
+    """Names from the code and a checked user name only (the table and the menu), so
+    formatting them is safe; the values go as parameters."""
+    return (
+        f"SELECT shop, till, {', '.join(_ITEMS)}, created_at, served_at, cooked_by, wait_seconds "  # noqa: S608
+        f"FROM {table} WHERE served_at >= %(start)s AND served_at < %(end)s"
+        + (" AND shop = %(shop)s" if one_shop else "")
+    )
 
 
 def report_rows(url: str, window: Window, shop: str | None) -> list[ReportRow]:
-    """The rows of one shop (every shop when None) served inside ``window``."""
-    statement = _ONE_SHOP if shop is not None else _SELECT
+    """The rows of one shop (every shop when None) served inside ``window``, from the
+    table of the URL's user."""
+    table = DatabaseAddress.from_url(url).table
+    statement = _select(table, one_shop=shop is not None)
     parameters = {"start": window.start, "end": window.end, "shop": shop}
     with connect(url) as connection:
         try:
             records = connection.execute(statement, parameters).fetchall()
         except psycopg.errors.UndefinedTable:
             raise AnalystStoreError(
-                f"PostgreSQL has no table {TABLE}: the analyst's sink has not written "
+                f"PostgreSQL has no table {table}: the analyst's sink has not written "
                 "to this database yet. Run the analyst (fishshop demo --scenario analyst) "
                 "or check that --postgres-url names the analyst's database."
             ) from None
         except psycopg.Error as error:
             said = str(error).strip().splitlines()
             raise AnalystStoreError(
-                f"PostgreSQL refused to read {TABLE}: {said[0] if said else type(error).__name__}. "
+                f"PostgreSQL refused to read {table}: "
+                f"{said[0] if said else type(error).__name__}. "
                 "Check that the URL's user may read the table."
             ) from None
-    return [_row(record) for record in records]
+    return [_row(record, table) for record in records]
 
 
-def _row(record: tuple[object, ...]) -> ReportRow:
+def _row(record: tuple[object, ...], table: str) -> ReportRow:
     shop, till, *rest = record
     portions = rest[: len(_ITEMS)]
     created, served, cooked, wait = rest[len(_ITEMS) :]
     if not (isinstance(created, datetime) and isinstance(served, datetime)):
         raise AnalystStoreError(
-            f"{TABLE} holds its times as {type(served).__name__}, not timestamptz: "
+            f"{table} holds its times as {type(served).__name__}, not timestamptz: "
             "it was not made by fishshop; point --postgres-url at the analyst's database."
         )
     return ReportRow(

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fishshop_workers.analyst.database import TABLE, DatabaseAddress
+from fishshop_workers.analyst.database import DatabaseAddress
 from fishshop_workers.shop.menu import MENU
 from fishshop_workers.shop.topics import ShopTopics
 
@@ -131,7 +131,7 @@ def sink_connector_config(
         "primary.key.mode": "record_value",
         "primary.key.fields": "shop,id",
         "schema.evolution": "none",
-        "collection.name.format": TABLE,
+        "collection.name.format": database.table,
         "database.time_zone": "UTC",
         "errors.tolerance": "all",
         "errors.log.enable": "true",

@@ -10,9 +10,9 @@ import asyncio
 import psycopg
 
 from fishshop_workers.analyst.database import (
-    TABLE,
     TABLE_COLUMNS,
     WRITTEN_COLUMNS,
+    DatabaseAddress,
     ServedRow,
     table_ddl,
 )
@@ -63,13 +63,16 @@ hold a lock on the table): the server ends the work, not only the client's wait.
 async def make_table(
     url: str, hint: str = COMMAND_LINE_HINT, *, seconds: float = TABLE_SECONDS
 ) -> None:
-    """Make the table if it is missing (idempotent), within ``seconds``.
+    """Make the table if it is missing (idempotent), within ``seconds``: in the schema
+    named after the URL's user, made too if missing, and refused when another user
+    owns it.
 
     Asynchronous, on the event loop: a PostgreSQL that accepts the login and never
     answers costs a cancelled task, never a thread of the default pool (which the
     Kafka, Redis and HTTP clients need for their name lookups). The connection sets
     server-side limits and a TCP user timeout, and a deadline cancels it for real.
     """
+    address = DatabaseAddress.from_url(url)
     try:
         async with asyncio.timeout(seconds):
             connection = await psycopg.AsyncConnection.connect(
@@ -82,22 +85,55 @@ async def make_table(
                 keepalives_idle=5,
             )
             async with connection:
-                await _check_shape(connection, hint)  # before a statement touches it
+                await _own_schema(connection, address, hint)
+                await _check_shape(connection, address.table, hint)  # before a statement
                 try:
-                    await connection.execute(table_ddl())
+                    await connection.execute(table_ddl(address.schema))
                 except psycopg.errors.UniqueViolation:
                     await connection.rollback()  # two makers at once: the other made it
     except TimeoutError:
         raise AnalystStoreError(
-            f"PostgreSQL did not make table {TABLE} within {seconds:.0f}s "
+            f"PostgreSQL did not make table {address.table} within {seconds:.0f}s "
             f"(is another session holding a lock on it?). {hint}"
         ) from None
     except psycopg.Error as error:
         said = str(error).strip().splitlines()
         raise AnalystStoreError(
-            f"cannot make table {TABLE}: {remote_text(said[0] if said else type(error).__name__)}. "
-            f"{hint}"
+            f"cannot make table {address.table}: "
+            f"{remote_text(said[0] if said else type(error).__name__)}. {hint}"
         ) from None
+
+
+async def _own_schema(
+    connection: psycopg.AsyncConnection[tuple[object, ...]], address: DatabaseAddress, hint: str
+) -> None:
+    """The user's schema, made when missing; refused when someone else owns it (they
+    could read and change every row the sink writes there)."""
+    found = await (
+        await connection.execute(
+            "SELECT pg_get_userbyid(nspowner), current_user FROM pg_namespace WHERE nspname = %s",
+            (address.schema,),
+        )
+    ).fetchone()
+    if found is None:
+        try:
+            await connection.execute(f"CREATE SCHEMA {address.schema} AUTHORIZATION CURRENT_USER")
+        except psycopg.errors.InsufficientPrivilege:
+            raise AnalystStoreError(
+                f"user {address.user} may not create its schema {address.schema} in database "
+                f"{address.database}: have the database's owner run CREATE SCHEMA "
+                f"{address.schema} AUTHORIZATION {address.user}. {hint}"
+            ) from None
+        except psycopg.errors.DuplicateSchema:
+            await connection.rollback()  # two makers at once: the other made it
+        return
+    owner, current = (str(value) for value in found)
+    if owner != current:
+        raise AnalystStoreError(
+            f"schema {address.schema} belongs to {remote_text(owner, 63)}, not to "
+            f"{remote_text(current, 63)}: the analyst keeps its table only in a schema its "
+            f"user owns; drop that schema or give it to {address.user}. {hint}"
+        )
 
 
 SHAPE = """
@@ -111,13 +147,15 @@ SELECT
 name for this connection (the same table the sink will write)."""
 
 
-async def _check_shape(connection: psycopg.AsyncConnection[tuple[object, ...]], hint: str) -> None:
+async def _check_shape(
+    connection: psycopg.AsyncConnection[tuple[object, ...]], table: str, hint: str
+) -> None:
     """Refuse a table of that name that someone else made: other columns, a trigger of
     their own, or a view in its place (the sink would write where they say)."""
-    found_table = await (await connection.execute("SELECT to_regclass(%s)", (TABLE,))).fetchone()
+    found_table = await (await connection.execute("SELECT to_regclass(%s)", (table,))).fetchone()
     if not found_table or found_table[0] is None:
         return  # not there yet: this maker makes it
-    row = await (await connection.execute(SHAPE, {"table": TABLE})).fetchone()
+    row = await (await connection.execute(SHAPE, {"table": table})).fetchone()
     columns, triggers, kind = row if row else (None, 0, None)
     found = tuple(str(c) for c in columns) if isinstance(columns, list) else ()
     if kind != "r" or found != TABLE_COLUMNS or triggers:
@@ -129,15 +167,16 @@ async def _check_shape(connection: psycopg.AsyncConnection[tuple[object, ...]], 
             else f"columns {', '.join(found)}"
         )
         raise AnalystStoreError(
-            f"table {TABLE} exists but is not the analyst's ({remote_text(what, 300)}); "
+            f"table {table} exists but is not the analyst's ({remote_text(what, 300)}); "
             f"rename or drop it, or give a database of the shop's own. {hint}"
         )
 
 
 def row_count(url: str, shop: str) -> int:
+    table = DatabaseAddress.from_url(url).table
     with connect(url) as connection:
         row = connection.execute(
-            f"SELECT count(*) FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code
+            f"SELECT count(*) FROM {table} WHERE shop = %s",  # noqa: S608 - names from the code
             (shop,),
         ).fetchone()
         return int(row[0]) if row else 0  # type: ignore[call-overload]
@@ -149,9 +188,10 @@ def served_rows(url: str, shop: str) -> dict[str, ServedRow]:
 
     items = sorted(MENU)
     columns = ", ".join(WRITTEN_COLUMNS[1:])  # all but shop, which the query names
+    table = DatabaseAddress.from_url(url).table
     with connect(url) as connection:
         cursor = connection.execute(
-            f"SELECT {columns} FROM {TABLE} WHERE shop = %s",  # noqa: S608 - names from the code
+            f"SELECT {columns} FROM {table} WHERE shop = %s",  # noqa: S608 - names from the code
             (shop,),
         )
         rows: dict[str, ServedRow] = {}

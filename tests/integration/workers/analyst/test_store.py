@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from fishshop_workers.analyst.database import TABLE
+from fishshop_workers.analyst.database import TABLE, DatabaseAddress
 from fishshop_workers.analyst.queries import AnalystReader
 from fishshop_workers.analyst.store import AnalystStoreError, make_table, served_rows
-from fishshop_workers.embedded.postgres import EmbeddedPostgres
+from fishshop_workers.embedded.postgres import USER, EmbeddedPostgres
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,8 @@ async def test_a_database_in_sql_ascii_reads_as_text(postgres_server: EmbeddedPo
     await make_table(url)  # the shape check reads the column names as text
     with psycopg.connect(url, autocommit=True) as writer:
         writer.execute(
-            f"INSERT INTO {TABLE} (shop, id, till, order_number, chips, cod, plaice, "
+            f"INSERT INTO {DatabaseAddress.from_url(url).table} (shop, id, till, order_number, "
+            "chips, cod, plaice, "
             "created_at, served_at, prepared_by) "
             "VALUES ('ascii', '01ID', 1, 7, 1, 1, 0, now(), now(), 'p0')"
         )
@@ -123,7 +124,8 @@ async def test_a_table_someone_else_made_is_refused(postgres_server: EmbeddedPos
     their own: the operator says so instead of pointing the sink at it."""
     url = _database_of_its_own(postgres_server, "squatted")
     with psycopg.connect(url, autocommit=True) as squatter:
-        squatter.execute(f"CREATE TABLE {TABLE} (shop text, id text, secret text)")
+        squatter.execute(f"CREATE SCHEMA {USER}")
+        squatter.execute(f"CREATE TABLE {USER}.{TABLE} (shop text, id text, secret text)")
     with pytest.raises(
         AnalystStoreError, match=r"exists but is not the analyst's \(columns shop, id, secret\)"
     ):
@@ -140,7 +142,7 @@ async def test_a_trigger_on_the_table_is_refused(postgres_server: EmbeddedPostgr
             "$$ BEGIN RETURN NEW; END $$"
         )
         squatter.execute(
-            f"CREATE TRIGGER copy BEFORE INSERT ON {TABLE} "
+            f"CREATE TRIGGER copy BEFORE INSERT ON {USER}.{TABLE} "
             "FOR EACH ROW EXECUTE FUNCTION copy_rows()"
         )
     with pytest.raises(AnalystStoreError, match=r"\(1 trigger\(s\)\)"):
@@ -150,6 +152,77 @@ async def test_a_trigger_on_the_table_is_refused(postgres_server: EmbeddedPostgr
 async def test_a_view_in_its_place_is_refused(postgres_server: EmbeddedPostgres) -> None:
     url = _database_of_its_own(postgres_server, "viewed")
     with psycopg.connect(url, autocommit=True) as squatter:
-        squatter.execute(f"CREATE VIEW {TABLE} AS SELECT 1 AS shop")
+        squatter.execute(f"CREATE SCHEMA {USER}")
+        squatter.execute(f"CREATE VIEW {USER}.{TABLE} AS SELECT 1 AS shop")
     with pytest.raises(AnalystStoreError, match="not the analyst's"):
         await make_table(url)
+
+
+def _tenant(server: EmbeddedPostgres, database: str, user: str, create: bool = True) -> str:
+    """A login of the tenant's own in ``database``, allowed to make schemas there
+    (``create``) as a database's owner is; its URL."""
+    with psycopg.connect(server.url, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {user}")
+        admin.execute(f"CREATE ROLE {user} LOGIN PASSWORD 'pw-{user}'")
+        if create:
+            admin.execute(f'GRANT CREATE ON DATABASE "{database}" TO {user}')
+    host = server.url.split("@", 1)[1].rsplit("/", 1)[0]
+    return f"postgresql://{user}:pw-{user}@{host}/{database}"
+
+
+def _write_row(url: str, shop: str) -> None:
+    with psycopg.connect(url, autocommit=True) as writer:
+        writer.execute(
+            f"INSERT INTO {DatabaseAddress.from_url(url).table} (shop, id, till, order_number, "
+            "chips, cod, plaice, created_at, served_at) "
+            "VALUES (%s, '01ID', 1, 1, 1, 1, 0, now(), now())",
+            (shop,),
+        )
+
+
+async def test_tenants_with_users_of_their_own_keep_tables_apart(
+    postgres_server: EmbeddedPostgres,
+) -> None:
+    """Two tenants, one database, a user each: each shop's table is in its user's own
+    schema, and neither can read, write or pre-empt the other's."""
+    database = "shared"
+    _database_of_its_own(postgres_server, database)
+    alice = _tenant(postgres_server, database, "alice")
+    bob = _tenant(postgres_server, database, "bob")
+    await make_table(alice)
+    await make_table(bob)
+    _write_row(alice, "fs-a/harbour")
+    assert list(served_rows(alice, "fs-a/harbour")) == ["01ID"]
+    assert served_rows(bob, "fs-a/harbour") == {}  # bob reads bob's own table
+    with psycopg.connect(bob, autocommit=True) as snoop:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            snoop.execute(f"SELECT * FROM alice.{TABLE}")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            snoop.execute(f"DELETE FROM alice.{TABLE}")
+        # A person logged in as bob finds bob's table by its plain name.
+        assert snoop.execute(f"SELECT count(*) FROM {TABLE}").fetchone() == (0,)
+
+
+async def test_a_schema_another_user_made_is_refused(postgres_server: EmbeddedPostgres) -> None:
+    """Mallory, first in the database, made the schema named after carol's user: carol's
+    rows would be mallory's to read, so carol's shop is refused, saying whose it is."""
+    database = "preempted"
+    _database_of_its_own(postgres_server, database)
+    mallory = _tenant(postgres_server, database, "mallory")
+    carol = _tenant(postgres_server, database, "carol")
+    with psycopg.connect(mallory, autocommit=True) as squatter:
+        squatter.execute("CREATE SCHEMA carol")
+    with pytest.raises(AnalystStoreError, match="schema carol belongs to mallory, not to carol"):
+        await make_table(carol, "Check it.")
+
+
+async def test_a_user_that_may_not_make_its_schema_is_told_what_to_ask(
+    postgres_server: EmbeddedPostgres,
+) -> None:
+    database = "locked"
+    _database_of_its_own(postgres_server, database)
+    dave = _tenant(postgres_server, database, "dave", create=False)
+    with pytest.raises(
+        AnalystStoreError, match=r"may not create its schema dave.*CREATE SCHEMA dave AUTHORIZATION"
+    ):
+        await make_table(dave, "Check it.")

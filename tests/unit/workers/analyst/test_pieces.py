@@ -37,10 +37,11 @@ from fishshop_workers.shop.order import Order, encode_order, parse_order
 
 
 def test_a_url_gives_both_clients_the_same_database() -> None:
-    address = DatabaseAddress.from_url("postgresql://shop%40eu:p%40ss@db.example:6543/sales")
+    address = DatabaseAddress.from_url("postgresql://shop_eu:p%40ss@db.example:6543/sales")
     assert (address.host, address.port, address.database) == ("db.example", 6543, "sales")
-    assert (address.user, address.password) == ("shop@eu", "p@ss")
-    assert address.libpq_url == "postgresql://shop%40eu:p%40ss@db.example:6543/sales"
+    assert (address.user, address.password) == ("shop_eu", "p@ss")
+    assert address.libpq_url == "postgresql://shop_eu:p%40ss@db.example:6543/sales"
+    assert address.table == "shop_eu.served_orders"  # the user's own schema
     assert address.jdbc_url == "jdbc:postgresql://db.example:6543/sales?stringtype=unspecified"
     assert "p@ss" not in repr(address) and "p@ss" not in address.shown
 
@@ -58,6 +59,10 @@ def test_tls_is_asked_for_with_sslmode_and_reaches_the_sink_too() -> None:
         ("postgresql://u:p@db", "database"),
         ("postgresql://u:p@db/d/e", "database"),
         ("postgresql://:p@db/d", "needs a user"),
+        # The table is in the schema named after the user, which the sink names unquoted.
+        ("postgresql://shop%40eu:p@db/d", "user 'shop@eu' will not do.*lower-case letters"),
+        ("postgresql://Shop:p@db/d", "user 'Shop' will not do"),
+        ("postgresql://9lives:p@db/d", "not starting with a digit"),
         ("postgresql://u:p@db/d?options=-c%20x", "sslmode"),
         ("postgresql://u:p@db/d?sslmode=sometimes", "sslmode must be one of"),
         ("postgresql://u:p@db:99999/d", "not a PostgreSQL URL"),
@@ -85,7 +90,7 @@ def test_the_sink_reads_committed_orders_only_and_upserts_on_shop_and_id() -> No
     config = _config()
     assert config["consumer.override.isolation.level"] == "read_committed"
     assert (config["insert.mode"], config["primary.key.fields"]) == ("upsert", "shop,id")
-    assert config["collection.name.format"] == TABLE
+    assert config["collection.name.format"] == f"u.{TABLE}"  # the user's own schema
     assert config["topics"] == "fishshop.fs-a.harbour.served"
     assert config["errors.deadletterqueue.topic.name"] == "fishshop.fs-a.harbour.analyst-dlq"
     assert config["connection.url"] == "jdbc:postgresql://db:5432/d?stringtype=unspecified"
@@ -125,12 +130,16 @@ def test_a_connector_is_taken_only_when_free_or_already_the_shops() -> None:
 
 
 def test_the_table_computes_items_and_wait_from_what_the_sink_writes() -> None:
-    ddl = table_ddl()
+    ddl = table_ddl("shop_eu")
+    assert "CREATE TABLE IF NOT EXISTS shop_eu.served_orders (" in ddl
+    assert "ON shop_eu.served_orders (shop, served_at)" in ddl
     assert "PRIMARY KEY (shop, id)" in ddl
     assert "wait_seconds double precision GENERATED ALWAYS" in ddl
     for item in ("cod", "chips", "plaice"):
         assert f"  {item} integer NOT NULL" in ddl
     assert "concat_ws" not in ddl  # only immutable expressions in generated columns
+    with pytest.raises(ValueError, match="not a schema"):
+        table_ddl('x"; DROP TABLE y; --')
 
 
 # -- the table against the served topic ------------------------------------------------
