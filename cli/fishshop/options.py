@@ -256,6 +256,12 @@ def cabinet_options(
         metavar="URL",
         help=f"redis://HOST:PORT[/DB], or rediss:// for TLS (default: {without_url})",
     )
+    option(
+        group,
+        "--redis-user",
+        metavar="NAME",
+        help="Redis ACL user, a shop's own on a shared Redis (default: the default user)",
+    )
     option(group, "--redis-password-file", type=Path, metavar="FILE", help="Redis password")
     option(group, "--redis-ca-file", type=Path, metavar="FILE", help="CA of a rediss:// server")
     return group
@@ -331,6 +337,7 @@ def cabinet_connection(args: argparse.Namespace) -> CabinetConnection | None:
         return None
     return CabinetConnection(
         str(args.redis_url),
+        username=args.redis_user or None,
         password=os.environ.get("FISHSHOP_REDIS_PASSWORD") or None,
         password_file=args.redis_password_file,
         tls_ca_file=args.redis_ca_file,

@@ -245,6 +245,15 @@ class ProcessKubelet:
         for item in container.get("env", []):
             if "value" in item:
                 value = str(item["value"])
+            elif "secretKeyRef" in item["valueFrom"]:
+                ref = item["valueFrom"]["secretKeyRef"]
+                secret = self.cluster.get(
+                    f"/api/v1/namespaces/{meta['namespace']}/secrets/{ref['name']}"
+                )
+                data = secret.get("data") or {}
+                if ref["key"] not in data and ref.get("optional"):
+                    continue  # as a kubelet does: an optional key that is missing sets nothing
+                value = base64.b64decode(data[ref["key"]]).decode()
             else:
                 path = item["valueFrom"]["fieldRef"]["fieldPath"]
                 fields = {

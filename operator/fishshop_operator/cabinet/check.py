@@ -125,6 +125,7 @@ async def check_cabinet(
     try:
         connection = CabinetConnection(
             spec.redis_url,
+            username=credentials.username if credentials else None,
             password=credentials.password if credentials else None,
             timeout_seconds=PING_SECONDS,
         )
@@ -174,6 +175,7 @@ async def empty_cabinet(
     raises ``CabinetUnavailable`` (or ``EndpointRefused``) when Redis cannot be used."""
     connection = CabinetConnection(
         spec.redis_url,
+        username=credentials.username if credentials else None,
         password=credentials.password if credentials else None,
         timeout_seconds=PING_SECONDS,
     )

@@ -18,12 +18,16 @@ __all__ = [
     "MAX_CA_BYTES",
     "MAX_PASSWORD_BYTES",
     "PASSWORD_KEY",
+    "USERNAME_KEY",
     "CredentialsSecretError",
     "RedisCredentials",
     "read_credentials_secret",
 ]
 
 PASSWORD_KEY = "password"  # noqa: S105 - the key's name in the Secret, not a password
+USERNAME_KEY = "username"
+"""Optional: the shop's Redis ACL user (docs/kubernetes.md, "Between tenants")."""
+MAX_USERNAME_BYTES = 256
 CA_KEY = "ca.pem"
 MAX_PASSWORD_BYTES = 4 * 1024
 """Redis passwords are short; more than this is the wrong file."""
@@ -43,10 +47,14 @@ class RedisCredentials:
     """namespace/name of the Secret, for messages."""
     password: str = field(repr=False)
     ca: bytes | None = field(default=None, repr=False)
+    username: str | None = None
+    """The ACL user; None: Redis's default user."""
 
 
 def _decode(where: str, key: str, value: object, limit: int) -> bytes:
-    what = "Redis password" if key == PASSWORD_KEY else "CA certificate"
+    what = {PASSWORD_KEY: "Redis password", USERNAME_KEY: "Redis user name"}.get(
+        key, "CA certificate"
+    )
     return decode_value(
         value,
         where=where,
@@ -89,4 +97,13 @@ def read_credentials_secret(secret: dict[str, Any] | None, where: str) -> RedisC
     raw = _decode(where, PASSWORD_KEY, data[PASSWORD_KEY], MAX_PASSWORD_BYTES)
     password = _password(where, raw)
     ca = _decode(where, CA_KEY, data[CA_KEY], MAX_CA_BYTES) if CA_KEY in data else None
-    return RedisCredentials(where, password, ca)
+    username = None
+    if USERNAME_KEY in data:
+        raw_user = _decode(where, USERNAME_KEY, data[USERNAME_KEY], MAX_USERNAME_BYTES)
+        username = raw_user.decode("utf-8", "replace").strip()
+        if not username or not username.isprintable() or any(c.isspace() for c in username):
+            raise CredentialsSecretError(
+                f"Secret {where}: {USERNAME_KEY} must be a Redis user name (printable, "
+                "no spaces), or be left out for Redis's default user"
+            )
+    return RedisCredentials(where, password, ca, username)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fishshop_operator.cabinet.credentials import CA_KEY, PASSWORD_KEY
+from fishshop_operator.cabinet.credentials import CA_KEY, PASSWORD_KEY, USERNAME_KEY
 from fishshop_operator.constants import (
     INSTANCE_LABEL,
     MANAGED_BY,
@@ -78,6 +78,9 @@ def _cabinet_env(shop: ShopResource, role: str, redis_ca: bool) -> list[dict[str
     env: list[dict[str, Any]] = [{"name": "FISHSHOP_REDIS_URL", "value": cabinet.redis_url}]
     if cabinet.credentials_secret:
         env.append({"name": "FISHSHOP_REDIS_PASSWORD_FILE", "value": f"{REDIS_DIR}/{PASSWORD_KEY}"})
+        # The shop's ACL user when the Secret names one; Kubernetes leaves it unset if not.
+        secret_key = {"name": cabinet.credentials_secret, "key": USERNAME_KEY, "optional": True}
+        env.append({"name": "FISHSHOP_REDIS_USER", "valueFrom": {"secretKeyRef": secret_key}})
         if redis_ca and cabinet.tls:
             env.append({"name": "FISHSHOP_REDIS_CA_FILE", "value": f"{REDIS_DIR}/{CA_KEY}"})
     if role == COOK:

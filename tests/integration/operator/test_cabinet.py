@@ -21,7 +21,9 @@ from fishshop_operator.cabinet.check import check_cabinet
 from fishshop_operator.cabinet.credentials import RedisCredentials
 from fishshop_operator.cabinet.spec import read_hot_cabinet
 from fishshop_operator.endpoints import allow_local_endpoints
+from fishshop_workers.cabinet.acl import acl_setuser
 from fishshop_workers.cabinet.connection import CabinetConnection
+from fishshop_workers.cabinet.keys import CabinetKeys
 from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from fishshop_workers.embedded.redis import EmbeddedRedis
@@ -200,12 +202,15 @@ def _env(workload: dict[str, Any] | None) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container["env"] if "value" in e}
 
 
-def _secret(cluster: Cluster, namespace: str, password: str) -> None:
+def _secret(cluster: Cluster, namespace: str, password: str, username: str | None = None) -> None:
+    data = {"password": base64.b64encode(password.encode() + b"\n").decode()}
+    if username is not None:
+        data["username"] = base64.b64encode(username.encode()).decode()
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "redis-auth", "namespace": namespace},
-        "data": {"password": base64.b64encode(password.encode() + b"\n").decode()},
+        "data": data,
     }
     apply(cluster, namespace, manifest)
 
@@ -325,3 +330,49 @@ def test_the_credentials_secret_opens_a_locked_redis_for_the_operator_and_the_po
     shown = cluster.kubectl("get", "fishshop,deploy,events", "-n", namespace, "-o", "yaml")
     assert PASSWORD not in shown
     _first_batch(kubelet, namespace, locked_redis.url, PASSWORD)
+
+
+def test_a_shops_own_redis_user_from_the_secret_runs_its_cabinet(
+    cluster: Cluster,
+    kubelet: ProcessKubelet,
+    broker: EmbeddedBroker,
+    locked_redis: EmbeddedRedis,
+    namespace: str,
+    fishshop_operator: Worker,
+) -> None:
+    """A shared Redis with an ACL user per shop (docs/kubernetes.md): the Secret names
+    the shop's user; the operator checks and empties the cabinet as that user, and the
+    preparers and the cook run as it."""
+    prefix = f"fishshop.{namespace}.harbour"
+
+    async def admin(*command: str) -> Any:
+        client = Redis.from_url(locked_redis.url, password=PASSWORD, decode_responses=True)
+        try:
+            return await client.execute_command(*command)
+        finally:
+            await client.aclose()
+
+    asyncio.run(admin(*acl_setuser(CabinetKeys(prefix), "shop-password")))
+    _secret(cluster, namespace, "shop-password", username=prefix)
+    apply(
+        cluster, namespace, _cabinet_shop(broker, locked_redis.url, credentialsSecret="redis-auth")
+    )
+    wait_ready(cluster, namespace, "harbour", timeout=120)
+
+    def shop_user_connected() -> bool:
+        clients = asyncio.run(admin("CLIENT", "LIST"))
+        return f"user={prefix} " in str(clients)
+
+    wait_for("a worker connected as the shop's user", shop_user_connected, timeout=60)
+    assert _first_batch(kubelet, namespace, locked_redis.url, PASSWORD)["cod"].fried > 0
+
+    cluster.kubectl("delete", "-n", namespace, "fishshop", "harbour", "--wait=false")
+    emptied = re.compile(rf"action=empty-cabinet shop={namespace}/harbour keys=(\d+)")
+    found = wait_for(
+        "the operator empties the cabinet as the shop's user",
+        lambda: emptied.search(fishshop_operator.log()),
+        timeout=90,
+    )
+    assert int(found.group(1)) > 0
+    refused = [e for e in asyncio.run(admin("ACL", "LOG")) if e.get("username") == prefix]
+    assert refused == [], "no command of the shop's user was refused"

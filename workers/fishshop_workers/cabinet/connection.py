@@ -27,6 +27,8 @@ class CabinetConnection:
 
     url: str
     """``redis://HOST:PORT/DB``, or ``rediss://...`` for TLS."""
+    username: str | None = None
+    """The ACL user (a shop's own on a shared Redis); None: Redis's default user."""
     password: str | None = field(default=None, repr=False)
     password_file: Path | None = None
     tls_ca_file: Path | None = None
@@ -44,6 +46,14 @@ class CabinetConnection:
             raise CabinetSettingsError(
                 f"Redis URL {self.where!r} must look like redis://HOST:PORT "
                 "(or rediss://HOST:PORT for TLS)"
+            )
+        if self.username is not None and (
+            not 0 < len(self.username) <= 256
+            or not self.username.isprintable()
+            or any(c.isspace() for c in self.username)
+        ):
+            raise CabinetSettingsError(
+                "a Redis user name is 1 to 256 printable characters without spaces"
             )
         if self.password is not None and self.password_file is not None:
             raise CabinetSettingsError("give the Redis password or a file that holds it, not both")
@@ -66,6 +76,7 @@ class CabinetConnection:
             user = parts.username
         except ValueError:
             return "(an unreadable URL)"
+        user = self.username or user
         netloc = f"{user}@{host}" if user else host
         return parts._replace(netloc=netloc).geturl()
 
@@ -96,6 +107,8 @@ class CabinetConnection:
             "socket_timeout": self.timeout_seconds,
             "socket_connect_timeout": self.timeout_seconds,
         }
+        if self.username is not None:
+            options["username"] = self.username
         password = self.read_password()
         if password is not None:
             options["password"] = password

@@ -14,7 +14,7 @@ from typing import Final, NamedTuple
 
 from fishshop_workers.shop.roles import KITCHEN_ROLES, KitchenRole
 
-__all__ = ["RECORD_TTL", "ROLES", "CabinetKeys", "RecordKey", "Role"]
+__all__ = ["RECORD_TTL", "ROLES", "CabinetKeys", "RecordKey", "Role", "glob_escaped"]
 
 Role = KitchenRole
 ROLES: Final[tuple[Role, ...]] = KITCHEN_ROLES
@@ -56,6 +56,13 @@ class CabinetKeys:
     @property
     def tag(self) -> str:
         return "{" + self.prefix + "}"
+
+    @property
+    def pattern(self) -> str:
+        """A Redis glob matching every key of this cabinet and no other shop's (the
+        prefix's glob characters escaped): what ``HotCabinet.empty`` deletes and what
+        the shop's ACL user may touch."""
+        return glob_escaped(self.tag) + ":cabinet:*"
 
     @property
     def counts(self) -> str:
@@ -106,3 +113,8 @@ class CabinetKeys:
     def all(self) -> tuple[str, str, str]:
         """The keys every decision script reads and writes, besides its record's."""
         return (self.counts, self.set_aside, self.day)
+
+
+def glob_escaped(text: str) -> str:
+    """``text`` matched literally by Redis's glob patterns."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

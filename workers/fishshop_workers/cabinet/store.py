@@ -168,7 +168,7 @@ class HotCabinet:
         """The shop is gone: every key of its cabinet goes (counts, set-aside orders,
         decisions, the day); how many. Keys of other shops are never matched: the
         pattern is this shop's hash tag, its glob characters escaped."""
-        return await self._call(self._unlink_matching(_glob_escaped(self.keys.tag) + ":cabinet:*"))
+        return await self._call(self._unlink_matching(self.keys.pattern))
 
     async def _unlink_matching(self, pattern: str) -> int:
         removed = 0
@@ -262,11 +262,6 @@ def _decision(result: Mapping[str, Any], replayed: bool) -> Decision:
         portions=_portions_from(result.get("portions")),
         replayed=replayed,
     )
-
-
-def _glob_escaped(text: str) -> str:
-    """``text`` matched literally by Redis's glob patterns."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _text(value: str | bytes) -> str:

@@ -95,3 +95,16 @@ def test_sizes_are_bounded_before_decoding() -> None:
     # A megabyte of base64 is refused on its length, never decoded.
     with pytest.raises(CredentialsSecretError, match="larger than 4 KiB"):
         read_credentials_secret(_secret(password="A" * 1024 * 1024), WHERE)
+
+
+def test_a_username_names_the_shops_acl_user() -> None:
+    secret = _secret(password=b"pw", username=b"fishshop.seaside.harbour\n")
+    credentials = read_credentials_secret(secret, WHERE)
+    assert credentials.username == "fishshop.seaside.harbour"
+    assert read_credentials_secret(_secret(password=b"pw"), WHERE).username is None
+
+
+@pytest.mark.parametrize("username", [b"", b"two words", b"\x1b[31mred"])
+def test_a_username_that_is_no_redis_user_is_the_secrets_fault(username: bytes) -> None:
+    with pytest.raises(CredentialsSecretError, match="username must be a Redis user name"):
+        read_credentials_secret(_secret(password=b"pw", username=username), WHERE)

@@ -454,7 +454,14 @@ def test_the_credentials_secret_is_mounted_read_only_and_named_to_the_worker(rol
     env = _pod_env(pod)
     assert env["FISHSHOP_REDIS_PASSWORD_FILE"] == f"{REDIS_DIR}/password"
     assert "FISHSHOP_REDIS_CA_FILE" not in env  # the Secret was not seen holding one
-    assert "redis-auth" not in str(pod["containers"][0]["env"])  # never the Secret's value
+    # The ACL user, when the Secret has one, is set by Kubernetes from the Secret; a
+    # Secret's value is never written into the pod's spec.
+    user = next(e for e in pod["containers"][0]["env"] if e["name"] == "FISHSHOP_REDIS_USER")
+    assert user == {
+        "name": "FISHSHOP_REDIS_USER",
+        "valueFrom": {"secretKeyRef": {"name": "redis-auth", "key": "username", "optional": True}},
+    }
+    assert all("value" not in e for e in pod["containers"][0]["env"] if "redis-auth" in str(e))
 
 
 @pytest.mark.parametrize("role", ["preparer", "cook"])

@@ -150,3 +150,18 @@ def test_a_refused_url_does_not_echo_its_password() -> None:
     with pytest.raises(CabinetSettingsError) as refused:
         CabinetConnection("http://:s3cret@redis:6379")
     assert "s3cret" not in str(refused.value)
+
+
+def test_an_acl_user_is_sent_and_shown() -> None:
+    connection = CabinetConnection(
+        "redis://redis.shop:6379/0", username="fishshop.a.b", password="pw"
+    )
+    assert connection.client_options()["username"] == "fishshop.a.b"
+    assert connection.where == "redis://fishshop.a.b@redis.shop:6379/0"
+    assert "username" not in CabinetConnection("redis://redis.shop:6379").client_options()
+
+
+@pytest.mark.parametrize("username", ["", "two words", "x" * 257, "tab\there"])
+def test_a_user_name_redis_cannot_have_is_refused(username: str) -> None:
+    with pytest.raises(CabinetSettingsError, match="Redis user name"):
+        CabinetConnection("redis://redis.shop:6379", username=username)
