@@ -24,6 +24,7 @@ from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.cluster import Cluster, build_binaries, free_port
 from tests.support.kubelet import ProcessKubelet
 from tests.support.processes import Worker
+from tests.support.shops import namespace_of_its_own
 
 
 @pytest.fixture(scope="session")
@@ -178,7 +179,4 @@ def fishshop_operator(
 @pytest.fixture
 def namespace(cluster: Cluster) -> Iterator[str]:
     """A namespace of the test's own, deleted afterwards (with everything in it)."""
-    name = f"{SHOP_NAMESPACES}{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    yield from namespace_of_its_own(cluster, SHOP_NAMESPACES)

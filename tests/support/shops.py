@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +16,16 @@ from tests.support.cluster import Cluster, ClusterError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "samples" / "harbour.yaml"
 T = TypeVar("T")
+
+
+def namespace_of_its_own(cluster: Cluster, prefix: str) -> Iterator[str]:
+    """A new namespace named ``prefix`` and a random tail, deleted afterwards with
+    everything in it. Which operator watches it, and whether the harness runs its pods,
+    follows from the prefix (fs-: the session's operator and pods)."""
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 def sample_shop(bootstrap: str, **spec: Any) -> dict[str, Any]:

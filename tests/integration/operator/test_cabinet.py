@@ -220,6 +220,16 @@ async def _counts(url: str, prefix: str, password: str | None = None) -> Any:
         return await cabinet.counts()
 
 
+def _deleted_and_emptied(cluster: Cluster, namespace: str, operator: Worker) -> int:
+    """Delete the shop; the keys the operator then removed from its cabinet."""
+    cluster.kubectl("delete", "-n", namespace, "fishshop", "harbour", "--wait=false")
+    emptied = re.compile(rf"action=empty-cabinet shop={namespace}/harbour keys=(\d+)")
+    found = wait_for(
+        "the operator empties the cabinet", lambda: emptied.search(operator.log()), timeout=90
+    )
+    return int(found.group(1))
+
+
 def _first_batch(
     kubelet: ProcessKubelet, namespace: str, url: str, password: str | None = None
 ) -> Any:
@@ -265,14 +275,7 @@ def test_a_shop_with_a_cabinet_becomes_ready_and_its_cook_stocks_the_cabinet(
     assert cod.fried >= 6 and (cod.fried - cod.set_aside - cod.served - cod.in_cabinet) == 0
 
     # The shop goes, and its cabinet's keys with its topics.
-    cluster.kubectl("delete", "-n", namespace, "fishshop", "harbour", "--wait=false")
-    emptied = re.compile(rf"action=empty-cabinet shop={namespace}/harbour keys=(\d+)")
-    found = wait_for(
-        "the operator empties the cabinet",
-        lambda: emptied.search(fishshop_operator.log()),
-        timeout=90,
-    )
-    assert int(found.group(1)) > 0
+    assert _deleted_and_emptied(cluster, namespace, fishshop_operator) > 0
     assert "CabinetNotEmptied" not in cluster.kubectl("get", "events", "-n", namespace)
 
 
@@ -346,7 +349,7 @@ def test_a_shops_own_redis_user_from_the_secret_runs_its_cabinet(
     prefix = f"fishshop.{namespace}.harbour"
 
     async def admin(*command: str) -> Any:
-        client = Redis.from_url(locked_redis.url, password=PASSWORD, decode_responses=True)
+        client: Redis = Redis.from_url(locked_redis.url, password=PASSWORD, decode_responses=True)
         try:
             return await client.execute_command(*command)
         finally:
@@ -366,13 +369,6 @@ def test_a_shops_own_redis_user_from_the_secret_runs_its_cabinet(
     wait_for("a worker connected as the shop's user", shop_user_connected, timeout=60)
     assert _first_batch(kubelet, namespace, locked_redis.url, PASSWORD)["cod"].fried > 0
 
-    cluster.kubectl("delete", "-n", namespace, "fishshop", "harbour", "--wait=false")
-    emptied = re.compile(rf"action=empty-cabinet shop={namespace}/harbour keys=(\d+)")
-    found = wait_for(
-        "the operator empties the cabinet as the shop's user",
-        lambda: emptied.search(fishshop_operator.log()),
-        timeout=90,
-    )
-    assert int(found.group(1)) > 0
+    assert _deleted_and_emptied(cluster, namespace, fishshop_operator) > 0  # as the shop's user
     refused = [e for e in asyncio.run(admin("ACL", "LOG")) if e.get("username") == prefix]
     assert refused == [], "no command of the shop's user was refused"

@@ -20,6 +20,7 @@ from tests.support.shops import (
     apply,
     condition,
     get,
+    namespace_of_its_own,
     small_shop,
     topic_partitions,
     wait_for,
@@ -252,10 +253,7 @@ def test_the_operator_serves_metrics_and_liveness(
 @pytest.fixture
 def solo_namespace(cluster: Cluster) -> Iterator[str]:
     """A namespace the session's operator does not watch."""
-    name = f"solo-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    yield from namespace_of_its_own(cluster, "solo-")
 
 
 def test_an_operator_killed_mid_reconcile_converges_without_duplicates(

@@ -17,7 +17,6 @@ import json
 import os
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from fishshop_workers.shop.topics import default_prefix
 from tests.conftest import operator_process
 from tests.support.cluster import Cluster
 from tests.support.processes import Worker
-from tests.support.shops import small_shop, wait_for
+from tests.support.shops import namespace_of_its_own, small_shop, wait_for
 
 SHOPS = 50
 BUSY = 5
@@ -50,10 +49,7 @@ HEALTH_SECONDS = 1.0
 
 @pytest.fixture
 def quiet_namespace(cluster: Cluster) -> Iterator[str]:
-    name = f"{WATCHED}{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    yield from namespace_of_its_own(cluster, WATCHED)
 
 
 @pytest.fixture

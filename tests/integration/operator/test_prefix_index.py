@@ -15,7 +15,7 @@ import pytest
 from fishshop_workers.embedded.kafka import EmbeddedBroker
 from tests.conftest import operator_process
 from tests.support.cluster import Cluster
-from tests.support.shops import apply, condition, get, small_shop, wait_for
+from tests.support.shops import apply, condition, get, namespace_of_its_own, small_shop, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -24,10 +24,7 @@ NEWER = 8
 
 def _unwatched(cluster: Cluster) -> Iterator[str]:
     """A namespace that the session's operator (fs-*) does not watch."""
-    name = f"ix-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    yield from namespace_of_its_own(cluster, "ix-")
 
 
 @pytest.fixture
