@@ -15,7 +15,7 @@ import signal
 import time
 from pathlib import Path
 
-__all__ = ["command_line", "is_ours", "is_running", "stop_process_group"]
+__all__ = ["command_line", "group_members", "is_ours", "is_running", "stop_process_group"]
 
 PROC = Path("/proc")
 
@@ -91,4 +91,32 @@ def stop_process_group(pid: int, patience: float) -> bool:
     _send(pid, group, signal.SIGKILL)  # the group's leftovers, or the process itself
     if not _wait_stopped(pid, 10.0):
         raise RuntimeError(f"process {pid} survived SIGKILL")
+    if group is not None and not _wait_group_gone(group, 10.0):
+        # A SIGKILL is delivered, not obeyed at once: on a busy machine a member may
+        # still show as running for a moment after it was sent.
+        raise RuntimeError(f"process group {group} survived SIGKILL")
     return polite
+
+
+def group_members(group: int) -> list[int]:
+    """Running processes whose process group is ``group``."""
+    members = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group and fields[0] not in {"Z", "X"}:
+            members.append(int(entry.name))
+    return members
+
+
+def _wait_group_gone(group: int, patience: float) -> bool:
+    deadline = time.monotonic() + patience
+    while group_members(group):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True

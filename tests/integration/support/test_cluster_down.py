@@ -16,28 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import STOP_ORDER, down, up
-from tests.support.stopping import command_line, is_running
+from tests.support.stopping import command_line, group_members, is_running
 
 PROC = Path("/proc")
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the control plane's pids are read from /proc"
 )
-
-
-def _group(leader: int) -> list[int]:
-    """Running processes in the process group ``leader`` leads."""
-    members = []
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == leader and fields[0] not in {"Z", "X"}:
-            members.append(int(entry.name))
-    return members
 
 
 def _mentioning(folder: Path) -> list[int]:
@@ -80,7 +65,7 @@ def fake_control_plane(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
     for pid in pids.values():
 
         def child_started(leader: int = pid) -> bool:
-            return len(_group(leader)) == 2
+            return len(group_members(leader)) == 2
 
         _wait("each process has started its child", child_started)
     yield folder, pids
@@ -99,7 +84,7 @@ def test_down_stops_each_process_and_its_group_and_kills_one_that_ignores_sigter
     elapsed = time.monotonic() - started
     for name, pid in pids.items():
         assert not is_running(pid), name
-        assert _group(pid) == [], f"{name}'s child outlived it"
+        assert group_members(pid) == [], f"{name}'s child outlived it"
         assert not (folder / f"{name}.pid").exists()
     assert _mentioning(folder) == []
     assert 2.0 <= elapsed < 15.0  # waited for the deaf one, then killed it
