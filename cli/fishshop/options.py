@@ -331,13 +331,24 @@ def kafka_settings(args: argparse.Namespace, bootstrap: str | None = None) -> Ka
     return settings
 
 
+def _one_line(value: str | None) -> str | None:
+    """``value`` without one trailing newline, as the Secret files are read (a Secret
+    made from a file written by echo ends in one)."""
+    if value is None:
+        return None
+    for ending in ("\r\n", "\n"):
+        if value.endswith(ending):
+            return value[: -len(ending)]
+    return value
+
+
 def cabinet_connection(args: argparse.Namespace) -> CabinetConnection | None:
     """How to reach the hot cabinet's Redis, or None when the shop has no cabinet."""
     if not getattr(args, "redis_url", None):
         return None
     return CabinetConnection(
         str(args.redis_url),
-        username=args.redis_user or None,
+        username=_one_line(args.redis_user) or None,
         password=os.environ.get("FISHSHOP_REDIS_PASSWORD") or None,
         password_file=args.redis_password_file,
         tls_ca_file=args.redis_ca_file,

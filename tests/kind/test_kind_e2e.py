@@ -187,11 +187,15 @@ def close_and_audit(namespace: str, shop: str, *options: str) -> dict[str, Any]:
         status = shop_json(namespace, shop).get("status", {})
         return status.get("queuedOrders") == 0 and status.get("open") is False
 
-    wait_for(f"{shop}'s queue to empty", drained, timeout=300)
-    out = in_cluster(
-        namespace, "fishshop", "audit", "--shop", shop, "--namespace", namespace,
-        "--bootstrap-servers", KAFKA, "--wait", "180", "--json", *options,
-    )  # fmt: skip
+    try:
+        wait_for(f"{shop}'s queue to empty", drained, timeout=300)
+        out = in_cluster(
+            namespace, "fishshop", "audit", "--shop", shop, "--namespace", namespace,
+            "--bootstrap-servers", KAFKA, "--wait", "180", "--json", *options,
+        )  # fmt: skip
+    finally:  # a sample shop is open again for the next run of the checks
+        kubectl("patch", "-n", namespace, f"fishshop/{shop}", "--type=merge",
+                "-p", '{"spec":{"open":true}}', check=False)  # fmt: skip
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "CA_KEY",
     "MAX_CA_BYTES",
     "MAX_PASSWORD_BYTES",
+    "MAX_USERNAME_BYTES",
     "PASSWORD_KEY",
     "USERNAME_KEY",
     "CredentialsSecretError",
@@ -100,8 +101,14 @@ def read_credentials_secret(secret: dict[str, Any] | None, where: str) -> RedisC
     username = None
     if USERNAME_KEY in data:
         raw_user = _decode(where, USERNAME_KEY, data[USERNAME_KEY], MAX_USERNAME_BYTES)
-        username = raw_user.decode("utf-8", "replace").strip()
-        if not username or not username.isprintable() or any(c.isspace() for c in username):
+        # The workers' rule: one trailing newline is an editor's or echo's.
+        username = raw_user.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        if (
+            not username
+            or "\ufffd" in username
+            or not username.isprintable()
+            or any(c.isspace() for c in username)
+        ):
             raise CredentialsSecretError(
                 f"Secret {where}: {USERNAME_KEY} must be a Redis user name (printable, "
                 "no spaces), or be left out for Redis's default user"

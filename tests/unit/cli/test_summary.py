@@ -94,3 +94,14 @@ def test_the_demo_takes_a_redis_of_ones_own(
     monkeypatch.setenv("FISHSHOP_REDIS_URL", "rediss://cache:6390")
     connection = cabinet_connection(build_parser().parse_args(["demo"]))
     assert connection is not None and connection.url == "rediss://cache:6390"
+
+
+def test_the_redis_user_from_a_secrets_variable_loses_its_trailing_newline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Secret made with --from-file from a file written by echo ends in a newline; the
+    pods get it as FISHSHOP_REDIS_USER, and the operator reads it the same way."""
+    monkeypatch.setenv("FISHSHOP_REDIS_USER", "fishshop.team-a.harbour\n")
+    args = build_parser().parse_args(["demo", "--redis-url", "redis://cache:6380/0"])
+    connection = cabinet_connection(args)
+    assert connection is not None and connection.username == "fishshop.team-a.harbour"

@@ -23,14 +23,127 @@ __all__ = [
     "DatabaseAddress",
     "DatabaseAddressError",
     "ServedRow",
+    "plain_name",
     "table_ddl",
 ]
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
-USER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-"""A user the analyst can work as: its table lives in the schema of the user's name,
-which PostgreSQL, the sink and a person's query all name without quotes."""
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}")
+USER_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+"""A user the analyst can work as (whole, with ``fullmatch``): its table lives in the
+schema of the user's name, which PostgreSQL, the sink and a person's query all name
+without quotes; so not one of PostgreSQL's reserved words either."""
+RESERVED = frozenset(
+    [
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "binary",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "intersect",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "natural",
+        "not",
+        "notnull",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "outer",
+        "overlaps",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "right",
+        "select",
+        "session_user",
+        "similar",
+        "some",
+        "symmetric",
+        "system_user",
+        "table",
+        "tablesample",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+    ]
+)
+"""PostgreSQL's reserved key words (its docs' appendix C), which need quotes as names."""
+
+
+def plain_name(name: str) -> bool:
+    """``name`` is a schema the analyst can name without quotes."""
+    return USER_NAME.fullmatch(name) is not None and name not in RESERVED
 
 
 #: libpq's sslmode values, which PostgreSQL's JDBC driver takes under the same name.
@@ -69,7 +182,7 @@ class DatabaseAddress:
         user = unquote(parts.username or "")
         if not _HOST.match(host):
             raise DatabaseAddressError(f"the URL's host {host!r} is not a host name or address")
-        if not _NAME.match(database):
+        if not _NAME.fullmatch(database):
             raise DatabaseAddressError(
                 f"the URL names database {database!r}: give one database name after the host"
             )
@@ -77,12 +190,12 @@ class DatabaseAddress:
             raise DatabaseAddressError(
                 "the URL needs a user: postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
             )
-        if not USER_NAME.match(user):
+        if not plain_name(user):
             raise DatabaseAddressError(
                 f"the URL's user {user[:63]!r} will not do: the analyst keeps its table in "
                 "the schema named after the user, so the name must be 1 to 63 lower-case "
-                "letters, digits and _, not starting with a digit "
-                "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
+                "letters, digits and _, not starting with a digit, and not a word "
+                "PostgreSQL reserves (postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
             )
         options = parse_qs(parts.query, keep_blank_values=True)
         sslmode = (options.pop("sslmode", [""]) or [""])[-1]
@@ -176,7 +289,7 @@ other columns (or a trigger) is not the analyst's, and is refused."""
 
 def table_ddl(schema: str) -> str:
     """Statements that make the table in ``schema`` (a ``USER_NAME``) if it is missing."""
-    if not USER_NAME.match(schema):
+    if not plain_name(schema):
         raise ValueError(f"not a schema the analyst uses: {schema!r}")
     table = f"{schema}.{TABLE}"
     items = sorted(MENU)

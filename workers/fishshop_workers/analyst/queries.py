@@ -122,9 +122,10 @@ def report_rows(url: str, window: Window, shop: str | None) -> list[ReportRow]:
             records = connection.execute(statement, parameters).fetchall()
         except psycopg.errors.UndefinedTable:
             raise AnalystStoreError(
-                f"PostgreSQL has no table {table}: the analyst's sink has not written "
-                "to this database yet. Run the analyst (fishshop demo --scenario analyst) "
-                "or check that --postgres-url names the analyst's database."
+                f"PostgreSQL has no table {table}: the analyst keeps it in the schema of the "
+                "URL's user, so give --postgres-url with the user the analyst writes with "
+                "(or its sink has not written to this database yet: run the analyst, "
+                "fishshop demo --scenario analyst)."
             ) from None
         except psycopg.Error as error:
             said = str(error).strip().splitlines()

@@ -55,9 +55,11 @@ def connect(url: str, hint: str = COMMAND_LINE_HINT) -> psycopg.Connection[tuple
 
 TABLE_SECONDS = 30.0
 """How long making the table may take in all: connecting, then its statements."""
-SERVER_LIMITS = "-c statement_timeout=10000 -c lock_timeout=5000"
+SERVER_LIMITS = "-c statement_timeout=10000 -c lock_timeout=5000 -c search_path=pg_catalog"
 """PostgreSQL gives up a statement after 10 s and a lock wait after 5 s (someone may
-hold a lock on the table): the server ends the work, not only the client's wait."""
+hold a lock on the table): the server ends the work, not only the client's wait. Every
+name in the statements is qualified, and functions resolve from pg_catalog only, never
+from a schema someone else can write to."""
 
 
 async def make_table(
@@ -104,17 +106,17 @@ async def make_table(
         ) from None
 
 
+_SCHEMA_OWNER = (
+    "SELECT pg_get_userbyid(nspowner), current_user FROM pg_namespace WHERE nspname = %s"
+)
+
+
 async def _own_schema(
     connection: psycopg.AsyncConnection[tuple[object, ...]], address: DatabaseAddress, hint: str
 ) -> None:
     """The user's schema, made when missing; refused when someone else owns it (they
     could read and change every row the sink writes there)."""
-    found = await (
-        await connection.execute(
-            "SELECT pg_get_userbyid(nspowner), current_user FROM pg_namespace WHERE nspname = %s",
-            (address.schema,),
-        )
-    ).fetchone()
+    found = await (await connection.execute(_SCHEMA_OWNER, (address.schema,))).fetchone()
     if found is None:
         try:
             await connection.execute(f"CREATE SCHEMA {address.schema} AUTHORIZATION CURRENT_USER")
@@ -124,9 +126,13 @@ async def _own_schema(
                 f"{address.database}: have the database's owner run CREATE SCHEMA "
                 f"{address.schema} AUTHORIZATION {address.user}. {hint}"
             ) from None
-        except psycopg.errors.DuplicateSchema:
-            await connection.rollback()  # two makers at once: the other made it
-        return
+        except (psycopg.errors.DuplicateSchema, psycopg.errors.UniqueViolation):
+            # Another maker came first (two at once may meet in the catalog's index):
+            # whose it is decides, as if it had been there.
+            await connection.rollback()
+            found = await (await connection.execute(_SCHEMA_OWNER, (address.schema,))).fetchone()
+        if found is None:
+            return
     owner, current = (str(value) for value in found)
     if owner != current:
         raise AnalystStoreError(
@@ -172,13 +178,31 @@ async def _check_shape(
         )
 
 
+def _read_refused(error: psycopg.Error, table: str) -> AnalystStoreError:
+    """One line for a read PostgreSQL refused, saying where the table is looked for."""
+    if isinstance(error, psycopg.errors.UndefinedTable):
+        return AnalystStoreError(
+            f"PostgreSQL has no table {table}: the analyst keeps it in the schema of the URL's "
+            "user, so give the URL of the user the shop's analyst writes with (or its sink "
+            "has not written yet)"
+        )
+    said = str(error).strip().splitlines()
+    return AnalystStoreError(
+        f"PostgreSQL refused to read {table}: "
+        f"{remote_text(said[0] if said else type(error).__name__)}"
+    )
+
+
 def row_count(url: str, shop: str) -> int:
     table = DatabaseAddress.from_url(url).table
     with connect(url) as connection:
-        row = connection.execute(
-            f"SELECT count(*) FROM {table} WHERE shop = %s",  # noqa: S608 - names from the code
-            (shop,),
-        ).fetchone()
+        try:
+            row = connection.execute(
+                f"SELECT count(*) FROM {table} WHERE shop = %s",  # noqa: S608 - names from the code
+                (shop,),
+            ).fetchone()
+        except psycopg.Error as error:
+            raise _read_refused(error, table) from None
         return int(row[0]) if row else 0  # type: ignore[call-overload]
 
 
@@ -190,10 +214,13 @@ def served_rows(url: str, shop: str) -> dict[str, ServedRow]:
     columns = ", ".join(WRITTEN_COLUMNS[1:])  # all but shop, which the query names
     table = DatabaseAddress.from_url(url).table
     with connect(url) as connection:
-        cursor = connection.execute(
-            f"SELECT {columns} FROM {table} WHERE shop = %s",  # noqa: S608 - names from the code
-            (shop,),
-        )
+        try:
+            cursor = connection.execute(
+                f"SELECT {columns} FROM {table} WHERE shop = %s",  # noqa: S608 - names from the code
+                (shop,),
+            )
+        except psycopg.Error as error:
+            raise _read_refused(error, table) from None
         rows: dict[str, ServedRow] = {}
         for record in cursor:
             values = list(record)

@@ -21,7 +21,6 @@ __all__ = ["COMMANDS", "acl_setuser", "acl_user"]
 COMMANDS: Final[tuple[str, ...]] = (
     # The cabinet's decisions are Lua scripts, run by their digest and loaded once.
     "evalsha",
-    "eval",
     "script|load",
     # ... which call these (a script's calls are checked against the user's rules).
     "get",
@@ -37,12 +36,15 @@ COMMANDS: Final[tuple[str, ...]] = (
     "ping",
     "scan",
     "unlink",
-    # What the client sends on connecting (AUTH and HELLO need no permission; a refused
-    # CLIENT SETINFO, which Redis 7.0 does not know, is ignored by the client).
+    # What the client sends on connecting (AUTH and HELLO need no permission; the
+    # cabinet's client sends no CLIENT SETINFO).
     "select",
 )
 """Every command a shop's cabinet sends. SCAN lists key names of the whole database
-(not their values): a deleted shop's keys are found with it."""
+(not their values): a deleted shop's keys are found with it. The user keeps shops'
+data apart, not their load: a shop's scripts and memory still share the server (a
+script that never ends makes Redis answer BUSY to everyone; ``noeviction`` memory is
+one pool), so one Redis per trust domain stays the stronger separation."""
 
 
 def acl_user(keys: CabinetKeys) -> str:

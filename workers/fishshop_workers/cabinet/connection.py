@@ -55,6 +55,10 @@ class CabinetConnection:
             raise CabinetSettingsError(
                 "a Redis user name is 1 to 256 printable characters without spaces"
             )
+        if self.username is not None and parts.username:
+            raise CabinetSettingsError(
+                f"Redis URL {self.where!r} names a user and a user is given too: give one"
+            )
         if self.password is not None and self.password_file is not None:
             raise CabinetSettingsError("give the Redis password or a file that holds it, not both")
         if self.tls_ca_file is not None and parts.scheme != "rediss":
@@ -83,7 +87,8 @@ class CabinetConnection:
     def __repr__(self) -> str:
         secret = self.password is not None or self.password_file is not None
         return (
-            f"CabinetConnection(url={self.where!r}, password={'***' if secret else None!r}, "
+            f"CabinetConnection(url={self.where!r}, username={self.username!r}, "
+            f"password={'***' if secret else None!r}, "
             f"password_file={self.password_file!r}, tls_ca_file={self.tls_ca_file!r}, "
             f"timeout_seconds={self.timeout_seconds!r})"
         )
@@ -106,6 +111,9 @@ class CabinetConnection:
         options: dict[str, Any] = {
             "socket_timeout": self.timeout_seconds,
             "socket_connect_timeout": self.timeout_seconds,
+            # No CLIENT SETINFO on connecting: a shop's ACL user may not send it, and
+            # Redis 7.2+ would log each refusal in its ACL LOG.
+            "driver_info": None,
         }
         if self.username is not None:
             options["username"] = self.username

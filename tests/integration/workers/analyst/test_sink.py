@@ -242,7 +242,7 @@ def test_table_rows_are_what_was_served(
     with psycopg.connect(postgres_server.url) as connection:
         rows = connection.execute(
             "SELECT id, till, order_number, cod, chips, plaice, items, wait_seconds, "
-            "prepared_by, cooked_by FROM served_orders WHERE shop = %s ORDER BY id",
+            "prepared_by, cooked_by FROM fishshop.served_orders WHERE shop = %s ORDER BY id",
             (shop_name,),
         ).fetchall()
     assert rows == [

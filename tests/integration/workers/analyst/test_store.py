@@ -58,7 +58,7 @@ async def test_a_lock_held_on_the_table_ends_each_attempt_by_its_deadline(
     postgres_server: EmbeddedPostgres,
 ) -> None:
     with psycopg.connect(postgres_server.url) as holder:
-        holder.execute(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
+        holder.execute(f"LOCK TABLE {USER}.{TABLE} IN ACCESS EXCLUSIVE MODE")
         began = time.monotonic()
         attempts = [make_table(postgres_server.url, "hint", seconds=20) for _ in range(12)]
         lookup = asyncio.ensure_future(_lookups_stay_quick())

@@ -71,7 +71,7 @@ async def test_a_shops_user_runs_its_cabinet_and_touches_nothing_else(
             user.keys("*"),
             user.config_get("*"),
             user.execute_command("ACL", "LIST"),
-            user.set(f"{mine.tag}:elsewhere", "1"),  # its own tag, outside the cabinet
+            user.hset(f"{mine.tag}:elsewhere", "x", "1"),  # its own tag, outside the cabinet
         ):
             with pytest.raises(NoPermissionError):
                 await forbidden

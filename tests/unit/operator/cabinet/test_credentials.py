@@ -104,7 +104,7 @@ def test_a_username_names_the_shops_acl_user() -> None:
     assert read_credentials_secret(_secret(password=b"pw"), WHERE).username is None
 
 
-@pytest.mark.parametrize("username", [b"", b"two words", b"\x1b[31mred"])
+@pytest.mark.parametrize("username", [b"", b"\n", b"two words", b"\x1b[31mred", b"\xffbad"])
 def test_a_username_that_is_no_redis_user_is_the_secrets_fault(username: bytes) -> None:
     with pytest.raises(CredentialsSecretError, match="username must be a Redis user name"):
         read_credentials_secret(_secret(password=b"pw", username=username), WHERE)

@@ -97,6 +97,7 @@ def test_options_carry_timeouts_password_and_ca() -> None:
     assert connection.client_options() == {
         "socket_timeout": 2,
         "socket_connect_timeout": 2,
+        "driver_info": None,
         "password": "pw",
         "ssl_ca_certs": "/ca.pem",
     }
@@ -165,3 +166,8 @@ def test_an_acl_user_is_sent_and_shown() -> None:
 def test_a_user_name_redis_cannot_have_is_refused(username: str) -> None:
     with pytest.raises(CabinetSettingsError, match="Redis user name"):
         CabinetConnection("redis://redis.shop:6379", username=username)
+
+
+def test_a_user_in_the_url_and_another_given_is_refused() -> None:
+    with pytest.raises(CabinetSettingsError, match="names a user and a user is given"):
+        CabinetConnection("redis://alice@redis.shop:6379", username="bob")
