@@ -177,9 +177,12 @@ def ready_status(shop: dict[str, Any], kind: str = "Ready") -> str | None:
     )
 
 
-def close_and_audit(namespace: str, shop: str, *options: str) -> dict[str, Any]:
+def close_and_audit(
+    namespace: str, shop: str, *options: str, reopen: bool = False
+) -> dict[str, Any]:
     """Close the shop, wait until its queue is empty, and return `fishshop audit
-    --json`'s summary, run in the cluster (with ``options``: its cabinet, its table)."""
+    --json`'s summary, run in the cluster (with ``options``: its cabinet, its table).
+    ``reopen``: a sample shop opens again afterwards, for the next run of the checks."""
     kubectl("patch", "-n", namespace, f"fishshop/{shop}", "--type=merge",
             "-p", '{"spec":{"open":false}}')  # fmt: skip
 
@@ -193,9 +196,10 @@ def close_and_audit(namespace: str, shop: str, *options: str) -> dict[str, Any]:
             namespace, "fishshop", "audit", "--shop", shop, "--namespace", namespace,
             "--bootstrap-servers", KAFKA, "--wait", "180", "--json", *options,
         )  # fmt: skip
-    finally:  # a sample shop is open again for the next run of the checks
-        kubectl("patch", "-n", namespace, f"fishshop/{shop}", "--type=merge",
-                "-p", '{"spec":{"open":true}}', check=False)  # fmt: skip
+    finally:
+        if reopen:
+            kubectl("patch", "-n", namespace, f"fishshop/{shop}", "--type=merge",
+                    "-p", '{"spec":{"open":true}}', check=False)  # fmt: skip
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -320,7 +324,9 @@ def test_the_analyst_sample_fills_postgresql() -> None:
 
     wait_for("rows in the analyst's table", served_rows, timeout=300)
     # Closed and drained: one row per served order, none missing, extra or different.
-    summary = close_and_audit("default", "harbour-analyst", "--postgres-url", ANALYST_URL)
+    summary = close_and_audit(
+        "default", "harbour-analyst", "--postgres-url", ANALYST_URL, reopen=True
+    )
     assert summary["unserved"] == summary["duplicates"] == 0, summary
     analyst = summary["analyst"]
     assert analyst["rows"] >= summary["orders_served"] > 0, summary
@@ -339,7 +345,9 @@ def test_the_hot_cabinet_sample_serves_from_redis_and_its_books_balance() -> Non
         pytest.skip("the hot cabinet is not installed: run FISHSHOP_KIND_REDIS=1 make kind-up")
     kubectl("wait", "-n", "default", "--for=condition=Ready", "fishshop/harbour-hot-cabinet",
             "--timeout=300s")  # fmt: skip
-    summary = close_and_audit("default", "harbour-hot-cabinet", "--redis-url", REDIS_URL)
+    summary = close_and_audit(
+        "default", "harbour-hot-cabinet", "--redis-url", REDIS_URL, reopen=True
+    )
     assert summary["orders_created"] > 0, summary
     assert summary["unserved"] == summary["duplicates"] == 0, summary
     assert sum(item["served"] for item in summary["cabinet"].values()) > 0, summary
