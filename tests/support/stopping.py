@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["command_line", "group_members", "is_ours", "is_running", "stop_process_group"]
@@ -54,13 +55,18 @@ def is_running(pid: int) -> bool:
     return state not in {"Z", "X"}
 
 
-def _wait_stopped(pid: int, patience: float) -> bool:
+def _wait_until(gone: Callable[[], bool], patience: float) -> bool:
+    """Poll ``gone`` until it is true (True) or ``patience`` seconds pass (False)."""
     deadline = time.monotonic() + patience
-    while is_running(pid):
+    while not gone():
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.1)
+        time.sleep(0.05)
     return True
+
+
+def _wait_stopped(pid: int, patience: float) -> bool:
+    return _wait_until(lambda: not is_running(pid), patience)
 
 
 def _send(pid: int, group: int | None, signum: signal.Signals) -> None:
@@ -114,9 +120,4 @@ def group_members(group: int) -> list[int]:
 
 
 def _wait_group_gone(group: int, patience: float) -> bool:
-    deadline = time.monotonic() + patience
-    while group_members(group):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return _wait_until(lambda: not group_members(group), patience)

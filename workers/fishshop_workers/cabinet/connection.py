@@ -57,7 +57,8 @@ class CabinetConnection:
             )
         if self.username is not None and parts.username:
             raise CabinetSettingsError(
-                f"Redis URL {self.where!r} names a user and a user is given too: give one"
+                f"the Redis URL names user {parts.username!r} and user {self.username!r} is "
+                "given too: give one"
             )
         if self.password is not None and self.password_file is not None:
             raise CabinetSettingsError("give the Redis password or a file that holds it, not both")
