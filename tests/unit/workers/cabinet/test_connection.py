@@ -169,7 +169,5 @@ def test_a_user_name_redis_cannot_have_is_refused(username: str) -> None:
 
 
 def test_a_user_in_the_url_and_another_given_is_refused() -> None:
-    with pytest.raises(
-        CabinetSettingsError, match="names user 'alice' and user 'bob'"
-    ):
+    with pytest.raises(CabinetSettingsError, match="names user 'alice' and user 'bob'"):
         CabinetConnection("redis://alice@redis.shop:6379", username="bob")
