@@ -41,6 +41,9 @@ NEEDED = {
     ("", "services", "patch"),
     # spec.kafka.tlsSecret, read for the operator's Kafka client.
     ("", "secrets", "get"),
+    # The record that a retained shop keeps its prefix (shop/kept.py): get, server-side
+    # apply (patch, create), deleted with the topics.
+    *(("", "configmaps", verb) for verb in ("get", "create", "patch", "delete")),
     # KubeApi.event: the operator POSTs core v1 Events.
     ("", "events", "create"),
     # kopf's namespace observer when FISHSHOP_WATCH_NAMESPACE is set.
@@ -184,7 +187,8 @@ def test_the_operator_works_with_only_its_cluster_role(
     operator.environment["KUBECONFIG"] = str(kubeconfig)
     operator.start()
     try:
-        shop = small_shop(broker.bootstrap_servers)
+        # Retained at first: the operator records that the shop keeps its topics.
+        shop = small_shop(broker.bootstrap_servers, topicDeletionPolicy="Retain")
         apply(cluster, namespace, shop)
         # No kubelet here: once the controllers have acted on the workloads (at first
         # the status may say RolloutInProgress), the pods simply never get ready.
@@ -200,6 +204,14 @@ def test_the_operator_works_with_only_its_cluster_role(
             timeout=90,
         )
         assert condition(reconciled, "WorkersAvailable")["status"] == "False"
+        kept = wait_for(
+            "the record that the shop keeps its topics",
+            lambda: cluster.kubectl(
+                "get", "configmap", "-n", namespace, "-l", "fishshop.dev/kept-topics",
+                "-o", "name", check=False,
+            ).strip(),
+        )  # fmt: skip
+        assert kept.startswith("configmap/fishshop-kept-topics-")
         # A TLS Secret that is not usable: read (secrets get), reported, an event posted.
         cluster.kubectl(
             "create", "secret", "generic", "kafka-tls", "-n", namespace,
@@ -218,8 +230,21 @@ def test_the_operator_works_with_only_its_cluster_role(
         events = cluster.kubectl("get", "events", "-n", namespace)
         assert "TLSSecretInvalid" in events
         shop["spec"]["kafka"]["tlsSecret"] = ""
+        shop["spec"]["topicDeletionPolicy"] = "Delete"
         apply(cluster, namespace, shop)
+        wait_for(
+            "the finalizer that deletes the topics",
+            lambda: (
+                (get(cluster, namespace, "fishshop", "harbour") or {})
+                .get("metadata", {})
+                .get("finalizers")
+            ),
+        )
         cluster.kubectl("delete", "-n", namespace, "fishshop/harbour", "--timeout=60s")
+        # The topics went, and with them the record.
+        assert not cluster.kubectl("get", "configmap", "-n", namespace, "-o", "name").count(
+            "fishshop-kept-topics-"
+        )
     finally:
         operator.terminate(30)
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

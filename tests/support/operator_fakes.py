@@ -61,6 +61,9 @@ class FakeKube:
         replicas = (manifest.get("spec") or {}).get("replicas", 0)
         applied = copy.deepcopy(manifest)
         applied["metadata"].update(uid=f"uid-{manifest['metadata']['name']}", generation=1)
+        if manifest["kind"] == "ConfigMap":
+            self.put(applied)
+            return applied
         applied["status"] = {
             "observedGeneration": 1,
             "replicas": replicas,
@@ -68,6 +71,10 @@ class FakeKube:
             "updatedReplicas": replicas,
         }
         return applied
+
+    async def delete(self, path: str) -> bool:
+        self.sent.append(("delete", path))
+        return self.objects.pop(path, None) is not None
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         self.statuses.append(status)

@@ -117,6 +117,9 @@ test keeps the two the same.
   resources: [secrets]
   verbs: [get]
 - apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, create, patch, delete]
+- apiGroups: [""]
   resources: [events]
   verbs: [create]
 {{- end -}}

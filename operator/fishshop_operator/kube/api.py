@@ -47,7 +47,13 @@ threads keep the API server busy without one operator looking like a crowd to it
 TIMEOUT = 30.0
 """Seconds one request may take; a reconcile that waits longer is retried by kopf."""
 
-_PLURALS = {"Service": "services", "Secret": "secrets", "Pod": "pods", "Event": "events"}
+_PLURALS = {
+    "Service": "services",
+    "Secret": "secrets",
+    "Pod": "pods",
+    "Event": "events",
+    "ConfigMap": "configmaps",
+}
 _APPS_PLURALS = {"StatefulSet": "statefulsets", "Deployment": "deployments"}
 
 T = TypeVar("T")
@@ -342,6 +348,16 @@ class KubeApi:
             if error.status == 404:
                 return None
             raise
+
+    async def delete(self, path: str) -> bool:
+        """Delete one object; False when it was already gone."""
+        try:
+            await self.request("DELETE", path)
+        except KubeApiError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
 
     async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply: the operator owns the fields it sets, and takes them back."""

@@ -20,11 +20,12 @@ from fishshop_operator.kafka.topics import (
     delete_shop_topics,
     shop_settings,
 )
-from fishshop_operator.kube.api import KubeApiError
+from fishshop_operator.kube.api import KubeApiError, object_path
 from fishshop_operator.reconcile.analyst import analyst_shop, remove_connector
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids, post_event
-from fishshop_operator.reconcile.topics import prefix_owner
+from fishshop_operator.reconcile.topics import kept_for, prefix_owner
+from fishshop_operator.shop.kept import kept_name
 from fishshop_operator.shop.resource import ShopResource, read_resource
 from fishshop_workers.errors import FishshopError, remote_text
 from fishshop_workers.shop.spec import ShopSpecError
@@ -94,8 +95,16 @@ async def _delete_topics(
             if owner is not None:
                 await _keep_topics(tools, body, shop, f"belong to shop {owner}")
                 return
+            keeper = await kept_for(tools, shop, memory)
+            if keeper is not None:
+                why = f"are kept for shop {shop.namespace}/{keeper}"
+                await _keep_topics(tools, body, shop, why)
+                return
             tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
             deleted = await delete_shop_topics(shop_settings(shop, tls), shop)
+            # The topics are gone: so is any record that they are kept for this shop.
+            path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
+            await tools.api.delete(path)
         except (KafkaUnreachable, TopicDeletionError, TLSSecretError, KubeApiError) as error:
             if time.monotonic() + delay > deadline:
                 message = (

@@ -40,6 +40,10 @@ class ShopMemory:
     """(kind, name) -> (uid, generation) and pods of the workload's last watch event."""
     topics: tuple[int, TopicsOutcome] | None = None
     """The spec generation the topics were last checked for, and what was found."""
+    kept: tuple[str, bool] | None = None
+    """The topic prefix whose kept-topics record (shop/kept.py) was last found absent
+    or this shop's, and whether this shop's record is written: read again only when
+    the prefix changes."""
     cabinet: tuple[int, CabinetOutcome] | None = None
     """The spec generation Redis was last asked for, and what it said."""
     secrets: dict[str, HeldSecret] = field(default_factory=dict)

@@ -17,15 +17,22 @@ from fishshop_operator.kafka.topics import (
     reconcile_topics,
     shop_settings,
 )
-from fishshop_operator.kube.api import object_path
+from fishshop_operator.kube.api import KubeApiError, object_path
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids
 from fishshop_operator.shop.conditions import TopicsOutcome
+from fishshop_operator.shop.kept import (
+    KEPT_REASON,
+    kept_keeper,
+    kept_manifest,
+    kept_message,
+    kept_name,
+)
 from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.topics import prefix_of_namespace
 
-__all__ = ["count_queues", "prefix_owner", "topics_outcome"]
+__all__ = ["count_queues", "kept_for", "prefix_owner", "topics_outcome"]
 
 log = logging.getLogger("fishshop_operator")
 
@@ -52,6 +59,9 @@ async def topics_outcome(
             f"the topics {shop.topic_prefix}.* belong to shop {owner}; "
             "set spec.topicPrefix to a prefix of this shop's own",
         ), None
+    keeper = await kept_for(tools, shop, memory)
+    if keeper is not None:
+        return TopicsOutcome(False, KEPT_REASON, kept_message(shop, keeper)), None
     try:
         tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
     except TLSSecretError as error:
@@ -60,7 +70,42 @@ async def topics_outcome(
     outcome = await reconcile_topics(settings, shop, clients=tools.shops.kafka)
     if outcome.ready and outcome.message.startswith(("created", "grew")):
         log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
+    if outcome.ready and not shop.deletes_topics:
+        await _keep_record(tools, shop, memory)
     return outcome, settings
+
+
+async def kept_for(tools: Tools, shop: ShopResource, memory: ShopMemory) -> str | None:
+    """The shop (its name, in this namespace) whose retained topics this shop's prefix
+    names, if another one's (shop/kept.py); read once per prefix while none is found."""
+    if memory.kept is not None and memory.kept[0] == shop.topic_prefix:
+        return None
+    path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
+    keeper = kept_keeper(await tools.api.get(path), shop)
+    if keeper is None:
+        memory.kept = (shop.topic_prefix, False)
+    return keeper
+
+
+async def _keep_record(tools: Tools, shop: ShopResource, memory: ShopMemory) -> None:
+    """A retained shop's record that it keeps its prefix, written once per prefix.
+
+    Not written, it is tried again at the next reconcile; the topics stay ready.
+    """
+    if memory.kept == (shop.topic_prefix, True):
+        return
+    try:
+        await tools.api.apply(kept_manifest(shop))
+    except KubeApiError as error:
+        log.warning("action=keep-topics shop=%s/%s error=%s", *ids(shop), error)
+        return
+    memory.kept = (shop.topic_prefix, True)
+    log.info(
+        "action=keep-topics shop=%s/%s prefix=%s record=%s",
+        *ids(shop),
+        shop.topic_prefix,
+        kept_name(shop.topic_prefix),
+    )
 
 
 async def prefix_owner(tools: Tools, body: dict[str, Any], shop: ShopResource) -> str | None:

@@ -381,6 +381,40 @@ async def test_deleting_the_owner_deletes_its_topics(kafka: FakeKafka, tmp_path:
     assert [(what, prefix) for what, prefix, _ in kafka.calls] == [("delete", SHARED)]
 
 
+async def test_retained_topics_outlive_the_operator_and_go_back_only_to_their_shop(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    prefix = f"{NAMESPACE}.kept.topics"
+    kept = shop_body("first", NAMESPACE, topicPrefix=prefix, topicDeletionPolicy="Retain")
+    kube = FakeKube(kept)
+    assert (await _reconciler(kube, tmp_path).reconcile(kept)).result != "error"
+    [record] = [m for m in kube.applied if m["kind"] == "ConfigMap"]
+    assert record["data"] == {"shop": "first", "topicPrefix": prefix}
+    kafka.calls.clear()
+    # The shop is deleted (Retain: no finalizer) and the operator starts again: it
+    # knows no shop, only the record, and the prefix's Kafka twin is the same prefix.
+    del kube.objects[f"/apis/fishshop.dev/v1alpha1/namespaces/{NAMESPACE}/fishshops/first"]
+    squatter = shop_body("second", NAMESPACE, topicPrefix=f"{NAMESPACE}.kept_topics")
+    kube.put(squatter)
+    reconciler = _reconciler(kube, tmp_path, patience=5)
+    outcome = await reconciler.reconcile(squatter)
+    assert outcome.reason == "TopicsKeptForAnotherShop"
+    assert kafka.calls == []
+    # Deleting the refused shop leaves the kept topics and their record.
+    await reconciler.delete(squatter)
+    assert kafka.calls == []
+    assert any(
+        e[1] == "TopicsKept" and f"kept for shop {NAMESPACE}/first" in e[2] for e in kube.events
+    )
+    # A shop of the same name takes them back.
+    again = shop_body("first", NAMESPACE, topicPrefix=prefix)
+    again["metadata"]["uid"] = "uid-again"
+    kube.put(again)
+    outcome = await _reconciler(kube, tmp_path).reconcile(again)
+    assert outcome.result != "error", outcome.reason
+    assert kafka.calls[0][:2] == ("topics", prefix)
+
+
 async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
     monkeypatch: pytest.MonkeyPatch, kafka: FakeKafka, tmp_path: Path
 ) -> None:
