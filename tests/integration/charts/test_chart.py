@@ -470,6 +470,32 @@ def test_install_notes_give_the_redis_url(helm: Path, cluster: Cluster) -> None:
     assert "redis.persistence.enabled" not in locked
 
 
+def test_a_release_per_trust_domain_can_be_only_its_redis(helm: Path, cluster: Cluster) -> None:
+    """One Redis per trust domain, the easy way (docs/kubernetes.md): a release with
+    operator.enabled=false has the Redis and nothing of the operator, whatever else is
+    on, and its notes say where the domain's shops find it."""
+    everything = [
+        "--set", "redis.enabled=true", "--set", "networkPolicy.enabled=true",
+        "--set", "monitoring.podMonitor.enabled=true",
+        "--set", "monitoring.prometheusRule.enabled=true",
+        "--set", "monitoring.dashboards.enabled=true",
+    ]  # fmt: skip
+    docs = render(helm, "team-a", "--set", "operator.enabled=false", *everything)
+    assert sorted(d["kind"] for d in docs) == ["ConfigMap", "Deployment", "Pod", "Service"]
+    assert {d["metadata"]["name"] for d in docs} == {"fishshop-redis", "fishshop-redis-test"}
+    assert "ServiceAccount" in {d["kind"] for d in render(helm, "team-a", *everything)}
+    result = subprocess.run(
+        [str(helm), "install", "fishshop", str(CHART), "--dry-run=client", "-n", "team-a",
+         "--set", "operator.enabled=false", "--set", "redis.enabled=true"],
+        capture_output=True, text=True, check=False, env=cluster.env(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:", 1)[1]
+    assert "no operator (operator.enabled=false)" in notes
+    assert "redisUrl: redis://fishshop-redis.team-a.svc:6379/0" in notes
+    assert "helm test" not in notes and "rollout status" not in notes
+
+
 # -- the oldest Kubernetes, checked against a cluster only ------------------------------
 
 CLUSTER_CAPABILITIES = ["--api-versions", "v1/Namespace"]
