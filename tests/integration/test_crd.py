@@ -137,6 +137,10 @@ def test_kubectl_explain_documents_every_field(cluster: Cluster) -> None:
     for path in (
         "fishshop.spec.open",
         "fishshop.spec.kafka.tlsSecret",
+        "fishshop.spec.kafka.sasl",
+        "fishshop.spec.kafka.sasl.mechanism",
+        "fishshop.spec.kafka.sasl.secret",
+        "fishshop.spec.kafka.sasl.username",
         "fishshop.spec.partitions",
         "fishshop.spec.preparers.prepSeconds.min",
         "fishshop.spec.topicDeletionPolicy",
@@ -152,6 +156,8 @@ SHOP_NAME = "a shop's name must start with a lowercase letter and hold only lowe
 NAME_LENGTH = "a shop's name must be at most 47 characters"
 TLS_NAME = "tlsSecret must be the name of a Secret in the shop's own namespace"
 PORT = "bootstrapServers must be host:port with a port from 1 to 65535"
+SASL_NAME = "sasl.secret must be the name of a Secret in the shop's own namespace"
+SASL = {"mechanism": "SCRAM-SHA-512", "secret": "kafka-user"}
 
 
 @pytest.mark.parametrize(
@@ -162,6 +168,12 @@ PORT = "bootstrapServers must be host:port with a port from 1 to 65535"
         ("kafka.tlsSecret", "Kafka-TLS", TLS_NAME),
         ("kafka.tlsSecret", "kafka-tls?watch=true", TLS_NAME),
         ("kafka.tlsSecret", "a" * 254, "may not be more than 253"),
+        ("kafka.sasl", {**SASL, "mechanism": "GSSAPI"}, 'Unsupported value: "GSSAPI"'),
+        ("kafka.sasl", {**SASL, "mechanism": "scram-sha-512"}, "PLAIN"),
+        ("kafka.sasl", {**SASL, "secret": "../secrets/x"}, SASL_NAME),
+        ("kafka.sasl", {**SASL, "secret": "Kafka_User"}, SASL_NAME),
+        ("kafka.sasl", {"mechanism": "PLAIN"}, "spec.kafka.sasl.secret: Required value"),
+        ("kafka.sasl", {**SASL, "username": "two words"}, "sasl.username must be one word"),
         ("kafka.bootstrapServers", "kafka:70000", PORT),
         ("kafka.bootstrapServers", "kafka:65536", PORT),
         ("kafka.bootstrapServers", "kafka:0", PORT),
@@ -209,6 +221,7 @@ def test_names_and_references_at_their_limits_are_accepted(
     )
     shop["metadata"]["name"] = "h" * 47
     shop["spec"]["kafka"]["tlsSecret"] = "kafka.tls-certs"
+    shop["spec"]["kafka"]["sasl"] = {"mechanism": "PLAIN", "secret": "s" * 253, "username": "u"}
     out = _apply(cluster, namespace, shop)
     assert "created" in out, out
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from fishshop_operator.autoscale.decisions import Decision, bounds, decide, first_sight
 from fishshop_operator.autoscale.memory import AutoscaledShop, AutoscaleMemory
 from fishshop_operator.autoscale.spec import AUTOSCALED_ROLES
-from fishshop_operator.kafka.tls import TLSSecretError
-from fishshop_operator.kafka.topics import KafkaUnreachable, queue_state, shop_settings
+from fishshop_operator.kafka.topics import KafkaUnreachable, queue_state
 from fishshop_operator.kube.api import KubeApi, KubeApiError
+from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.shops import Key, ShopMemories, stop_looking
@@ -192,9 +192,11 @@ class Autoscaler:
             return {}
         shop = watched.shop
         try:
-            tls = await self.shops.secrets.kafka_tls(shop, memory.secrets, recheck=TLS_RECHECK)
-            state = await queue_state(shop_settings(shop, tls), shop, clients=self.shops.kafka)
-        except (KafkaUnreachable, TLSSecretError) as error:
+            settings = await self.shops.secrets.kafka_settings(
+                shop, memory.secrets, recheck=TLS_RECHECK
+            )
+            state = await queue_state(settings, shop, clients=self.shops.kafka)
+        except (KafkaUnreachable, *KAFKA_SECRET_ERRORS) as error:
             log.warning("action=autoscale shop=%s/%s error=%s", *key, error)
             return {}
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fishshop_operator.kube.secret_data import SecretError, decode_value
+from fishshop_operator.kube.secret_data import SecretError, decode_value, password_text
 
 __all__ = [
     "CA_KEY",
@@ -66,22 +66,6 @@ def _decode(where: str, key: str, value: object, limit: int) -> bytes:
     )
 
 
-def _password(where: str, raw: bytes) -> str:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CredentialsSecretError(f"Secret {where}: {PASSWORD_KEY} is not UTF-8 text") from None
-    # The same rule as the workers' password file: one trailing newline is an
-    # editor's or echo's, not the password's.
-    for ending in ("\r\n", "\n"):
-        if text.endswith(ending):
-            text = text[: -len(ending)]
-            break
-    if not text:
-        raise CredentialsSecretError(f"Secret {where}: {PASSWORD_KEY} is empty")
-    return text
-
-
 def read_credentials_secret(secret: dict[str, Any] | None, where: str) -> RedisCredentials:
     """The credentials in a Secret (as the API returns it); ``where`` is namespace/name."""
     if secret is None:
@@ -96,7 +80,7 @@ def read_credentials_secret(secret: dict[str, Any] | None, where: str) -> RedisC
             f"password), and {CA_KEY} when Redis's certificate is signed by a private CA"
         )
     raw = _decode(where, PASSWORD_KEY, data[PASSWORD_KEY], MAX_PASSWORD_BYTES)
-    password = _password(where, raw)
+    password = password_text(raw, where=where, key=PASSWORD_KEY, error=CredentialsSecretError)
     ca = _decode(where, CA_KEY, data[CA_KEY], MAX_CA_BYTES) if CA_KEY in data else None
     username = None
     if USERNAME_KEY in data:

@@ -35,6 +35,8 @@ MAX_TLS_FILE_BYTES = 64 * 1024
 class TLSSecretError(SecretError):
     """The shop's TLS Secret is missing or unusable; the message says what to fix."""
 
+    reason = "TLSSecretInvalid"
+
 
 @dataclass(frozen=True)
 class TLSMaterial:

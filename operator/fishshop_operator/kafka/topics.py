@@ -15,13 +15,20 @@ from typing import TypeVar
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 
 from fishshop_operator.kafka.clients import KafkaClients
+from fishshop_operator.kafka.sasl import KafkaSasl
 from fishshop_operator.shop.conditions import TopicsOutcome
 from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.analyst.sink import analyst_dead_letter_topic
-from fishshop_workers.errors import ServiceError
+from fishshop_workers.errors import ServiceError, remote_text
 from fishshop_workers.kafka.admin import (
     TopicCreationError,
     TopicDeletionError,
@@ -56,10 +63,56 @@ TIMEOUT = 20.0
 """Seconds any one of these calls may take before Kafka counts as unreachable."""
 
 
+PROBE_TIMEOUT = 5.0
+"""Seconds for the one connection that asks why Kafka refused a login."""
+
+
 class KafkaUnreachable(ServiceError, RuntimeError):
     """Kafka did not answer in time or refused; the status says which address."""
 
     retriable = True
+    reason = "KafkaUnreachable"
+
+
+class KafkaAuthenticationFailed(KafkaUnreachable):
+    """Kafka answered but did not let the shop's identity in: a SASL user or password
+    it does not know, or a certificate one side could not verify."""
+
+    reason = "KafkaAuthenticationFailed"
+
+
+_REFUSED_LOGIN = (
+    SaslAuthenticationFailed,
+    AuthenticationFailedError,
+    UnsupportedSaslMechanismError,
+)
+
+
+def _refusal(error: BaseException, settings: KafkaSettings) -> str | None:
+    """Why Kafka refused this identity, if ``error`` (or what caused it) says it did."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, _REFUSED_LOGIN):
+            return (
+                f"Kafka refused SASL {settings.sasl_mechanism} user "
+                f"{settings.sasl_username!r}: a wrong password or an unknown user "
+                f"({type(cause).__name__}: {remote_text(cause)}). Check the Secret of "
+                "spec.kafka.sasl and the user on Kafka's side"
+            )
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"Kafka's certificate could not be verified ({remote_text(cause)}): "
+                "check the CA in spec.kafka.tlsSecret"
+            )
+        if isinstance(cause, ssl.SSLError) and "certificate" in str(cause).lower():
+            return (
+                f"Kafka refused the client certificate ({remote_text(cause)}): check "
+                "spec.kafka.tlsSecret's certificate and key"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 @dataclass(frozen=True)
@@ -74,14 +127,27 @@ class ShopKafkaSettings(KafkaSettings):
 
     @property
     def security_protocol(self) -> str:
-        return "SSL" if self.tls is not None else super().security_protocol
+        if self.tls is None:
+            return super().security_protocol
+        return "SASL_SSL" if self.sasl_mechanism else "SSL"
 
     def ssl_context(self) -> ssl.SSLContext | None:
         return self.tls
 
 
-def shop_settings(shop: ShopResource, tls: ssl.SSLContext | None) -> ShopKafkaSettings:
-    return ShopKafkaSettings(shop.spec.bootstrap_servers, tls=tls)
+def shop_settings(
+    shop: ShopResource, tls: ssl.SSLContext | None, sasl: KafkaSasl | None = None
+) -> ShopKafkaSettings:
+    """How the operator reaches the shop's Kafka: its TLS context, its SASL identity."""
+    if sasl is None:
+        return ShopKafkaSettings(shop.spec.bootstrap_servers, tls=tls)
+    return ShopKafkaSettings(
+        shop.spec.bootstrap_servers,
+        sasl_mechanism=sasl.mechanism,
+        sasl_username=sasl.username,
+        sasl_password=sasl.password,
+        tls=tls,
+    )
 
 
 @dataclass(frozen=True)
@@ -99,10 +165,46 @@ class QueueState:
     """The same for ``queued_for_cook``."""
 
 
-async def _bounded(work: Awaitable[T], what: str, servers: str) -> T:
+async def _why_refused(settings: KafkaSettings) -> str | None:
+    """Why Kafka refused this identity, asked of the first broker on one connection.
+
+    A client's bootstrap only says "Unable to bootstrap" and logs the cause; one
+    connection of its own, with the same TLS and SASL, shows a refused login or
+    certificate. Only asked after a failure, with TLS or SASL, and bounded.
+    """
+    if not settings.sasl_mechanism and settings.ssl_context() is None:
+        return None
+    host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
+    try:
+        connection = await asyncio.wait_for(
+            create_conn(
+                host.strip("[]"),
+                int(port),
+                request_timeout_ms=int(PROBE_TIMEOUT * 1000),
+                ssl_context=settings.ssl_context(),
+                security_protocol=settings.security_protocol,
+                sasl_mechanism=settings.sasl_mechanism,
+                sasl_plain_username=settings.sasl_username,
+                sasl_plain_password=settings.sasl_password,
+            ),
+            PROBE_TIMEOUT,
+        )
+    except (TimeoutError, KafkaError, OSError, ValueError) as error:
+        return _refusal(error, settings)
+    connection.close()
+    return None
+
+
+async def _bounded(work: Awaitable[T], what: str, settings: KafkaSettings) -> T:
+    servers = settings.bootstrap_servers
     try:
         return await asyncio.wait_for(work, TIMEOUT)
     except (TimeoutError, KafkaError, OSError) as error:
+        refused = _refusal(error, settings) or await _why_refused(settings)
+        if refused is not None:
+            raise KafkaAuthenticationFailed(
+                f"cannot {what}: Kafka at {servers}: {refused}"
+            ) from error
         raise KafkaUnreachable(
             f"cannot {what}: Kafka at {servers} did not answer ({type(error).__name__}: "
             f"{error or 'no reply'}). Check spec.kafka.bootstrapServers and that Kafka is up."
@@ -113,17 +215,16 @@ async def reconcile_topics(
     settings: KafkaSettings, shop: ShopResource, *, clients: KafkaClients | None = None
 ) -> TopicsOutcome:
     """Create or grow the shop's topics; with ``clients``, look first on a shared one."""
-    servers = settings.bootstrap_servers
     try:
         plan = await _bounded(
-            _ensure_topics(settings, shop, clients), "create the shop's topics", servers
+            _ensure_topics(settings, shop, clients), "create the shop's topics", settings
         )
     except PartitionDecreaseError as error:
         return TopicsOutcome(False, "TopicHasMorePartitions", str(error))
     except TopicCreationError as error:
         return TopicsOutcome(False, "TopicCreationRefused", str(error))
     except KafkaUnreachable as error:
-        return TopicsOutcome(False, "KafkaUnreachable", str(error))
+        return TopicsOutcome(False, error.reason, str(error))
     if plan.create:
         message = "created " + ", ".join(sorted(plan.create))
     elif plan.grow:
@@ -160,7 +261,7 @@ async def kafka_cluster_id(
         async with clients.admin(_ids(shop), settings) as admin:
             return str((await admin.describe_cluster()).get("cluster_id") or "")
 
-    return await _bounded(ask(), "read the Kafka cluster's id", settings.bootstrap_servers)
+    return await _bounded(ask(), "read the Kafka cluster's id", settings)
 
 
 async def queue_state(
@@ -173,7 +274,7 @@ async def queue_state(
         return await _bounded(
             _queue_state(settings, shop, pool),
             "count queued orders",
-            settings.bootstrap_servers,
+            settings,
         )
     finally:
         if clients is None:
@@ -222,5 +323,5 @@ async def delete_shop_topics(settings: KafkaSettings, shop: ShopResource) -> lis
     return await _bounded(
         delete_topics(settings, shop.topics, (analyst_dead_letter_topic(shop.topics.prefix),)),
         "delete the shop's topics",
-        settings.bootstrap_servers,
+        settings,
     )

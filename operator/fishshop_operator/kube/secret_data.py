@@ -15,7 +15,7 @@ from typing import Any
 
 from fishshop_workers.errors import InputError
 
-__all__ = ["HeldSecret", "SecretError", "decode_value", "encoded_length"]
+__all__ = ["HeldSecret", "SecretError", "decode_value", "encoded_length", "password_text"]
 
 
 class SecretError(InputError, RuntimeError):
@@ -66,3 +66,22 @@ def decode_value(
     if len(raw) > limit:  # the last group of four may hold two bytes more
         raise error(f"Secret {where}: {key} {too_large}")
     return raw
+
+
+def password_text(
+    raw: bytes, *, where: str, key: str, error: Callable[[str], SecretError] = SecretError
+) -> str:
+    """A password from a Secret's bytes: UTF-8, not empty, and without one trailing
+    newline (an editor's or echo's, not the password's: the workers' password files
+    follow the same rule)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"Secret {where}: {key} is not UTF-8 text") from None
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            text = text[: -len(ending)]
+            break
+    if not text:
+        raise error(f"Secret {where}: {key} is empty")
+    return text

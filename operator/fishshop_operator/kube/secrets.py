@@ -1,4 +1,5 @@
-"""The one cache of the Secrets a shop names: Kafka TLS, Redis credentials, PostgreSQL.
+"""The one cache of the Secrets a shop names: Kafka TLS and SASL, Redis credentials,
+PostgreSQL.
 
 Read from the shop's own namespace only, decoded once per version (uid and
 resourceVersion), held in memory in the shop's own record, so forgotten with the
@@ -18,13 +19,22 @@ from typing import Any, Protocol, TypeVar, cast
 
 from fishshop_operator.analyst.spec import read_postgres_secret
 from fishshop_operator.cabinet.credentials import RedisCredentials, read_credentials_secret
-from fishshop_operator.kafka.tls import build_ssl_context, read_tls_secret
+from fishshop_operator.kafka.sasl import (
+    KafkaSasl,
+    SaslSecretError,
+    read_sasl_secret,
+    sasl_identity,
+)
+from fishshop_operator.kafka.tls import TLSSecretError, build_ssl_context, read_tls_secret
+from fishshop_operator.kafka.topics import ShopKafkaSettings, shop_settings
 from fishshop_operator.kube.api import object_path
 from fishshop_operator.kube.secret_data import HeldSecret
 from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.analyst.database import DatabaseAddress
 
 __all__ = [
+    "KAFKA_SASL",
+    "KAFKA_SECRET_ERRORS",
     "KAFKA_TLS",
     "POSTGRES",
     "REDIS_CREDENTIALS",
@@ -34,6 +44,11 @@ __all__ = [
 ]
 
 KAFKA_TLS = "kafka-tls"
+KAFKA_SASL = "kafka-sasl"
+
+KAFKA_SECRET_ERRORS = (TLSSecretError, SaslSecretError)
+"""What ``kafka_settings`` raises for a Kafka Secret that is missing or unusable; each
+has a ``reason`` for the shop's status."""
 REDIS_CREDENTIALS = "redis-credentials"
 POSTGRES = "postgres"
 
@@ -76,6 +91,29 @@ class SecretCache:
         return await self.read(
             shop, held, KAFKA_TLS, shop.tls_secret, self._tls_context, recheck=recheck
         )
+
+    async def kafka_sasl(
+        self, shop: ShopResource, held: Held, *, recheck: float = 0.0
+    ) -> KafkaSasl | None:
+        """The SASL identity of ``spec.kafka.sasl``, None without one; raises
+        SaslSecretError. ``recheck``: see ``read``."""
+        sasl = shop.sasl
+        if sasl is None:
+            held.pop(KAFKA_SASL, None)
+            return None
+        secret = await self.read(
+            shop, held, KAFKA_SASL, sasl.secret, read_sasl_secret, recheck=recheck
+        )
+        return sasl_identity(sasl, secret)
+
+    async def kafka_settings(
+        self, shop: ShopResource, held: Held, *, recheck: float = 0.0
+    ) -> ShopKafkaSettings:
+        """How the operator reaches the shop's Kafka, from its TLS and SASL Secrets;
+        raises TLSSecretError or SaslSecretError."""
+        tls = await self.kafka_tls(shop, held, recheck=recheck)
+        sasl = await self.kafka_sasl(shop, held, recheck=recheck)
+        return shop_settings(shop, tls, sasl)
 
     def _tls_context(self, secret: dict[str, Any] | None, where: str) -> ssl.SSLContext:
         return build_ssl_context(read_tls_secret(secret, where), self.scratch)

@@ -17,9 +17,8 @@ from fishshop_operator.analyst.connector import (
 from fishshop_operator.analyst.decisions import AnalystMemory, AnalystOutcome
 from fishshop_operator.analyst.spec import AnalystSpec, PostgresSecretError
 from fishshop_operator.analyst.status import previous_analyst
-from fishshop_operator.kafka.tls import TLSSecretError
-from fishshop_operator.kafka.topics import KafkaUnreachable, kafka_cluster_id, shop_settings
-from fishshop_operator.kube.secrets import POSTGRES
+from fishshop_operator.kafka.topics import KafkaUnreachable, kafka_cluster_id
+from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS, POSTGRES
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids, post_event
 from fishshop_operator.shop.conditions import TopicsOutcome
@@ -114,12 +113,11 @@ async def _put_connector(
     """Read the PostgreSQL Secret (of the shop's own namespace), then the connector."""
     restarts = memory.analyst.restarts or 0
     try:
-        tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
-        cluster = await kafka_cluster_id(shop_settings(shop, tls), shop, tools.shops.kafka)
-    except (KafkaUnreachable, TLSSecretError) as error:
-        reason = "KafkaUnreachable" if isinstance(error, KafkaUnreachable) else "TLSSecretInvalid"
+        settings = await tools.shops.secrets.kafka_settings(shop, memory.secrets)
+        cluster = await kafka_cluster_id(settings, shop, tools.shops.kafka)
+    except (KafkaUnreachable, *KAFKA_SECRET_ERRORS) as error:
         return AnalystOutcome(
-            False, reason, str(error), ours.connector, spec.connect_url, restarts=restarts
+            False, error.reason, str(error), ours.connector, spec.connect_url, restarts=restarts
         )
     ours = dataclasses.replace(ours, kafka_cluster=cluster)
     try:

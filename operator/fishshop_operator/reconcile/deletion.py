@@ -13,14 +13,13 @@ from typing import Any
 
 from fishshop_operator.analyst.connector import placed_connector
 from fishshop_operator.cabinet.check import empty_cabinet
-from fishshop_operator.kafka.tls import TLSSecretError
 from fishshop_operator.kafka.topics import (
     KafkaUnreachable,
     TopicDeletionError,
     delete_shop_topics,
-    shop_settings,
 )
 from fishshop_operator.kube.api import KubeApiError, object_path
+from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS
 from fishshop_operator.reconcile.analyst import analyst_shop, remove_connector
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids, post_event
@@ -100,12 +99,17 @@ async def _delete_topics(
                 why = f"are kept for shop {shop.namespace}/{keeper}"
                 await _keep_topics(tools, body, shop, why)
                 return
-            tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
-            deleted = await delete_shop_topics(shop_settings(shop, tls), shop)
+            settings = await tools.shops.secrets.kafka_settings(shop, memory.secrets)
+            deleted = await delete_shop_topics(settings, shop)
             # The topics are gone: so is any record that they are kept for this shop.
             path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
             await tools.api.delete(path)
-        except (KafkaUnreachable, TopicDeletionError, TLSSecretError, KubeApiError) as error:
+        except (
+            KafkaUnreachable,
+            TopicDeletionError,
+            KubeApiError,
+            *KAFKA_SECRET_ERRORS,
+        ) as error:
             if time.monotonic() + delay > deadline:
                 message = (
                     f"gave up deleting topics {shop.topic_prefix}.* after "

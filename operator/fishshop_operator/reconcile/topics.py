@@ -10,14 +10,13 @@ import logging
 from typing import Any
 
 from fishshop_operator.constants import API_VERSION, KIND
-from fishshop_operator.kafka.tls import TLSSecretError
 from fishshop_operator.kafka.topics import (
     KafkaUnreachable,
     queue_state,
     reconcile_topics,
-    shop_settings,
 )
 from fishshop_operator.kube.api import KubeApiError, object_path
+from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids
 from fishshop_operator.shop.conditions import TopicsOutcome
@@ -63,10 +62,9 @@ async def topics_outcome(
     if keeper is not None:
         return TopicsOutcome(False, KEPT_REASON, kept_message(shop, keeper)), None
     try:
-        tls = await tools.shops.secrets.kafka_tls(shop, memory.secrets)
-    except TLSSecretError as error:
-        return TopicsOutcome(False, "TLSSecretInvalid", str(error)), None
-    settings = shop_settings(shop, tls)
+        settings = await tools.shops.secrets.kafka_settings(shop, memory.secrets)
+    except KAFKA_SECRET_ERRORS as error:
+        return TopicsOutcome(False, error.reason, str(error)), None
     outcome = await reconcile_topics(settings, shop, clients=tools.shops.kafka)
     if outcome.ready and outcome.message.startswith(("created", "grew")):
         log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)

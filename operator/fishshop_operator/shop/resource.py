@@ -15,6 +15,7 @@ from fishshop_operator.autoscale.spec import (
 )
 from fishshop_operator.cabinet.spec import HotCabinetSpec, read_hot_cabinet
 from fishshop_operator.constants import API_VERSION, KIND
+from fishshop_operator.kafka.sasl import KafkaSaslSpec, read_sasl_spec
 from fishshop_operator.shop.names import (
     check_bootstrap_servers,
     check_namespace,
@@ -43,6 +44,8 @@ class ShopResource:
     spec: ShopSpec
     tls_secret: str
     topic_deletion_policy: str
+    sasl: KafkaSaslSpec | None = None
+    """SASL to Kafka, when ``spec.kafka.sasl`` asks for it."""
     hot_cabinet: HotCabinetSpec | None = None
     """The hot cabinet, when ``spec.hotCabinet`` turns it on."""
     analyst: AnalystSpec | None = None
@@ -107,6 +110,9 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
     if not isinstance(tls_secret, str):
         raise ShopSpecError("spec.kafka.tlsSecret must be a Secret's name")
     check_secret_name(tls_secret)
+    sasl = read_sasl_spec(kafka)
+    if sasl is not None:
+        check_secret_name(sasl.secret)
     check_bootstrap_servers(shop_spec.bootstrap_servers)
     check_topic_prefix(shop_spec.topic_prefix)
     hot_cabinet = read_hot_cabinet(spec)
@@ -128,6 +134,7 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         generation=int(metadata.get("generation") or 0),
         spec=shop_spec,
         tls_secret=tls_secret,
+        sasl=sasl,
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
         hot_cabinet=hot_cabinet,
         analyst=analyst,

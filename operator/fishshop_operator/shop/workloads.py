@@ -22,6 +22,7 @@ from fishshop_operator.constants import (
     ROLE_LABEL,
     SHOP_LABEL,
 )
+from fishshop_operator.kafka.sasl import PASSWORD_KEY as SASL_PASSWORD_KEY
 from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.shop.roles import CABINET_ROLES, COOK, PREPARER, ROLES, TILL
 
@@ -38,6 +39,7 @@ __all__ = [
 
 METRICS_PORT = 8000
 CERTS_DIR = "/etc/fishshop/kafka"
+SASL_DIR = "/etc/fishshop/kafka-sasl"
 REDIS_DIR = "/etc/fishshop/redis"
 
 Manifest = dict[str, Any]
@@ -110,7 +112,9 @@ def _cabinet_volume(shop: ShopResource, role: str, redis_ca: bool) -> dict[str, 
     }
 
 
-def _env(shop: ShopResource, role: str, redis_ca: bool = False) -> list[dict[str, Any]]:
+def _env(
+    shop: ShopResource, role: str, redis_ca: bool = False, kafka_user: str = ""
+) -> list[dict[str, Any]]:
     spec = shop.spec
     env: list[dict[str, Any]] = [
         {"name": "FISHSHOP_SHOP", "value": shop.name},
@@ -123,6 +127,12 @@ def _env(shop: ShopResource, role: str, redis_ca: bool = False) -> list[dict[str
     ]
     if shop.tls_secret:
         env.append({"name": "FISHSHOP_CERTS_DIR", "value": CERTS_DIR})
+    if shop.sasl is not None:
+        env += [
+            {"name": "FISHSHOP_SASL_MECHANISM", "value": shop.sasl.mechanism},
+            {"name": "FISHSHOP_SASL_USERNAME", "value": kafka_user or shop.sasl.username},
+            {"name": "FISHSHOP_SASL_PASSWORD_FILE", "value": f"{SASL_DIR}/{SASL_PASSWORD_KEY}"},
+        ]
     if role == TILL:
         env += [
             {"name": "FISHSHOP_ORDERS_PER_MINUTE", "value": _number(spec.tills.orders_per_minute)},
@@ -155,8 +165,11 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def pod_template(shop: ShopResource, role: str, image: str, redis_ca: bool = False) -> Manifest:
-    """``redis_ca``: the cabinet's credentials Secret holds a CA, which the pods then get."""
+def pod_template(
+    shop: ShopResource, role: str, image: str, redis_ca: bool = False, kafka_user: str = ""
+) -> Manifest:
+    """``redis_ca``: the cabinet's credentials Secret holds a CA, which the pods then get;
+    ``kafka_user``: the SASL user the operator read (spec.kafka.sasl)."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
     if shop.tls_secret:
@@ -164,6 +177,19 @@ def pod_template(shop: ShopResource, role: str, image: str, redis_ca: bool = Fal
             {"name": "kafka-certs", "secret": {"secretName": shop.tls_secret, "defaultMode": 0o440}}
         )
         mounts.append({"name": "kafka-certs", "mountPath": CERTS_DIR, "readOnly": True})
+    if shop.sasl is not None:
+        # Only the password, as a file: never an environment variable or an argument.
+        volumes.append(
+            {
+                "name": "kafka-sasl",
+                "secret": {
+                    "secretName": shop.sasl.secret,
+                    "defaultMode": 0o440,
+                    "items": [{"key": SASL_PASSWORD_KEY, "path": SASL_PASSWORD_KEY}],
+                },
+            }
+        )
+        mounts.append({"name": "kafka-sasl", "mountPath": SASL_DIR, "readOnly": True})
     credentials = _cabinet_volume(shop, role, redis_ca)
     if credentials is not None:
         volumes.append(credentials)
@@ -194,7 +220,7 @@ def pod_template(shop: ShopResource, role: str, image: str, redis_ca: bool = Fal
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["fishshop", role],
-                    "env": _env(shop, role, redis_ca),
+                    "env": _env(shop, role, redis_ca, kafka_user),
                     "ports": [
                         {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}
                     ],
@@ -229,7 +255,7 @@ def _metadata(shop: ShopResource, role: str) -> Manifest:
     }
 
 
-def tills(shop: ShopResource, image: str) -> Manifest:
+def tills(shop: ShopResource, image: str, kafka_user: str = "") -> Manifest:
     """A closed shop keeps its StatefulSet with no tills, so it opens again as it was."""
     replicas = shop.spec.tills.replicas if shop.spec.open else 0
     return {
@@ -241,7 +267,7 @@ def tills(shop: ShopResource, image: str) -> Manifest:
             "serviceName": workload_name(shop.name, TILL),
             "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": selector(shop, TILL)},
-            "template": pod_template(shop, TILL, image),
+            "template": pod_template(shop, TILL, image, kafka_user=kafka_user),
         },
     }
 
@@ -266,6 +292,7 @@ def deployment(
     image: str,
     redis_ca: bool = False,
     replicas: int | None = None,
+    kafka_user: str = "",
 ) -> Manifest:
     """``replicas``: what the autoscaler decided, in place of the spec's."""
     if replicas is None:
@@ -281,7 +308,7 @@ def deployment(
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
             },
-            "template": pod_template(shop, role, image, redis_ca),
+            "template": pod_template(shop, role, image, redis_ca, kafka_user),
         },
     }
 
@@ -292,17 +319,19 @@ def shop_workloads(
     *,
     redis_ca: bool = False,
     replicas: Mapping[str, int] | None = None,
+    kafka_user: str = "",
 ) -> list[Manifest]:
     """Every object the shop's workers need, in the order to apply them.
 
     ``redis_ca``: the hot cabinet's credentials Secret holds ``ca.pem`` (read by the
     operator), so the preparers and cooks get it for ``rediss://``. ``replicas``: role
     (preparer, cook) -> replicas the autoscaler decided, which win over the spec's.
+    ``kafka_user``: the SASL user read from spec.kafka.sasl's Secret (or the spec).
     """
     decided = replicas or {}
     return [
         tills_service(shop),
-        tills(shop, image),
-        deployment(shop, PREPARER, image, redis_ca, decided.get(PREPARER)),
-        deployment(shop, COOK, image, redis_ca, decided.get(COOK)),
+        tills(shop, image, kafka_user),
+        deployment(shop, PREPARER, image, redis_ca, decided.get(PREPARER), kafka_user),
+        deployment(shop, COOK, image, redis_ca, decided.get(COOK), kafka_user),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,12 +14,13 @@ from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
 from tests.support.certs import make_certificates
 from tests.support.cluster import Cluster
 from tests.support.processes import Worker, run_fishshop
-from tests.support.shops import apply, get, small_shop, wait_for, wait_ready
+from tests.support.shops import apply, condition, get, small_shop, wait_for, wait_ready
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 SCRAM_USER = ("bob", "bob-secret")
 PLAIN_USER = ("alice", "alice-secret")
+SCRAM_512_USER = ("carol", "carol-secret")
 
 
 @pytest.fixture(scope="module")
@@ -27,30 +29,44 @@ def secure_broker(
 ) -> Iterator[tuple[EmbeddedBroker, Path]]:
     root = tmp_path_factory.mktemp("secure")
     certs, client = make_certificates(root / "certs")
-    ssl_port, sasl_port = free_port(), free_port()
+    ssl_port, sasl_port, sasl_ssl_port = free_port(), free_port(), free_port()
     plain = (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         f'username="admin" password="admin-secret" user_admin="admin-secret" '
         f'user_{PLAIN_USER[0]}="{PLAIN_USER[1]}";'
     )
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
     broker = EmbeddedBroker(
         root / "kafka",
-        extra_listeners={"SSL": ("SSL", ssl_port), "SASL_PLAINTEXT": ("SASL_PLAINTEXT", sasl_port)},
+        extra_listeners={
+            "SSL": ("SSL", ssl_port),
+            "SASL_PLAINTEXT": ("SASL_PLAINTEXT", sasl_port),
+            "SASL_SSL": ("SASL_SSL", sasl_ssl_port),
+        },
         extra_properties={
             "listener.name.ssl.ssl.keystore.type": "PEM",
             "listener.name.ssl.ssl.keystore.location": str(certs / "broker.pem"),
             "listener.name.ssl.ssl.truststore.type": "PEM",
             "listener.name.ssl.ssl.truststore.location": str(certs / "ca.pem"),
             "listener.name.ssl.ssl.client.auth": "required",
-            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256",
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config": plain,
-            "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": (
-                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-            ),
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+            "listener.name.sasl_ssl.ssl.keystore.location": str(certs / "broker.pem"),
+            **{
+                f"listener.name.{listener}.{mechanism}.sasl.jaas.config": config
+                for listener in ("sasl_plaintext", "sasl_ssl")
+                for mechanism, config in (
+                    ("plain", plain),
+                    ("scram-sha-256", scram),
+                    ("scram-sha-512", scram),
+                )
+            },
         },
         format_arguments=[
             "--add-scram",
             f"SCRAM-SHA-256=[name={SCRAM_USER[0]},password={SCRAM_USER[1]}]",
+            "--add-scram",
+            f"SCRAM-SHA-512=[name={SCRAM_512_USER[0]},password={SCRAM_512_USER[1]}]",
         ],
     )
     broker.start()
@@ -215,3 +231,114 @@ def test_the_operator_and_the_pods_use_the_shops_tls_secret(
         return int(json.loads(result.stdout)["orders_served"])
 
     assert wait_for("orders served over TLS", lambda: served() >= 3, timeout=90)
+
+
+def _sasl_secret(cluster: Cluster, namespace: str, name: str, **data: str) -> None:
+    args = [f"--from-literal={key}={value}" for key, value in data.items()]
+    cluster.kubectl("create", "secret", "generic", name, "-n", namespace, *args)
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+@pytest.mark.parametrize(
+    ("listener", "mechanism", "user"),
+    [("SASL_PLAINTEXT", "SCRAM-SHA-512", SCRAM_512_USER), ("SASL_SSL", "PLAIN", PLAIN_USER)],
+)
+def test_the_operator_and_the_pods_log_in_with_the_shops_sasl_secret(
+    secure_broker: tuple[EmbeddedBroker, Path],
+    cluster: Cluster,
+    namespace: str,
+    listener: str,
+    mechanism: str,
+    user: tuple[str, str],
+) -> None:
+    """spec.kafka.sasl: the operator makes the topics as the shop's user, the pods get
+    the password as a mounted file (never in the pod spec) and serve every order once.
+    The SASL_SSL shop's Secret is named after its user, as Strimzi's KafkaUser Secrets
+    are, with no username in it."""
+    broker, client = secure_broker
+    bootstrap = f"127.0.0.1:{broker.extra_listeners[listener][1]}"
+    shop = small_shop(bootstrap)
+    if listener == "SASL_SSL":
+        _sasl_secret(cluster, namespace, user[0], password=user[1])
+        cluster.kubectl(
+            "create", "secret", "generic", "kafka-ca", "-n", namespace,
+            f"--from-file=ca.pem={client / 'ca.pem'}",
+        )  # fmt: skip
+        shop["spec"]["kafka"]["tlsSecret"] = "kafka-ca"
+        shop["spec"]["kafka"]["sasl"] = {"mechanism": mechanism, "secret": user[0]}
+    else:
+        _sasl_secret(cluster, namespace, "kafka-user", username=user[0], password=user[1])
+        shop["spec"]["kafka"]["sasl"] = {"mechanism": mechanism, "secret": "kafka-user"}
+    apply(cluster, namespace, shop)
+    wait_ready(cluster, namespace, "harbour", timeout=120)
+    preparers = get(cluster, namespace, "deployment", "harbour-preparer")
+    assert preparers is not None
+    pod = preparers["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["FISHSHOP_SASL_MECHANISM"] == mechanism
+    assert env["FISHSHOP_SASL_USERNAME"] == user[0]
+    assert env["FISHSHOP_SASL_PASSWORD_FILE"] == "/etc/fishshop/kafka-sasl/password"
+    shown = cluster.kubectl("get", "fishshop,deploy,statefulset", "-n", namespace, "-o", "yaml")
+    assert user[1] not in shown
+
+    def served() -> int:
+        result = run_fishshop(
+            "audit", "--shop", "harbour", "--namespace", namespace, "--json",
+            "--bootstrap-servers", bootstrap, "--sasl-mechanism", mechanism,
+            "--sasl-username", user[0],
+            *(["--certs-dir", str(client)] if listener == "SASL_SSL" else []),
+            sasl_password=user[1],
+        )  # fmt: skip
+        assert result.returncode in (0, 1), result.stderr
+        report = json.loads(result.stdout)
+        assert report["duplicates"] == 0
+        return int(report["orders_served"])
+
+    assert wait_for(f"orders served over {listener}", lambda: served() >= 3, timeout=90)
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_a_refused_login_or_an_unverifiable_certificate_says_so(
+    secure_broker: tuple[EmbeddedBroker, Path],
+    cluster: Cluster,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """A wrong password, an unknown user and a CA that did not sign Kafka's certificate
+    each leave the shop not Ready with reason KafkaAuthenticationFailed and a message
+    that says which; no password reaches the status."""
+    broker, _ = secure_broker
+    plaintext = f"127.0.0.1:{broker.extra_listeners['SASL_PLAINTEXT'][1]}"
+    tls = f"127.0.0.1:{broker.extra_listeners['SASL_SSL'][1]}"
+    _, stranger = make_certificates(tmp_path / "another-ca")
+    _sasl_secret(cluster, namespace, "wrong", username=SCRAM_512_USER[0], password="not-carols")
+    _sasl_secret(cluster, namespace, "nobody", username="nobody", password="whatever")
+    _sasl_secret(cluster, namespace, "carol", password=SCRAM_512_USER[1])
+    cluster.kubectl(
+        "create", "secret", "generic", "another-ca", "-n", namespace,
+        f"--from-file=ca.pem={stranger / 'ca.pem'}",
+    )  # fmt: skip
+    cases = {
+        "wrong-password": (plaintext, "wrong", "", "user 'carol': a wrong password"),
+        "unknown-user": (plaintext, "nobody", "", "user 'nobody': a wrong password"),
+        "untrusted": (tls, "carol", "another-ca", "certificate could not be verified"),
+    }
+    for name, (bootstrap, secret, ca, _) in cases.items():
+        shop = small_shop(bootstrap, name=name)
+        shop["spec"]["kafka"]["sasl"] = {"mechanism": "SCRAM-SHA-512", "secret": secret}
+        shop["spec"]["kafka"]["tlsSecret"] = ca
+        apply(cluster, namespace, shop)
+    for name, (_, _, _, says) in cases.items():
+        last: list[dict[str, Any]] = [{}]
+
+        def refused(name: str = name, last: list[dict[str, Any]] = last) -> dict[str, Any] | None:
+            last[0] = condition(get(cluster, namespace, "fishshop", name), "Ready")
+            return last[0] if last[0].get("reason") == "KafkaAuthenticationFailed" else None
+
+        try:
+            ready = wait_for(f"{name}: KafkaAuthenticationFailed", refused, timeout=90)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; it said {last[0]}") from None
+        assert says in ready["message"], ready["message"]
+    shown = cluster.kubectl("get", "fishshop,events", "-n", namespace, "-o", "yaml")
+    assert "not-carols" not in shown and SCRAM_512_USER[1] not in shown

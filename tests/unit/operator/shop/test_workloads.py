@@ -512,3 +512,61 @@ def test_every_cabinet_variable_is_an_option_of_the_role(
     if role == "cook":
         assert (args.cod_batch, args.chips_batch) == (10, 20)
         assert (args.cod_threshold, args.chips_threshold) == (4, 8)
+
+
+SASL = {
+    "kafka": {
+        "bootstrapServers": "kafka:9093",
+        "tlsSecret": "kafka-certs",
+        "sasl": {"mechanism": "SCRAM-SHA-512", "secret": "kafka-user"},
+    }
+}
+
+
+@pytest.mark.parametrize("role", ["till", "preparer", "cook"])
+def test_sasl_gives_every_worker_the_user_and_the_password_as_a_file_only(role: str) -> None:
+    kind = "StatefulSet" if role == "till" else "Deployment"
+    [manifest] = [
+        m
+        for m in shop_workloads(shop_resource(**SASL), IMAGE, kafka_user="carol")
+        if m["kind"] == kind and m["metadata"]["labels"][ROLE_LABEL] == role
+    ]
+    pod = manifest["spec"]["template"]["spec"]
+    env = _pod_env(pod)
+    assert env["FISHSHOP_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert env["FISHSHOP_SASL_USERNAME"] == "carol"
+    assert env["FISHSHOP_SASL_PASSWORD_FILE"] == "/etc/fishshop/kafka-sasl/password"
+    assert env["FISHSHOP_CERTS_DIR"] == CERTS_DIR
+    assert not [
+        e for e in pod["containers"][0]["env"] if "valueFrom" in e and "PASSWORD" in e["name"]
+    ]
+    volume = next(v for v in pod["volumes"] if v["name"] == "kafka-sasl")
+    assert volume["secret"] == {
+        "secretName": "kafka-user",
+        "defaultMode": 0o440,
+        "items": [{"key": "password", "path": "password"}],
+    }
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["kafka-sasl"] == {
+        "name": "kafka-sasl",
+        "mountPath": "/etc/fishshop/kafka-sasl",
+        "readOnly": True,
+    }
+
+
+def test_every_sasl_variable_is_an_option_of_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("FISHSHOP_"):
+            monkeypatch.delenv(name)
+    container = _pod("preparer", SASL)["containers"][0]
+    for item in container["env"]:
+        monkeypatch.setenv(item["name"], item.get("value", "from-the-pod"))
+    args = build_parser().parse_args(container["command"][1:])
+    assert args.sasl_mechanism == "SCRAM-SHA-512"
+    assert str(args.sasl_password_file) == "/etc/fishshop/kafka-sasl/password"
+
+
+def test_a_shop_without_sasl_has_none_of_it() -> None:
+    pod = _pod("preparer", TLS)
+    assert not [e for e in _pod_env(pod) if "SASL" in e]
+    assert "kafka-sasl" not in {v["name"] for v in pod["volumes"]}
