@@ -228,8 +228,11 @@ class ProcessKubelet:
                 secret = self.cluster.get(
                     f"/api/v1/namespaces/{pod['metadata']['namespace']}/secrets/{name}"
                 )
-                for key, value in (secret.get("data") or {}).items():
-                    (local / key).write_bytes(base64.b64decode(value))
+                data = secret.get("data") or {}
+                # As a kubelet does: with items, only those keys, under their paths.
+                items = volume["secret"].get("items") or [{"key": k, "path": k} for k in data]
+                for item in items:
+                    (local / item["path"]).write_bytes(base64.b64decode(data[item["key"]]))
             mounts[mount["mountPath"]] = local
         return mounts
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from fishshop_operator.kafka.clients import KafkaClients
+from fishshop_operator.kafka.tls import LAYOUTS, TLSMaterial
 from fishshop_operator.kafka.topics import QueueState, ShopKafkaSettings
 from fishshop_operator.kube import secrets as secrets_module
 from fishshop_operator.kube.api import object_path
@@ -176,6 +177,10 @@ def stand_in_for_tls(monkeypatch: pytest.MonkeyPatch) -> list[ssl.SSLContext]:
         contexts.append(ssl.create_default_context())
         return contexts[-1]
 
-    monkeypatch.setattr(secrets_module, "read_tls_secret", lambda secret, where: secret)
+    monkeypatch.setattr(
+        secrets_module,
+        "read_tls_secret",
+        lambda secret, where: TLSMaterial(where, b"ca", layout=LAYOUTS[0]),
+    )
     monkeypatch.setattr(secrets_module, "build_ssl_context", build)
     return contexts

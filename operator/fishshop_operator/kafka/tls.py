@@ -20,7 +20,9 @@ from fishshop_operator.kube.secret_data import SecretError, decode_value
 from fishshop_workers.kafka.settings import CA_FILE, CERT_FILE, KEY_FILE
 
 __all__ = [
+    "LAYOUTS",
     "MAX_TLS_FILE_BYTES",
+    "TLSLayout",
     "TLSMaterial",
     "TLSSecretError",
     "build_ssl_context",
@@ -30,6 +32,51 @@ __all__ = [
 
 MAX_TLS_FILE_BYTES = 64 * 1024
 """A certificate chain or key is a few KiB; more than this is not TLS material."""
+
+
+@dataclass(frozen=True)
+class TLSLayout:
+    """Under which keys a Secret holds the CA, the client certificate and its key."""
+
+    name: str
+    ca: str
+    cert: str
+    key: str
+
+    @property
+    def keys(self) -> str:
+        return f"{self.ca}, {self.cert}, {self.key}"
+
+    def pod_files(self, client: bool = True) -> tuple[tuple[str, str], ...]:
+        """Secret key -> the file the workers read (the talk's names), for a volume's
+        items, with the client certificate's when ``client``; none for the talk's own
+        layout (the whole Secret is mounted)."""
+        if self.ca == CA_FILE:
+            return ()
+        files = ((self.ca, CA_FILE),)
+        return (*files, (self.cert, CERT_FILE), (self.key, KEY_FILE)) if client else files
+
+
+LAYOUTS = (
+    TLSLayout("fishshop", CA_FILE, CERT_FILE, KEY_FILE),
+    TLSLayout("Strimzi", "ca.crt", "user.crt", "user.key"),
+    TLSLayout("cert-manager", "ca.crt", "tls.crt", "tls.key"),
+)
+"""The layouts a tlsSecret may have: the talk's (Aiven's) names, a Strimzi KafkaUser's
+(or its cluster CA's, ca.crt alone), cert-manager's."""
+
+
+def tls_layout(keys: set[str]) -> TLSLayout | None:
+    """The layout whose CA key the Secret has, and whose certificate or key it has if it
+    has any client certificate at all; None when none fits."""
+    for layout in LAYOUTS:
+        if layout.ca not in keys:
+            continue
+        if {layout.cert, layout.key} & keys:
+            return layout
+        if not any({other.cert, other.key} & keys for other in LAYOUTS):
+            return layout  # a CA only
+    return None
 
 
 class TLSSecretError(SecretError):
@@ -47,6 +94,8 @@ class TLSMaterial:
     ca: bytes = field(repr=False)
     cert: bytes | None = field(default=None, repr=False)
     key: bytes | None = field(default=None, repr=False)
+    layout: TLSLayout = LAYOUTS[0]
+    """The keys it was read from."""
 
 
 def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
@@ -56,10 +105,13 @@ def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
             f"Secret {where} named by spec.kafka.tlsSecret does not exist in the shop's namespace"
         )
     data = secret.get("data") or {}
-    if not isinstance(data, dict) or CA_FILE not in data:
+    layout = tls_layout(set(data)) if isinstance(data, dict) else None
+    if layout is None:
+        expected = "; ".join(f"{each.keys} ({each.name})" for each in LAYOUTS)
         raise TLSSecretError(
-            f"Secret {where} has no {CA_FILE}; it needs {CA_FILE}, and {CERT_FILE} with "
-            f"{KEY_FILE} for mutual TLS"
+            f"Secret {where} has keys {', '.join(sorted(data)) or 'none'}, in no layout "
+            f"known: a CA, and a client certificate with its key for mutual TLS, as "
+            f"{expected}"
         )
     too_large = (
         f"is larger than {MAX_TLS_FILE_BYTES // 1024} KiB; a certificate or key is a few KiB"
@@ -73,15 +125,17 @@ def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
             too_large=too_large,
             error=TLSSecretError,
         )
-        for name in (CA_FILE, CERT_FILE, KEY_FILE)
+        for name in (layout.ca, layout.cert, layout.key)
         if name in data
     }
-    if (CERT_FILE in files) != (KEY_FILE in files):
+    if (layout.cert in files) != (layout.key in files):
         raise TLSSecretError(
-            f"Secret {where} holds only one of {CERT_FILE} and {KEY_FILE}: a client "
+            f"Secret {where} holds only one of {layout.cert} and {layout.key}: a client "
             "certificate needs both"
         )
-    return TLSMaterial(where, files[CA_FILE], files.get(CERT_FILE), files.get(KEY_FILE))
+    return TLSMaterial(
+        where, files[layout.ca], files.get(layout.cert), files.get(layout.key), layout
+    )
 
 
 def build_ssl_context(material: TLSMaterial, scratch: Path | None = None) -> ssl.SSLContext:

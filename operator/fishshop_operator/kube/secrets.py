@@ -14,6 +14,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -25,7 +26,12 @@ from fishshop_operator.kafka.sasl import (
     read_sasl_secret,
     sasl_identity,
 )
-from fishshop_operator.kafka.tls import TLSSecretError, build_ssl_context, read_tls_secret
+from fishshop_operator.kafka.tls import (
+    TLSLayout,
+    TLSSecretError,
+    build_ssl_context,
+    read_tls_secret,
+)
 from fishshop_operator.kafka.topics import ShopKafkaSettings, shop_settings
 from fishshop_operator.kube.api import object_path
 from fishshop_operator.kube.secret_data import HeldSecret
@@ -39,8 +45,10 @@ __all__ = [
     "POSTGRES",
     "REDIS_CREDENTIALS",
     "Held",
+    "HeldTLS",
     "SecretCache",
     "SecretReader",
+    "held_tls",
 ]
 
 KAFKA_TLS = "kafka-tls"
@@ -56,6 +64,24 @@ Held = MutableMapping[str, HeldSecret]
 """A shop's Secrets as last read, by use (``KAFKA_TLS``, ...): part of its memory."""
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HeldTLS:
+    """A TLS Secret as held: its context, and the layout its keys were read from."""
+
+    context: ssl.SSLContext
+    layout: TLSLayout
+    files: tuple[tuple[str, str], ...]
+    """Secret key -> file name in the pods (shop/workloads.py), empty for the talk's
+    layout."""
+
+
+def held_tls(held: Held) -> HeldTLS | None:
+    """The TLS Secret last read (what it last held answers during a blip, so the pods'
+    mount does not change), None before one was read."""
+    known = held.get(KAFKA_TLS)
+    return cast(HeldTLS, known.value) if known is not None else None
 
 
 class SecretReader(Protocol):
@@ -88,9 +114,10 @@ class SecretCache:
         if not shop.tls_secret:
             held.pop(KAFKA_TLS, None)
             return None
-        return await self.read(
+        tls: HeldTLS = await self.read(
             shop, held, KAFKA_TLS, shop.tls_secret, self._tls_context, recheck=recheck
         )
+        return tls.context
 
     async def kafka_sasl(
         self, shop: ShopResource, held: Held, *, recheck: float = 0.0
@@ -115,8 +142,11 @@ class SecretCache:
         sasl = await self.kafka_sasl(shop, held, recheck=recheck)
         return shop_settings(shop, tls, sasl)
 
-    def _tls_context(self, secret: dict[str, Any] | None, where: str) -> ssl.SSLContext:
-        return build_ssl_context(read_tls_secret(secret, where), self.scratch)
+    def _tls_context(self, secret: dict[str, Any] | None, where: str) -> HeldTLS:
+        material = read_tls_secret(secret, where)
+        context = build_ssl_context(material, self.scratch)
+        files = material.layout.pod_files(client=material.cert is not None)
+        return HeldTLS(context, material.layout, files)
 
     async def redis_credentials(self, shop: ShopResource, held: Held) -> RedisCredentials | None:
         """What ``spec.hotCabinet.credentialsSecret`` holds, None without one; raises

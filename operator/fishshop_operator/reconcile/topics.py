@@ -16,7 +16,7 @@ from fishshop_operator.kafka.topics import (
     reconcile_topics,
 )
 from fishshop_operator.kube.api import KubeApiError, object_path
-from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS
+from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS, held_tls
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids
 from fishshop_operator.shop.conditions import TopicsOutcome
@@ -70,6 +70,11 @@ async def topics_outcome(
         log.info("action=topics shop=%s/%s %s", shop.namespace, shop.name, outcome.message)
     if outcome.ready and not shop.deletes_topics:
         await _keep_record(tools, shop, memory)
+    tls = held_tls(memory.secrets)
+    if shop.tls_secret and tls is not None:
+        # Which of the layouts the Secret was read as (kafka/tls.py, LAYOUTS).
+        used = f"TLS from Secret {shop.tls_secret} as {tls.layout.name}'s {tls.layout.keys}"
+        outcome = dataclasses.replace(outcome, message=f"{outcome.message}; {used}")
     return outcome, settings
 
 

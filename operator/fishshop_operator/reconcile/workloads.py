@@ -8,26 +8,28 @@ from typing import Any
 
 from fishshop_operator.constants import ROLE_LABEL
 from fishshop_operator.kube.api import object_path
-from fishshop_operator.kube.secrets import KAFKA_SASL
+from fishshop_operator.kube.secrets import KAFKA_SASL, held_tls
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools
 from fishshop_operator.shop.conditions import RoleCount
 from fishshop_operator.shop.resource import ShopResource
-from fishshop_operator.shop.workloads import shop_workloads
+from fishshop_operator.shop.workloads import PodKafka, shop_workloads
 
-__all__ = ["apply_workloads", "kafka_user", "read_workloads", "role_count"]
+__all__ = ["apply_workloads", "pod_kafka", "read_workloads", "role_count"]
 
 log = logging.getLogger("fishshop_operator")
 
 
-def kafka_user(shop: ShopResource, memory: ShopMemory) -> str:
-    """The SASL user the pods log in as: the spec's, else the one its Secret last gave
-    (what the Secret last held answers while it is briefly missing, so a blip rolls no
-    pod)."""
-    if shop.sasl is None:
-        return ""
+def pod_kafka(shop: ShopResource, memory: ShopMemory) -> PodKafka:
+    """What the shop's Kafka Secrets last held that the pods need: the SASL user (the
+    spec's, else its Secret's) and the TLS Secret's layout. During a blip what they
+    last held answers, so no pod is rolled."""
+    tls = held_tls(memory.secrets)
     known = memory.secrets.get(KAFKA_SASL)
-    return shop.sasl.username or (known.value.username if known is not None else "")
+    user = ""
+    if shop.sasl is not None:
+        user = shop.sasl.username or (known.value.username if known is not None else "")
+    return PodKafka(user, tls.files if tls is not None and shop.tls_secret else ())
 
 
 async def apply_workloads(
@@ -44,7 +46,7 @@ async def apply_workloads(
     roles: dict[str, RoleCount] = {}
     decided = tools.workload_replicas(shop, memory) if tools.workload_replicas else None
     manifests = shop_workloads(
-        shop, tools.image, redis_ca=redis_ca, replicas=decided, kafka_user=kafka_user(shop, memory)
+        shop, tools.image, redis_ca=redis_ca, replicas=decided, kafka=pod_kafka(shop, memory)
     )
     pending = []
     for manifest in manifests:

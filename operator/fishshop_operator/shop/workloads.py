@@ -9,6 +9,7 @@ Design: docs/design/operator.md, "shop/workloads.py".
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fishshop_operator.cabinet.credentials import CA_KEY, PASSWORD_KEY, USERNAME_KEY
@@ -40,6 +41,19 @@ __all__ = [
 METRICS_PORT = 8000
 CERTS_DIR = "/etc/fishshop/kafka"
 SASL_DIR = "/etc/fishshop/kafka-sasl"
+
+
+@dataclass(frozen=True)
+class PodKafka:
+    """What the operator read from a shop's Kafka Secrets that shapes its pods."""
+
+    user: str = ""
+    """The SASL user (spec.kafka.sasl), as the spec or its Secret names it."""
+    tls_files: tuple[tuple[str, str], ...] = ()
+    """tlsSecret key -> the file the workers read, when its layout is not the talk's."""
+
+
+NO_KAFKA_SECRETS = PodKafka()
 REDIS_DIR = "/etc/fishshop/redis"
 
 Manifest = dict[str, Any]
@@ -113,7 +127,7 @@ def _cabinet_volume(shop: ShopResource, role: str, redis_ca: bool) -> dict[str, 
 
 
 def _env(
-    shop: ShopResource, role: str, redis_ca: bool = False, kafka_user: str = ""
+    shop: ShopResource, role: str, redis_ca: bool = False, kafka: PodKafka = NO_KAFKA_SECRETS
 ) -> list[dict[str, Any]]:
     spec = shop.spec
     env: list[dict[str, Any]] = [
@@ -130,7 +144,7 @@ def _env(
     if shop.sasl is not None:
         env += [
             {"name": "FISHSHOP_SASL_MECHANISM", "value": shop.sasl.mechanism},
-            {"name": "FISHSHOP_SASL_USERNAME", "value": kafka_user or shop.sasl.username},
+            {"name": "FISHSHOP_SASL_USERNAME", "value": kafka.user or shop.sasl.username},
             {"name": "FISHSHOP_SASL_PASSWORD_FILE", "value": f"{SASL_DIR}/{SASL_PASSWORD_KEY}"},
         ]
     if role == TILL:
@@ -166,16 +180,21 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
 
 
 def pod_template(
-    shop: ShopResource, role: str, image: str, redis_ca: bool = False, kafka_user: str = ""
+    shop: ShopResource,
+    role: str,
+    image: str,
+    redis_ca: bool = False,
+    kafka: PodKafka = NO_KAFKA_SECRETS,
 ) -> Manifest:
     """``redis_ca``: the cabinet's credentials Secret holds a CA, which the pods then get;
-    ``kafka_user``: the SASL user the operator read (spec.kafka.sasl)."""
+    ``kafka``: what the operator read from the shop's Kafka Secrets."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
     if shop.tls_secret:
-        volumes.append(
-            {"name": "kafka-certs", "secret": {"secretName": shop.tls_secret, "defaultMode": 0o440}}
-        )
+        certs: dict[str, Any] = {"secretName": shop.tls_secret, "defaultMode": 0o440}
+        if kafka.tls_files:  # another layout's keys, under the names the workers read
+            certs["items"] = [{"key": key, "path": path} for key, path in kafka.tls_files]
+        volumes.append({"name": "kafka-certs", "secret": certs})
         mounts.append({"name": "kafka-certs", "mountPath": CERTS_DIR, "readOnly": True})
     if shop.sasl is not None:
         # Only the password, as a file: never an environment variable or an argument.
@@ -220,7 +239,7 @@ def pod_template(
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["fishshop", role],
-                    "env": _env(shop, role, redis_ca, kafka_user),
+                    "env": _env(shop, role, redis_ca, kafka),
                     "ports": [
                         {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}
                     ],
@@ -255,7 +274,7 @@ def _metadata(shop: ShopResource, role: str) -> Manifest:
     }
 
 
-def tills(shop: ShopResource, image: str, kafka_user: str = "") -> Manifest:
+def tills(shop: ShopResource, image: str, kafka: PodKafka = NO_KAFKA_SECRETS) -> Manifest:
     """A closed shop keeps its StatefulSet with no tills, so it opens again as it was."""
     replicas = shop.spec.tills.replicas if shop.spec.open else 0
     return {
@@ -267,7 +286,7 @@ def tills(shop: ShopResource, image: str, kafka_user: str = "") -> Manifest:
             "serviceName": workload_name(shop.name, TILL),
             "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": selector(shop, TILL)},
-            "template": pod_template(shop, TILL, image, kafka_user=kafka_user),
+            "template": pod_template(shop, TILL, image, kafka=kafka),
         },
     }
 
@@ -292,7 +311,7 @@ def deployment(
     image: str,
     redis_ca: bool = False,
     replicas: int | None = None,
-    kafka_user: str = "",
+    kafka: PodKafka = NO_KAFKA_SECRETS,
 ) -> Manifest:
     """``replicas``: what the autoscaler decided, in place of the spec's."""
     if replicas is None:
@@ -308,7 +327,7 @@ def deployment(
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
             },
-            "template": pod_template(shop, role, image, redis_ca, kafka_user),
+            "template": pod_template(shop, role, image, redis_ca, kafka),
         },
     }
 
@@ -319,19 +338,19 @@ def shop_workloads(
     *,
     redis_ca: bool = False,
     replicas: Mapping[str, int] | None = None,
-    kafka_user: str = "",
+    kafka: PodKafka = NO_KAFKA_SECRETS,
 ) -> list[Manifest]:
     """Every object the shop's workers need, in the order to apply them.
 
     ``redis_ca``: the hot cabinet's credentials Secret holds ``ca.pem`` (read by the
     operator), so the preparers and cooks get it for ``rediss://``. ``replicas``: role
     (preparer, cook) -> replicas the autoscaler decided, which win over the spec's.
-    ``kafka_user``: the SASL user read from spec.kafka.sasl's Secret (or the spec).
+    ``kafka``: the SASL user and TLS layout read from the shop's Kafka Secrets.
     """
     decided = replicas or {}
     return [
         tills_service(shop),
-        tills(shop, image, kafka_user),
-        deployment(shop, PREPARER, image, redis_ca, decided.get(PREPARER), kafka_user),
-        deployment(shop, COOK, image, redis_ca, decided.get(COOK), kafka_user),
+        tills(shop, image, kafka),
+        deployment(shop, PREPARER, image, redis_ca, decided.get(PREPARER), kafka),
+        deployment(shop, COOK, image, redis_ca, decided.get(COOK), kafka),
     ]

@@ -202,14 +202,17 @@ def test_the_operator_and_the_pods_use_the_shops_tls_secret(
     secure_broker: tuple[EmbeddedBroker, Path], cluster: Cluster, namespace: str
 ) -> None:
     """spec.kafka.tlsSecret: the operator creates the topics over mutual TLS, the pods
-    get the Secret mounted and serve orders over it."""
+    get the Secret mounted and serve orders over it. The Secret is a Strimzi KafkaUser's
+    (ca.crt, user.crt, user.key, user.p12): the pods get its files under the names they
+    read."""
     broker, client = secure_broker
     bootstrap = f"127.0.0.1:{broker.extra_listeners['SSL'][1]}"
     cluster.kubectl(
         "create", "secret", "generic", "kafka-tls", "-n", namespace,
-        f"--from-file=ca.pem={client / 'ca.pem'}",
-        f"--from-file=service.cert={client / 'service.cert'}",
-        f"--from-file=service.key={client / 'service.key'}",
+        f"--from-file=ca.crt={client / 'ca.pem'}",
+        f"--from-file=user.crt={client / 'service.cert'}",
+        f"--from-file=user.key={client / 'service.key'}",
+        "--from-literal=user.p12=not read",
     )  # fmt: skip
     shop = small_shop(bootstrap)
     shop["spec"]["kafka"]["tlsSecret"] = "kafka-tls"
@@ -219,6 +222,15 @@ def test_the_operator_and_the_pods_use_the_shops_tls_secret(
     assert preparers is not None
     pod = preparers["spec"]["template"]["spec"]
     assert pod["volumes"][-1]["secret"]["secretName"] == "kafka-tls"
+    assert pod["volumes"][-1]["secret"]["items"] == [
+        {"key": "ca.crt", "path": "ca.pem"},
+        {"key": "user.crt", "path": "service.cert"},
+        {"key": "user.key", "path": "service.key"},
+    ]
+    shop_now = get(cluster, namespace, "fishshop", "harbour")
+    assert (
+        "as Strimzi's ca.crt, user.crt, user.key" in condition(shop_now, "TopicsReady")["message"]
+    )
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["FISHSHOP_CERTS_DIR"] == "/etc/fishshop/kafka"
 
@@ -342,3 +354,59 @@ def test_a_refused_login_or_an_unverifiable_certificate_says_so(
         assert says in ready["message"], ready["message"]
     shown = cluster.kubectl("get", "fishshop,events", "-n", namespace, "-o", "yaml")
     assert "not-carols" not in shown and SCRAM_512_USER[1] not in shown
+
+
+@pytest.mark.usefixtures("fishshop_operator")
+def test_each_certificate_layout_reaches_a_tls_kafka(
+    secure_broker: tuple[EmbeddedBroker, Path], cluster: Cluster, namespace: str
+) -> None:
+    """The talk's names, a Strimzi KafkaUser's and cert-manager's, each made from the
+    same openssl certificates, take the operator to a broker that wants mutual TLS;
+    the status says which layout it read. A Secret in none of them names them all."""
+    broker, client = secure_broker
+    bootstrap = f"127.0.0.1:{broker.extra_listeners['SSL'][1]}"
+    files = {
+        "ca": client / "ca.pem",
+        "cert": client / "service.cert",
+        "key": client / "service.key",
+    }
+    layouts = {
+        "fishshop": ("ca.pem", "service.cert", "service.key"),
+        "Strimzi": ("ca.crt", "user.crt", "user.key"),
+        "cert-manager": ("ca.crt", "tls.crt", "tls.key"),
+        "none": ("ca.cert", "client.crt", "client.key"),
+    }
+    for layout, keys in layouts.items():
+        name = layout.lower().replace("-", "")
+        cluster.kubectl(
+            "create", "secret", "generic", name, "-n", namespace,
+            *(f"--from-file={key}={files[part]}" for key, part in zip(keys, files, strict=True)),
+        )  # fmt: skip
+        shop = small_shop(bootstrap, name=name)
+        shop["spec"]["kafka"]["tlsSecret"] = name
+        shop["spec"]["tills"]["replicas"] = 0
+        shop["spec"]["preparers"]["replicas"] = 0
+        apply(cluster, namespace, shop)
+    for layout, keys in layouts.items():
+        name = layout.lower().replace("-", "")
+        if layout == "none":
+            refused = wait_for(
+                "the Secret in no layout refused",
+                lambda name=name: (
+                    (ready := condition(get(cluster, namespace, "fishshop", name), "Ready"))
+                    .get("reason") == "TLSSecretInvalid" and ready
+                ),
+            )  # fmt: skip
+            message = refused["message"]
+            assert "has keys ca.cert, client.crt, client.key, in no layout known" in message
+            assert "ca.crt, tls.crt, tls.key (cert-manager)" in message
+            continue
+        topics = wait_for(
+            f"{layout}: topics over mutual TLS",
+            lambda name=name: (
+                (ready := condition(get(cluster, namespace, "fishshop", name), "TopicsReady"))
+                .get("status") == "True" and ready
+            ),
+            timeout=90,
+        )  # fmt: skip
+        assert f"as {layout}'s {', '.join(keys)}" in topics["message"]

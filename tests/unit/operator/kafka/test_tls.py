@@ -12,6 +12,7 @@ import pytest
 
 from fishshop_operator.kafka import tls
 from fishshop_operator.kafka.tls import (
+    LAYOUTS,
     MAX_TLS_FILE_BYTES,
     TLSMaterial,
     TLSSecretError,
@@ -63,8 +64,14 @@ def test_a_ca_alone_is_plain_tls() -> None:
     ("secret", "message"),
     [
         (None, "Secret seaside/kafka-tls named by spec.kafka.tlsSecret does not exist"),
-        (_secret(), "Secret seaside/kafka-tls has no ca.pem"),
-        (_secret(service_cert=b"c", service_key=b"k"), "has no ca.pem"),
+        (_secret(), "Secret seaside/kafka-tls has keys none, in no layout known"),
+        (
+            _secret(service_cert=b"c", service_key=b"k"),
+            "has keys service.cert, service.key, in no layout known: a CA, and a client "
+            "certificate with its key for mutual TLS, as ca.pem, service.cert, service.key "
+            r"\(fishshop\); ca.crt, user.crt, user.key \(Strimzi\); ca.crt, tls.crt, "
+            r"tls.key \(cert-manager\)",
+        ),
         (_secret(ca_pem=b"ca", service_cert=b"c"), "holds only one of service.cert and"),
         (_secret(ca_pem=b"ca", service_key=b"k"), "holds only one of service.cert and"),
         (_secret(ca_pem="not base64!"), "ca.pem is not valid base64"),
@@ -169,3 +176,37 @@ def test_shop_settings_carry_the_context_and_hide_it(client_certs: Path, tmp_pat
     plain = ShopKafkaSettings("k:9092")
     assert plain.security_protocol == "PLAINTEXT"
     assert "ssl_context" not in plain.client_options()
+
+
+@pytest.mark.parametrize(
+    ("keys", "layout"),
+    [
+        ({"ca_pem": b"a", "service_cert": b"c", "service_key": b"k"}, "fishshop"),
+        ({"ca_pem": b"a"}, "fishshop"),
+        ({"ca_crt": b"a", "user_crt": b"c", "user_key": b"k", "user_p12": b"p"}, "Strimzi"),
+        ({"ca_crt": b"a", "ca_p12": b"p", "ca_password": b"pw"}, "Strimzi"),  # cluster CA
+        ({"ca_crt": b"a", "tls_crt": b"c", "tls_key": b"k"}, "cert-manager"),
+    ],
+)
+def test_each_layout_is_known_by_its_keys(keys: dict[str, bytes], layout: str) -> None:
+    material = read_tls_secret(_secret(**keys), WHERE)
+    assert material.layout.name == layout
+    assert material.ca == b"a"
+    if len(keys) >= 3 and "ca_p12" not in keys:
+        assert (material.cert, material.key) == (b"c", b"k")
+
+
+def test_a_layouts_files_are_mounted_under_the_workers_names() -> None:
+    fishshop, strimzi, manager = LAYOUTS
+    assert fishshop.pod_files() == ()
+    assert strimzi.pod_files() == (
+        ("ca.crt", "ca.pem"),
+        ("user.crt", "service.cert"),
+        ("user.key", "service.key"),
+    )
+    assert manager.pod_files()[1:] == (("tls.crt", "service.cert"), ("tls.key", "service.key"))
+
+
+def test_a_half_client_certificate_names_the_layouts_keys() -> None:
+    with pytest.raises(TLSSecretError, match=r"holds only one of tls\.crt and tls\.key"):
+        read_tls_secret(_secret(ca_crt=b"a", tls_crt=b"c"), WHERE)

@@ -14,6 +14,7 @@ from fishshop_operator.shop.workloads import (
     METRICS_PORT,
     REDIS_DIR,
     ROLES,
+    PodKafka,
     shop_workloads,
 )
 from tests.support.operator_bodies import shop_resource
@@ -528,7 +529,7 @@ def test_sasl_gives_every_worker_the_user_and_the_password_as_a_file_only(role: 
     kind = "StatefulSet" if role == "till" else "Deployment"
     [manifest] = [
         m
-        for m in shop_workloads(shop_resource(**SASL), IMAGE, kafka_user="carol")
+        for m in shop_workloads(shop_resource(**SASL), IMAGE, kafka=PodKafka(user="carol"))
         if m["kind"] == kind and m["metadata"]["labels"][ROLE_LABEL] == role
     ]
     pod = manifest["spec"]["template"]["spec"]
@@ -570,3 +571,26 @@ def test_a_shop_without_sasl_has_none_of_it() -> None:
     pod = _pod("preparer", TLS)
     assert not [e for e in _pod_env(pod) if "SASL" in e]
     assert "kafka-sasl" not in {v["name"] for v in pod["volumes"]}
+
+
+def test_another_tls_layout_is_mounted_under_the_workers_names() -> None:
+    files = (("ca.crt", "ca.pem"), ("user.crt", "service.cert"), ("user.key", "service.key"))
+    [preparers] = [
+        m
+        for m in shop_workloads(shop_resource(**TLS), IMAGE, kafka=PodKafka(tls_files=files))
+        if m["metadata"]["labels"][ROLE_LABEL] == "preparer"
+    ]
+    volume = next(
+        v for v in preparers["spec"]["template"]["spec"]["volumes"] if v["name"] == "kafka-certs"
+    )
+    assert volume["secret"]["items"] == [
+        {"key": "ca.crt", "path": "ca.pem"},
+        {"key": "user.crt", "path": "service.cert"},
+        {"key": "user.key", "path": "service.key"},
+    ]
+    assert (
+        "items"
+        not in next(v for v in _pod("preparer", TLS)["volumes"] if v["name"] == "kafka-certs")[
+            "secret"
+        ]
+    )
