@@ -3,7 +3,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 
 .PHONY: locks demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
-	chart-crd kind-tools kind-up kind-e2e kind-check kind-logs kind-down actionlint screenshots
+	chart-crd image kind-tools kind-up kind-e2e kind-check kind-logs kind-down actionlint screenshots
 
 demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
 	bash scripts/install-demo-deps.sh
@@ -27,6 +27,10 @@ helm:  ## build helm from the Go module proxy (cached); prints its folder
 
 chart-crd:  ## copy the CRD (manifests/crd, its one source) into the Helm chart
 	cp manifests/crd/fishshops.fishshop.dev.yaml charts/fishshop/crds/
+
+IMAGE ?= fishshop:dev
+image:  ## build the image the operator and workers run (Docker, else Podman): IMAGE=registry/fishshop:TAG
+	bash scripts/build-image.sh "$(IMAGE)" $(BUILD_FLAGS)
 
 kind-tools:  ## kind, kubectl, helm at scripts/versions.env's versions (cached); prints their folders
 	bash scripts/install-kind-tools.sh

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["CONCURRENCY_VARIABLE", "DEFAULT_CONCURRENCY", "DEFAULT_IMAGE", "OperatorConfig"]
 
-DEFAULT_IMAGE = "fishshop:0.1.0"
+DEFAULT_IMAGE = "ghcr.io/fishshop/fishshop:0.1.0"
+"""What the release publishes (.github/workflows/release.yml)."""
 DEFAULT_CONCURRENCY = 16
 CONCURRENCY_VARIABLE = "FISHSHOP_OPERATOR_CONCURRENCY"
 

@@ -285,3 +285,85 @@ def test_actionlint_runs_shellcheck_on_the_workflows_scripts(tmp_path: Path) -> 
     result = _lint(actionlint, tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "shellcheck reported issue" in result.stdout and "SC2086" in result.stdout
+
+
+# -- the release: image, chart and notes on a version tag only -------------------------
+
+RELEASE = ROOT / ".github" / "workflows" / "release.yml"
+
+
+def _release_steps() -> list[dict[str, Any]]:
+    return _steps(_workflow(RELEASE))
+
+
+def test_the_release_runs_on_version_tags_only_never_on_pull_requests() -> None:
+    workflow = _workflow(RELEASE)
+    triggers = workflow[True]  # YAML reads the key `on` as True
+    assert set(triggers) == {"push"}
+    assert triggers["push"] == {"tags": ["v*"]}
+    (job,) = workflow["jobs"].values()
+    assert "refs/tags/v" in job["if"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert job["permissions"] == {"contents": "write", "packages": "write", "id-token": "write"}
+
+
+def test_the_release_builds_both_architectures_with_an_sbom_and_signs_by_digest() -> None:
+    steps = _release_steps()
+    build = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert build["with"]["push"] is True and build["with"]["sbom"] is True
+    assert build["with"]["tags"] == "${{ env.IMAGE }}:${{ env.VERSION }}"
+    sign = next(s for s in steps if "cosign sign" in s.get("run", ""))
+    assert sign["env"]["DIGEST"] == f"${{{{ steps.{build['id']}.outputs.digest }}}}"
+    assert '"$IMAGE@$DIGEST"' in sign["run"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "helm push" in runs and "oci://ghcr.io/" in runs
+    assert "scripts/release-notes.sh" in runs and "--notes-file release-notes.md" in runs
+
+
+def _version() -> str:
+    found = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert found
+    return found.group(1)
+
+
+def test_what_installs_by_default_is_what_the_release_publishes() -> None:
+    from fishshop_operator.settings import DEFAULT_IMAGE
+
+    values = yaml.safe_load((ROOT / "charts" / "fishshop" / "values.yaml").read_text())
+    published = f"ghcr.io/fishshop/fishshop:{_version()}"  # ghcr.io/<the repository>
+    assert f"{values['image']['repository']}:{_version()}" == published
+    assert published == DEFAULT_IMAGE
+    deployment = (ROOT / "manifests" / "operator" / "deployment.yaml").read_text()
+    assert deployment.count(published) == 2  # the operator's image and the workers'
+
+
+def test_the_release_notes_are_the_versions_changelog_section() -> None:
+    run = subprocess.run(
+        ["bash", str(SCRIPTS / "release-notes.sh"), f"v{_version()}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    section = changelog.split(f"## {_version()}\n", 1)[1].split("\n## ", 1)[0]
+    assert run.stdout.strip() == section.strip()
+
+
+def test_the_release_refuses_a_tag_that_is_not_the_version(tmp_path: Path) -> None:
+    wrong = subprocess.run(
+        ["bash", str(SCRIPTS / "release-notes.sh"), "v9.9.9"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert wrong.returncode == 1
+    assert f"the tag says 9.9.9 but pyproject.toml says {_version()}" in wrong.stderr
+    # The version everywhere, but no section for it in the changelog.
+    for name in ("scripts/release-notes.sh", "pyproject.toml", "charts/fishshop/Chart.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "CHANGELOG.md").write_text("# Changelog\n\n## Unreleased\n\n- more fish\n")
+    missing = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "release-notes.sh"), _version()],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 1
+    assert f"no section '## {_version()}'; rename '## Unreleased' to it" in missing.stderr

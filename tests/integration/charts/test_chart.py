@@ -134,14 +134,14 @@ def test_the_operator_deployment_is_locked_down(helm: Path) -> None:
     assert spec["replicas"] == 1
     assert spec["strategy"]["type"] == "Recreate"
     container = spec["template"]["spec"]["containers"][0]
-    assert container["image"] == "fishshop:0.1.0"
+    assert container["image"] == "ghcr.io/fishshop/fishshop:0.1.0"  # what the release publishes
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert spec["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["FISHSHOP_WORKER_IMAGE"] == "fishshop:0.1.0"
+    assert env["FISHSHOP_WORKER_IMAGE"] == "ghcr.io/fishshop/fishshop:0.1.0"
     assert env["FISHSHOP_OPERATOR_CONCURRENCY"] == "16"  # the operator's own default
     assert env["FISHSHOP_TOPIC_PREFIXES"] == "namespace"  # tenants keep to their own
     watched = render(helm, "fishshop-system", "--set", "operator.watchNamespaces={shops-a,shops-b}")
