@@ -217,6 +217,13 @@ def kafka_options(parser: argparse.ArgumentParser, required: bool) -> None:
     )
     option(
         group,
+        "--tls",
+        action="store_true",
+        help="TLS with the system's certificate authorities (no --certs-dir: a Kafka "
+        "with a public certificate)",
+    )
+    option(
+        group,
         "--sasl-mechanism",
         choices=SASL_MECHANISMS,
         help="SASL mechanism",
@@ -323,6 +330,7 @@ def kafka_settings(args: argparse.Namespace, bootstrap: str | None = None) -> Ka
     settings = KafkaSettings(
         bootstrap_servers=bootstrap or args.bootstrap_servers or "",
         certs_dir=Path(args.certs_dir) if args.certs_dir else None,
+        tls=bool(getattr(args, "tls", False)),
         sasl_mechanism=args.sasl_mechanism,
         sasl_username=args.sasl_username,
         sasl_password=_sasl_password(args),

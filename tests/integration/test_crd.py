@@ -137,6 +137,7 @@ def test_kubectl_explain_documents_every_field(cluster: Cluster) -> None:
     for path in (
         "fishshop.spec.open",
         "fishshop.spec.kafka.tlsSecret",
+        "fishshop.spec.kafka.tls",
         "fishshop.spec.kafka.sasl",
         "fishshop.spec.kafka.sasl.mechanism",
         "fishshop.spec.kafka.sasl.secret",

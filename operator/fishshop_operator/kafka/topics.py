@@ -123,16 +123,16 @@ class ShopKafkaSettings(KafkaSettings):
     from the shop's Secret instead, so no Secret is ever written to its disk.
     """
 
-    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
 
     @property
     def security_protocol(self) -> str:
-        if self.tls is None:
+        if self.tls_context is None:
             return super().security_protocol
         return "SASL_SSL" if self.sasl_mechanism else "SSL"
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        return self.tls
+        return self.tls_context
 
 
 def shop_settings(
@@ -140,13 +140,13 @@ def shop_settings(
 ) -> ShopKafkaSettings:
     """How the operator reaches the shop's Kafka: its TLS context, its SASL identity."""
     if sasl is None:
-        return ShopKafkaSettings(shop.spec.bootstrap_servers, tls=tls)
+        return ShopKafkaSettings(shop.spec.bootstrap_servers, tls_context=tls)
     return ShopKafkaSettings(
         shop.spec.bootstrap_servers,
         sasl_mechanism=sasl.mechanism,
         sasl_username=sasl.username,
         sasl_password=sasl.password,
-        tls=tls,
+        tls_context=tls,
     )
 
 

@@ -11,6 +11,7 @@ Design: docs/design/operator.md, "kube/secrets.py".
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from collections.abc import Callable, MutableMapping
@@ -77,6 +78,13 @@ class HeldTLS:
     layout."""
 
 
+@functools.cache
+def system_tls_context() -> ssl.SSLContext:
+    """TLS with the system's CAs (spec.kafka.tls), one context for every shop, so that
+    shops on one Kafka share their clients."""
+    return ssl.create_default_context()
+
+
 def held_tls(held: Held) -> HeldTLS | None:
     """The TLS Secret last read (what it last held answers during a blip, so the pods'
     mount does not change), None before one was read."""
@@ -139,6 +147,8 @@ class SecretCache:
         """How the operator reaches the shop's Kafka, from its TLS and SASL Secrets;
         raises TLSSecretError or SaslSecretError."""
         tls = await self.kafka_tls(shop, held, recheck=recheck)
+        if tls is None and shop.system_tls:
+            tls = system_tls_context()
         sasl = await self.kafka_sasl(shop, held, recheck=recheck)
         return shop_settings(shop, tls, sasl)
 

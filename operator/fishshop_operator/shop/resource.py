@@ -46,6 +46,8 @@ class ShopResource:
     topic_deletion_policy: str
     sasl: KafkaSaslSpec | None = None
     """SASL to Kafka, when ``spec.kafka.sasl`` asks for it."""
+    system_tls: bool = False
+    """TLS with the system's CAs: ``spec.kafka.tls`` without a ``tlsSecret``."""
     hot_cabinet: HotCabinetSpec | None = None
     """The hot cabinet, when ``spec.hotCabinet`` turns it on."""
     analyst: AnalystSpec | None = None
@@ -135,6 +137,7 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         spec=shop_spec,
         tls_secret=tls_secret,
         sasl=sasl,
+        system_tls=kafka.get("tls") is True and not tls_secret,
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
         hot_cabinet=hot_cabinet,
         analyst=analyst,

@@ -141,6 +141,8 @@ def _env(
     ]
     if shop.tls_secret:
         env.append({"name": "FISHSHOP_CERTS_DIR", "value": CERTS_DIR})
+    elif shop.system_tls:
+        env.append({"name": "FISHSHOP_TLS", "value": "true"})
     if shop.sasl is not None:
         env += [
             {"name": "FISHSHOP_SASL_MECHANISM", "value": shop.sasl.mechanism},

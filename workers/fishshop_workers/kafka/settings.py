@@ -37,10 +37,13 @@ class KafkaSettings:
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    """TLS with the system's certificate authorities, when no ``certs_dir`` gives a CA
+    (a managed Kafka with a public certificate)."""
 
     @property
     def security_protocol(self) -> str:
-        tls = self.certs_dir is not None
+        tls = self.certs_dir is not None or self.tls
         if self.sasl_mechanism:
             return "SASL_SSL" if tls else "SASL_PLAINTEXT"
         return "SSL" if tls else "PLAINTEXT"
@@ -80,7 +83,7 @@ class KafkaSettings:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         if self.certs_dir is None:
-            return None
+            return ssl.create_default_context() if self.tls else None
         context = ssl.create_default_context(cafile=str(self.certs_dir / CA_FILE))
         cert = self.certs_dir / CERT_FILE
         if cert.is_file():

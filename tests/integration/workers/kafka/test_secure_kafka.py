@@ -11,10 +11,19 @@ from typing import Any
 import pytest
 
 from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
+from tests.conftest import operator_process
 from tests.support.certs import make_certificates
 from tests.support.cluster import Cluster
 from tests.support.processes import Worker, run_fishshop
-from tests.support.shops import apply, condition, get, small_shop, wait_for, wait_ready
+from tests.support.shops import (
+    apply,
+    condition,
+    get,
+    namespace_of_its_own,
+    small_shop,
+    wait_for,
+    wait_ready,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -410,3 +419,53 @@ def test_each_certificate_layout_reaches_a_tls_kafka(
             timeout=90,
         )  # fmt: skip
         assert f"as {layout}'s {', '.join(keys)}" in topics["message"]
+
+
+def test_tls_with_the_systems_authorities_needs_no_secret(
+    secure_broker: tuple[EmbeddedBroker, Path],
+    cluster: Cluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """spec.kafka.tls: true with SASL and no tlsSecret (a managed Kafka with a public
+    certificate): the operator trusts the system's CAs, here the test CA named by
+    SSL_CERT_FILE as OpenSSL reads it; the workers' --tls does the same."""
+    broker, client = secure_broker
+    bootstrap = f"127.0.0.1:{broker.extra_listeners['SASL_SSL'][1]}"
+    namespaces = namespace_of_its_own(cluster, "ix-")
+    namespace = next(namespaces)
+    operator = operator_process(cluster, tmp_path, "operator-system-tls", namespace)
+    operator.environment["SSL_CERT_FILE"] = str(client / "ca.pem")
+    operator.start()
+    try:
+        _sasl_secret(cluster, namespace, PLAIN_USER[0], password=PLAIN_USER[1])
+        shop = small_shop(bootstrap)
+        shop["spec"]["kafka"]["tls"] = True
+        shop["spec"]["kafka"]["sasl"] = {"mechanism": "PLAIN", "secret": PLAIN_USER[0]}
+        apply(cluster, namespace, shop)
+        wait_for(
+            "topics over SASL_SSL with the system's CAs",
+            lambda: (
+                condition(get(cluster, namespace, "fishshop", "harbour"), "TopicsReady").get(
+                    "status"
+                )
+                == "True"
+            ),
+            timeout=90,
+        )
+        preparers = get(cluster, namespace, "deployment", "harbour-preparer")
+        assert preparers is not None
+        container = preparers["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["FISHSHOP_TLS"] == "true" and "FISHSHOP_CERTS_DIR" not in env
+        monkeypatch.setenv("SSL_CERT_FILE", str(client / "ca.pem"))
+        audit = run_fishshop(
+            "audit", "--shop", "harbour", "--namespace", namespace, "--json", "--tls",
+            "--bootstrap-servers", bootstrap, "--sasl-mechanism", "PLAIN",
+            "--sasl-username", PLAIN_USER[0], sasl_password=PLAIN_USER[1],
+        )  # fmt: skip
+        assert audit.returncode == 0, audit.stderr
+        assert json.loads(audit.stdout)["orders_served"] == 0
+    finally:
+        operator.terminate(30)
+        next(namespaces, None)

@@ -413,7 +413,7 @@ async def test_the_tls_secret_is_read_again_only_after_a_while(
     shop.clock.now += 3
     await shop.autoscaler.look_at(shop.reconciler, KEY)
     assert shop.kube.requests.count(path) == reads + 1
-    assert kafka.calls[-1][2].tls is contexts[-1]  # built anew from the renewed Secret
+    assert kafka.calls[-1][2].tls_context is contexts[-1]  # built anew from the renewed Secret
 
 
 async def test_a_queue_taken_from_offsets_says_so_in_the_status(

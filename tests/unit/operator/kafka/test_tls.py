@@ -167,7 +167,7 @@ def _other_key(folder: Path) -> bytes:
 
 def test_shop_settings_carry_the_context_and_hide_it(client_certs: Path, tmp_path: Path) -> None:
     context = build_ssl_context(_material(client_certs), tmp_path)
-    settings = ShopKafkaSettings("k:9093", tls=context)
+    settings = ShopKafkaSettings("k:9093", tls_context=context)
     assert settings.security_protocol == "SSL"
     options = settings.client_options()
     assert options["ssl_context"] is context

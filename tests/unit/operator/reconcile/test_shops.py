@@ -97,8 +97,10 @@ async def test_both_loops_use_one_tls_context_and_one_kafka_pool(
     made: dict[str, list[FakeKafkaClient]] = {}
     reconciler.kafka = fake_kafka_clients(made)
     await _both_loops_at_work(kube, reconciler, autoscaler)
-    contexts = {id(settings.tls) for _, _, settings in kafka.calls}
-    assert len(contexts) == 1 and None not in {settings.tls for _, _, settings in kafka.calls}
+    contexts = {id(settings.tls_context) for _, _, settings in kafka.calls}
+    assert len(contexts) == 1 and None not in {
+        settings.tls_context for _, _, settings in kafka.calls
+    }
     assert autoscaler.shops.kafka is reconciler.kafka is shops.kafka
     assert {what for what, _, _ in kafka.calls} == {"topics", "count"}
 

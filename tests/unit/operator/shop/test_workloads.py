@@ -594,3 +594,16 @@ def test_another_tls_layout_is_mounted_under_the_workers_names() -> None:
             "secret"
         ]
     )
+
+
+def test_tls_with_the_systems_authorities_is_a_flag_not_a_mount() -> None:
+    system = {"kafka": {"bootstrapServers": "kafka:9093", "tls": True}}
+    pod = _pod("preparer", system)
+    assert _pod_env(pod)["FISHSHOP_TLS"] == "true"
+    assert "FISHSHOP_CERTS_DIR" not in _pod_env(pod)
+    assert "kafka-certs" not in {v["name"] for v in pod["volumes"]}
+    # A tlsSecret turns TLS on by itself and gives the CA.
+    both = _pod("preparer", {"kafka": {**TLS["kafka"], "tls": True}})
+    assert "FISHSHOP_TLS" not in _pod_env(both)
+    assert shop_resource(**system).system_tls
+    assert not shop_resource(kafka={**system["kafka"], "tls": False}).system_tls
