@@ -47,13 +47,13 @@ class TLSLayout:
     def keys(self) -> str:
         return f"{self.ca}, {self.cert}, {self.key}"
 
-    def pod_files(self, client: bool = True) -> tuple[tuple[str, str], ...]:
+    def pod_files(self, client: bool = True, ca: bool = True) -> tuple[tuple[str, str], ...]:
         """Secret key -> the file the workers read (the talk's names), for a volume's
-        items, with the client certificate's when ``client``; none for the talk's own
-        layout (the whole Secret is mounted)."""
+        items: the CA's when ``ca``, the client certificate's when ``client``; none for
+        the talk's own layout (the whole Secret is mounted)."""
         if self.ca == CA_FILE:
             return ()
-        files = ((self.ca, CA_FILE),)
+        files = ((self.ca, CA_FILE),) if ca else ()
         return (*files, (self.cert, CERT_FILE), (self.key, KEY_FILE)) if client else files
 
 
@@ -68,7 +68,8 @@ LAYOUTS = (
 
 def tls_layout(keys: set[str]) -> TLSLayout | None:
     """The layout whose CA key the Secret has, and whose certificate or key it has if it
-    has any client certificate at all; None when none fits."""
+    has any client certificate at all; else the layout of a client certificate with no
+    CA (the system's authorities then); None when none fits."""
     for layout in LAYOUTS:
         if layout.ca not in keys:
             continue
@@ -76,7 +77,7 @@ def tls_layout(keys: set[str]) -> TLSLayout | None:
             return layout
         if not any({other.cert, other.key} & keys for other in LAYOUTS):
             return layout  # a CA only
-    return None
+    return next((layout for layout in LAYOUTS if {layout.cert, layout.key} & keys), None)
 
 
 class TLSSecretError(SecretError):
@@ -91,7 +92,8 @@ class TLSMaterial:
 
     source: str
     """Where it came from (namespace/name of the Secret), for messages."""
-    ca: bytes = field(repr=False)
+    ca: bytes | None = field(repr=False)
+    """None: the system's certificate authorities."""
     cert: bytes | None = field(default=None, repr=False)
     key: bytes | None = field(default=None, repr=False)
     layout: TLSLayout = LAYOUTS[0]
@@ -110,8 +112,8 @@ def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
         expected = "; ".join(f"{each.keys} ({each.name})" for each in LAYOUTS)
         raise TLSSecretError(
             f"Secret {where} has keys {', '.join(sorted(data)) or 'none'}, in no layout "
-            f"known: a CA, and a client certificate with its key for mutual TLS, as "
-            f"{expected}"
+            f"known: a CA, and a client certificate with its key for mutual TLS (or the "
+            f"certificate and key alone, to trust the system's authorities), as {expected}"
         )
     too_large = (
         f"is larger than {MAX_TLS_FILE_BYTES // 1024} KiB; a certificate or key is a few KiB"
@@ -134,7 +136,7 @@ def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
             "certificate needs both"
         )
     return TLSMaterial(
-        where, files[layout.ca], files.get(layout.cert), files.get(layout.key), layout
+        where, files.get(layout.ca), files.get(layout.cert), files.get(layout.key), layout
     )
 
 
@@ -144,7 +146,8 @@ def build_ssl_context(material: TLSMaterial, scratch: Path | None = None) -> ssl
     ``scratch`` is used only where in-memory files are missing, and left as it was.
     """
     try:
-        context = ssl.create_default_context(cadata=material.ca.decode("ascii"))
+        ca = material.ca
+        context = ssl.create_default_context(cadata=ca.decode("ascii") if ca else None)
         if material.cert is not None and material.key is not None:
             load_client_chain(context, material.cert, material.key, scratch)
     except (ssl.SSLError, ValueError) as error:

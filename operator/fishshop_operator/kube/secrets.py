@@ -76,6 +76,16 @@ class HeldTLS:
     files: tuple[tuple[str, str], ...]
     """Secret key -> file name in the pods (shop/workloads.py), empty for the talk's
     layout."""
+    system_cas: bool = False
+    """The Secret holds no CA: the system's certificate authorities are trusted."""
+
+    @property
+    def described(self) -> str:
+        """Which keys were read, as the status says it."""
+        layout = self.layout
+        if self.system_cas:
+            return f"{layout.name}'s {layout.cert}, {layout.key} with the system's CAs"
+        return f"{layout.name}'s {layout.keys}"
 
 
 @functools.cache
@@ -155,8 +165,10 @@ class SecretCache:
     def _tls_context(self, secret: dict[str, Any] | None, where: str) -> HeldTLS:
         material = read_tls_secret(secret, where)
         context = build_ssl_context(material, self.scratch)
-        files = material.layout.pod_files(client=material.cert is not None)
-        return HeldTLS(context, material.layout, files)
+        files = material.layout.pod_files(
+            client=material.cert is not None, ca=material.ca is not None
+        )
+        return HeldTLS(context, material.layout, files, system_cas=material.ca is None)
 
     async def redis_credentials(self, shop: ShopResource, held: Held) -> RedisCredentials | None:
         """What ``spec.hotCabinet.credentialsSecret`` holds, None without one; raises

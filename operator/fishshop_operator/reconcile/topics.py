@@ -73,7 +73,7 @@ async def topics_outcome(
     tls = held_tls(memory.secrets)
     if shop.tls_secret and tls is not None:
         # Which of the layouts the Secret was read as (kafka/tls.py, LAYOUTS).
-        used = f"TLS from Secret {shop.tls_secret} as {tls.layout.name}'s {tls.layout.keys}"
+        used = f"TLS from Secret {shop.tls_secret} as {tls.described}"
         outcome = dataclasses.replace(outcome, message=f"{outcome.message}; {used}")
     return outcome, settings
 

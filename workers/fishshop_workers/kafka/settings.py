@@ -67,14 +67,16 @@ class KafkaSettings:
                     "FISHSHOP_SASL_PASSWORD_FILE, FISHSHOP_SASL_PASSWORD)"
                 )
         if self.certs_dir is not None:
-            if not (self.certs_dir / CA_FILE).is_file():
+            has_ca = (self.certs_dir / CA_FILE).is_file()
+            has_cert = (self.certs_dir / CERT_FILE).is_file()
+            has_key = (self.certs_dir / KEY_FILE).is_file()
+            if not (has_ca or has_cert or has_key):
                 raise KafkaSettingsError(
                     f"{self.certs_dir / CA_FILE} not found: the certificates folder "
                     f"must hold {CA_FILE} (and {CERT_FILE}, {KEY_FILE} for client "
-                    "certificates)"
+                    f"certificates), or {CERT_FILE} and {KEY_FILE} alone to trust the "
+                    "system's certificate authorities"
                 )
-            has_cert = (self.certs_dir / CERT_FILE).is_file()
-            has_key = (self.certs_dir / KEY_FILE).is_file()
             if has_cert != has_key:
                 raise KafkaSettingsError(
                     f"{self.certs_dir} holds only one of {CERT_FILE} and {KEY_FILE}: "
@@ -84,7 +86,9 @@ class KafkaSettings:
     def ssl_context(self) -> ssl.SSLContext | None:
         if self.certs_dir is None:
             return ssl.create_default_context() if self.tls else None
-        context = ssl.create_default_context(cafile=str(self.certs_dir / CA_FILE))
+        ca = self.certs_dir / CA_FILE
+        # No CA in the folder: the system's certificate authorities (a public certificate).
+        context = ssl.create_default_context(cafile=str(ca) if ca.is_file() else None)
         cert = self.certs_dir / CERT_FILE
         if cert.is_file():
             context.load_cert_chain(str(cert), str(self.certs_dir / KEY_FILE))

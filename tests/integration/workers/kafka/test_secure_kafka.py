@@ -458,6 +458,31 @@ def test_tls_with_the_systems_authorities_needs_no_secret(
         container = preparers["spec"]["template"]["spec"]["containers"][0]
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["FISHSHOP_TLS"] == "true" and "FISHSHOP_CERTS_DIR" not in env
+        # A client certificate without a CA (cert-manager's tls.crt and tls.key from a
+        # public issuer): mutual TLS, and mutual TLS with SASL, on the system's CAs.
+        cluster.kubectl(
+            "create", "secret", "generic", "client-only", "-n", namespace,
+            f"--from-file=tls.crt={client / 'service.cert'}",
+            f"--from-file=tls.key={client / 'service.key'}",
+        )  # fmt: skip
+        mutual = small_shop(f"127.0.0.1:{broker.extra_listeners['SSL'][1]}", name="mutual")
+        mutual["spec"]["kafka"]["tlsSecret"] = "client-only"
+        both = small_shop(bootstrap, name="both")
+        both["spec"]["kafka"]["tlsSecret"] = "client-only"
+        both["spec"]["kafka"]["sasl"] = {"mechanism": "PLAIN", "secret": PLAIN_USER[0]}
+        for made in (mutual, both):
+            apply(cluster, namespace, made)
+        for name in ("mutual", "both"):
+            topics = wait_for(
+                f"{name}: topics with a client certificate and the system's CAs",
+                lambda name=name: (
+                    (ready := condition(get(cluster, namespace, "fishshop", name), "TopicsReady"))
+                    .get("status") == "True" and ready
+                ),
+                timeout=90,
+            )  # fmt: skip
+            said = "as cert-manager's tls.crt, tls.key with the system's CAs"
+            assert said in topics["message"], topics["message"]
         monkeypatch.setenv("SSL_CERT_FILE", str(client / "ca.pem"))
         audit = run_fishshop(
             "audit", "--shop", "harbour", "--namespace", namespace, "--json", "--tls",

@@ -66,9 +66,10 @@ def test_a_ca_alone_is_plain_tls() -> None:
         (None, "Secret seaside/kafka-tls named by spec.kafka.tlsSecret does not exist"),
         (_secret(), "Secret seaside/kafka-tls has keys none, in no layout known"),
         (
-            _secret(service_cert=b"c", service_key=b"k"),
-            "has keys service.cert, service.key, in no layout known: a CA, and a client "
-            "certificate with its key for mutual TLS, as ca.pem, service.cert, service.key "
+            _secret(client_crt=b"c", client_key=b"k"),
+            "has keys client.crt, client.key, in no layout known: a CA, and a client "
+            "certificate with its key for mutual TLS \\(or the certificate and key alone, "
+            "to trust the system's authorities\\), as ca.pem, service.cert, service.key "
             r"\(fishshop\); ca.crt, user.crt, user.key \(Strimzi\); ca.crt, tls.crt, "
             r"tls.key \(cert-manager\)",
         ),
@@ -210,3 +211,22 @@ def test_a_layouts_files_are_mounted_under_the_workers_names() -> None:
 def test_a_half_client_certificate_names_the_layouts_keys() -> None:
     with pytest.raises(TLSSecretError, match=r"holds only one of tls\.crt and tls\.key"):
         read_tls_secret(_secret(ca_crt=b"a", tls_crt=b"c"), WHERE)
+
+
+@pytest.mark.parametrize(
+    ("keys", "layout", "files"),
+    [
+        ({"service_cert": b"c", "service_key": b"k"}, "fishshop", ()),
+        (
+            {"tls_crt": b"c", "tls_key": b"k"},
+            "cert-manager",
+            (("tls.crt", "service.cert"), ("tls.key", "service.key")),
+        ),
+    ],
+)
+def test_a_client_certificate_without_a_ca_trusts_the_systems_authorities(
+    keys: dict[str, bytes], layout: str, files: tuple[tuple[str, str], ...]
+) -> None:
+    material = read_tls_secret(_secret(**keys), WHERE)
+    assert (material.layout.name, material.ca, material.cert) == (layout, None, b"c")
+    assert material.layout.pod_files(client=True, ca=False) == files

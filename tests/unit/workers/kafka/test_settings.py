@@ -82,12 +82,21 @@ def test_sasl_with_an_empty_password_is_allowed() -> None:
     KafkaSettings("k:9092", None, "PLAIN", "user", "").check()
 
 
-def test_certs_dir_without_ca(tmp_path: Path) -> None:
-    _certs(tmp_path, "service.cert", "service.key")
+def test_certs_dir_without_anything(tmp_path: Path) -> None:
     with pytest.raises(KafkaSettingsError) as caught:
         KafkaSettings("k:9093", certs_dir=tmp_path).check()
     assert str(tmp_path / "ca.pem") in str(caught.value)
     assert "not found" in str(caught.value)
+    assert "or service.cert and service.key alone" in str(caught.value)
+
+
+def test_a_client_certificate_without_a_ca_trusts_the_systems_authorities(
+    tmp_path: Path,
+) -> None:
+    _certs(tmp_path, "service.cert", "service.key")
+    settings = KafkaSettings("k:9093", certs_dir=tmp_path)
+    settings.check()
+    assert settings.security_protocol == "SSL"
 
 
 def test_certs_dir_that_does_not_exist(tmp_path: Path) -> None:
