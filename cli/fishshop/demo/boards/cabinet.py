@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from fishshop.demo.boards.shop import order_name
 from fishshop_workers.cabinet.decisions import (
     CABINET_ITEMS,
     ITEMS,
@@ -53,7 +54,7 @@ def _from_cabinet(out: Outgoing) -> Order | None:
 
 
 def served_from_cabinet(out: Outgoing, partitions: int) -> str | None:
-    """``p2 ✓ Order 271 from the cabinet: cod and chips`` for an order a preparer
+    """``p2 ✓ till 3 · #271 from the cabinet: cod and chips`` for an order a preparer
     served with portions taken from the cabinet; None for anything else. The
     partition is its till's, as in the preparers' panels (each till counts its own)."""
     order = _from_cabinet(out)
@@ -61,7 +62,7 @@ def served_from_cabinet(out: Outgoing, partitions: int) -> str | None:
         return None
     where = f"p{partition_for_till(order.till, partitions)} " if partitions > 0 else ""
     items = describe_parts(list(order.parts))
-    return f"{where}✓ Order {order.number} from the cabinet: {items}"
+    return f"{where}✓ {order_name(order)} from the cabinet: {items}"
 
 
 @dataclass

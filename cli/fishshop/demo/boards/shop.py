@@ -24,6 +24,7 @@ __all__ = [
     "headline",
     "kitchen_line",
     "order_label",
+    "order_name",
     "partitions_text",
     "per_minute",
     "seconds_text",
@@ -65,9 +66,15 @@ def seconds_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
+def order_name(order: Order) -> str:
+    """``till 3 · #271``: each till numbers its own orders, so the till is part of the
+    name (two "#271"s from two tills are two orders, never one served twice)."""
+    return f"till {order.till} · #{order.number}"
+
+
 def order_label(order: Order) -> str:
-    """``Order 271: cod and chips``: how the counter calls an order."""
-    return f"Order {order.number}: {describe_parts(list(order.parts))}"
+    """``till 3 · #271: cod and chips``: how the counter calls an order."""
+    return f"{order_name(order)}: {describe_parts(list(order.parts))}"
 
 
 def kitchen_line(out: Outgoing, partitions: int) -> str | None:
@@ -75,7 +82,7 @@ def kitchen_line(out: Outgoing, partitions: int) -> str | None:
 
     What happened comes first, the items last (a narrow panel cuts them short).
     A preparer's lines start with the partition the order came from, which is
-    its till's partition: ``p2 ✓ Order 271 ready in 3.2s: cod and chips``.
+    its till's partition: ``p2 ✓ till 3 · #271 ready in 3.2s: cod and chips``.
     """
     if out.event == "rejected":
         return f"✗ not an order ({out.reason}) → dlq"
@@ -87,12 +94,12 @@ def kitchen_line(out: Outgoing, partitions: int) -> str | None:
     if out.event == "served":
         how = "ready, cooked," if order.cooked_by else "ready"
         wait = "" if out.wait_seconds is None else f" in {seconds_text(out.wait_seconds)}"
-        return f"{where}✓ Order {order.number} {how}{wait}: {items}"
+        return f"{where}✓ {order_name(order)} {how}{wait}: {items}"
     if out.event == "to_cook":
-        return f"{where}→ Order {order.number} to the cook: {items}"
+        return f"{where}→ {order_name(order)} to the cook: {items}"
     if out.event == "cooked":
         back = "" if out.partition is None else f", back to p{out.partition}"
-        return f"✓ Order {order.number} cooked{back}: {items}"
+        return f"✓ {order_name(order)} cooked{back}: {items}"
     return None
 
 

@@ -93,7 +93,7 @@ async def test_panels_appear_orders_scroll_and_quit_is_clean(shop: LiveShop) -> 
         await until(pilot, "a till and a preparer panel", lambda: len(list(app.panels())) == 2)
         till, preparer = list(app.panels())
         await until(pilot, "the till's title", lambda: titles(app, "till") == [TILL_1])
-        await until(pilot, "orders at the till", lambda: "Order " in str(till.content))
+        await until(pilot, "orders at the till", lambda: " · #" in str(till.content))
         await until(pilot, "orders served", lambda: "✓ Order" in str(preparer.content))
         await until(pilot, "a full till panel", lambda: len(shown(till)) >= till.size.height)
         before = shown(till)

@@ -38,10 +38,10 @@ def test_an_order_served_without_the_cook_came_from_the_cabinet() -> None:
     served = serve_order(COD, TOPICS, "preparer-1", NOON)
     # Till 3 writes partition 2 of 3.
     assert served_from_cabinet(served, 3) == (
-        "p2 ✓ Order 271 from the cabinet: cod and chips, chips and chips"
+        "p2 ✓ till 3 · #271 from the cabinet: cod and chips, chips and chips"
     )
     assert served_from_cabinet(served, 0) == (
-        "✓ Order 271 from the cabinet: cod and chips, chips and chips"
+        "✓ till 3 · #271 from the cabinet: cod and chips, chips and chips"
     )
 
 

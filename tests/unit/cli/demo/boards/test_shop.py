@@ -32,26 +32,26 @@ def _at(seconds: float) -> datetime:
 
 
 def test_order_label_is_how_the_counter_calls_it() -> None:
-    assert order_label(COD) == "Order 271: cod and chips"
-    assert order_label(PLAICE) == "Order 272: plaice and chips, chips"
+    assert order_label(COD) == "till 3 · #271: cod and chips"
+    assert order_label(PLAICE) == "till 2 · #272: plaice and chips, chips"
 
 
 def test_a_served_order_says_its_partition_number_and_wait_first() -> None:
     served = serve_order(COD, TOPICS, "preparer-1", _at(3.25))
     # Till 3 writes partition 2 of 3.
-    assert kitchen_line(served, 3) == "p2 ✓ Order 271 ready in 3.2s: cod and chips"
-    assert kitchen_line(served, 2) == "p0 ✓ Order 271 ready in 3.2s: cod and chips"
+    assert kitchen_line(served, 3) == "p2 ✓ till 3 · #271 ready in 3.2s: cod and chips"
+    assert kitchen_line(served, 2) == "p0 ✓ till 3 · #271 ready in 3.2s: cod and chips"
 
 
 def test_plaice_goes_to_the_cook_and_comes_back_cooked() -> None:
     handed_over = to_cook(PLAICE, TOPICS)
     assert handed_over is not None
-    assert kitchen_line(handed_over, 3) == "p1 → Order 272 to the cook: plaice and chips, chips"
+    assert kitchen_line(handed_over, 3) == "p1 → till 2 · #272 to the cook: plaice and chips, chips"
     cooked = cook_order(PLAICE, TOPICS, "cook-1", 3)
-    assert kitchen_line(cooked, 3) == "✓ Order 272 cooked, back to p1: plaice and chips, chips"
+    assert kitchen_line(cooked, 3) == "✓ till 2 · #272 cooked, back to p1: plaice and chips, chips"
     served = serve_order(PLAICE.cooked("cook-1"), TOPICS, "preparer-2", _at(9.8))
     assert kitchen_line(served, 3) == (
-        "p1 ✓ Order 272 ready, cooked, in 9.8s: plaice and chips, chips"
+        "p1 ✓ till 2 · #272 ready, cooked, in 9.8s: plaice and chips, chips"
     )
 
 
