@@ -5,10 +5,11 @@ PYTEST_ARGS ?=
 .PHONY: locks demo install kube helm lint unit test bench bench-reconcile cluster cluster-down \
 	chart-crd image kind-tools kind-up kind-e2e kind-check kind-logs kind-down actionlint screenshots
 
-demo:  ## run the shop live in the terminal on the embedded broker (fetches Kafka once)
-	bash scripts/install-demo-deps.sh
+SCENARIO ?=
+demo:  ## run the shop live in the terminal on the embedded broker (SCENARIO=cook, hot-cabinet, ...)
+	bash scripts/install-demo-deps.sh $(if $(SCENARIO),$(SCENARIO),default)
 	$(PYTHON) -m pip install -q -e .
-	fishshop demo
+	fishshop demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
 install:  ## install Java, promtool, the package with its dev tools, and the control plane
 	bash scripts/install-test-deps.sh

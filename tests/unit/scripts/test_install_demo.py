@@ -161,3 +161,42 @@ def test_java_home_is_what_the_broker_runs(tmp_path: Path) -> None:
     assert result.stderr == ""
     old = _dry_run(path, postgres_root=_with_postgres(tmp_path / "again"))
     assert "Java 11 here is too old" in old.stderr
+
+
+def test_each_scenario_gets_only_what_it_needs(tmp_path: Path) -> None:
+    nothing = tmp_path / "no-postgresql"
+    nothing.mkdir()
+    path = _bare_path(tmp_path)
+    wants = {
+        "default": "apt-get install openjdk-17-jre-headless\n",
+        "cook": "apt-get install openjdk-17-jre-headless\n",
+        "hot-cabinet": "apt-get install openjdk-17-jre-headless redis-server\n",
+        "analyst": "apt-get install openjdk-17-jre-headless postgresql\n",
+    }
+    for scenario, said in wants.items():
+        result = _run(path, "--dry-run", scenario, postgres_root=nothing)
+        assert result.returncode == 0, result.stderr
+        assert said in result.stderr, (scenario, result.stderr)
+
+
+def test_without_apt_get_it_says_what_to_install_by_hand(tmp_path: Path) -> None:
+    path = _bare_path(tmp_path)
+    nothing = tmp_path / "no-postgresql"
+    nothing.mkdir()
+    _fake(tmp_path / "bin", "uname", "echo Linux")
+    linux = _run(path, "analyst", postgres_root=nothing)
+    assert linux.returncode == 3
+    assert "no apt-get here; install them with your package manager" in linux.stderr
+    assert "Debian's names: openjdk-17-jre-headless postgresql" in linux.stderr
+    (tmp_path / "bin" / "uname").unlink()
+    _fake(tmp_path / "bin", "uname", "echo Darwin")
+    mac = _run(path, "hot-cabinet", postgres_root=nothing)
+    assert mac.returncode == 3
+    assert "install them with Homebrew: brew install openjdk@17 redis" in mac.stderr
+
+
+def test_make_demo_passes_its_scenario_to_both() -> None:
+    makefile = (SCRIPT.parents[1] / "Makefile").read_text()
+    demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "install-demo-deps.sh $(if $(SCENARIO),$(SCENARIO),default)" in demo
+    assert "fishshop demo $(if $(SCENARIO),--scenario $(SCENARIO))" in demo
