@@ -13,9 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+import argcomplete
 from aiokafka.errors import KafkaError
 
-from fishshop.commands import audit, broker, connect, demo, operator, report, worker
+from fishshop.commands import audit, broker, completion, connect, demo, operator, report, worker
 from fishshop.errors import kafka_failed
 from fishshop.logs import start_logging
 from fishshop.options import option
@@ -33,6 +34,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **dict.fromkeys(ROLES, worker.run),
     "audit": audit.run,
     "operator": operator.run,
+    "completion": completion.run,
 }
 """What runs each command, in the order ``--help`` lists them."""
 
@@ -106,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
-    for command in (demo, connect, report, broker, worker, audit, operator):
+    for command in (demo, connect, report, broker, worker, audit, operator, completion):
         command.register(commands)
     for sub in commands.choices.values():
         # Also after the command; what is given there wins.
@@ -133,6 +135,8 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    # When a shell asks for completions (fishshop completion), answer and exit here.
+    argcomplete.autocomplete(parser)
     args = _parse(parser, argv)
     if args.log_level is None:
         args.log_level = "WARNING" if args.command in {"demo", "audit"} else "INFO"
