@@ -164,6 +164,16 @@ def span_words(seconds: float) -> str:
     return f"{hours}h{rest:02d}m" if rest else f"{hours}h"
 
 
+def time_axis(columns: int, span_seconds: float, gutter: int = 4) -> str:
+    """The line under a chart of ``columns`` columns reaching ``span_seconds`` back:
+    ``-2m10s`` under its first column, ``now`` under its last."""
+    left, right = f"-{span_words(span_seconds)}", "now"
+    inner = columns - len(left) - len(right)
+    if inner < 1:
+        return f"{'':>{gutter}} {right:>{columns}}"
+    return f"{'':>{gutter}} {left}{' ' * inner}{right}"
+
+
 def best_seller_lines(portions: Mapping[str, int], width: int = BAR_WIDTH) -> list[str]:
     """Portions sold per item, the best seller first, as bars against the best."""
     ranked = sorted(portions.items(), key=lambda item: (-item[1], item[0]))
@@ -198,19 +208,26 @@ def analyst_lines(snapshot: AnalystSnapshot, *, width: int, height: int) -> list
         columns=columns,
         first_served=snapshot.first_served,
     )
+    # The charts span the data they hold: no blank columns from before the first order.
+    opened = next((i for i, b in enumerate(buckets) if b.orders is not None), len(buckets) - 1)
+    buckets = buckets[opened:]
+    held = len(buckets) * seconds
     items = len(snapshot.portions)
-    chart_height = max(2, (height - 4 - items) // 2)
+    chart_height = max(2, (height - 6 - items) // 2)
     rate = [None if b.orders is None else b.orders * 60 / seconds for b in buckets]
     waits = [b.wait_p50_s for b in buckets]
     latest_rate = next((r for r in reversed(rate) if r is not None), None)
     latest_wait = next((w for w in reversed(waits) if w is not None), None)
-    window = f"last {span_words(seconds * columns)}"
+    window = f"last {span_words(held)}"
+    axis = time_axis(len(buckets), held, gutter)
     lines = [
         f"orders per minute · {window}"
         + ("" if latest_rate is None else f" · now {latest_rate:.0f}"),
         *column_chart(rate, chart_height, gutter),
+        axis,
         "customers' wait, p50 in s" + ("" if latest_wait is None else f" · now {latest_wait:.1f}"),
         *column_chart(waits, chart_height, gutter),
+        axis,
         "best sellers (portions)",
         *best_seller_lines(snapshot.portions, max(4, min(BAR_WIDTH, width - 14))),
         cook_share_line(snapshot.rows, snapshot.cooked),

@@ -112,7 +112,11 @@ def test_the_panel_fits_its_width_and_height_and_says_what_it_shows() -> None:
     assert len(lines) <= 22
     assert max(len(line) for line in lines) <= 42
     text = "\n".join(lines)
-    assert "orders per minute · last 6m10s · now 30" in text  # 5 orders in 10 s
+    # Five minutes of orders: the charts span those, not the panel's whole width.
+    assert "orders per minute · last 5m · now 30" in text  # 5 orders in 10 s
+    axes = [line for line in lines if line.strip().startswith("-5m")]
+    assert len(axes) == 2 and all(line.endswith("now") for line in axes)
+    assert len(axes[0]) == 4 + 1 + 30  # gutter, the chart's edge, 30 columns of 10 s
     assert "customers' wait, p50 in s · now " in text
     assert lines.index("best sellers (portions)") < next(
         n for n, line in enumerate(lines) if line.startswith("chips ")
@@ -129,3 +133,13 @@ def test_the_panel_fits_its_width_and_height_and_says_what_it_shows() -> None:
 def test_the_panel_before_the_first_row_says_it_waits_for_connect() -> None:
     (line,) = analyst_lines(AnalystSnapshot(now=NOON), width=44, height=20)
     assert "Kafka Connect" in line
+
+
+def test_a_long_day_fills_the_panel_and_its_axis_says_how_far_back() -> None:
+    points = [ServedPoint(at(s), 2.0) for s in range(0, 3600, 5)]
+    snapshot = AnalystSnapshot(
+        now=at(3601), rows=720, first_served=at(0), points=points, bucket_seconds=10
+    )
+    lines = analyst_lines(snapshot, width=42, height=22)
+    assert lines[0].startswith("orders per minute · last 6m10s")  # 37 columns of 10 s
+    assert any(line.startswith("     -6m10s") and line.endswith("now") for line in lines)
