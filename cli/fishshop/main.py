@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from fishshop.commands import audit, broker, completion, connect, demo, operator, report, worker
 from fishshop.errors import kafka_failed
+from fishshop.examples import EXAMPLES
 from fishshop.logs import start_logging
 from fishshop.options import option
 from fishshop.signals import stop_like_ctrl_c
@@ -54,7 +55,13 @@ def _log_level(text: str) -> str:
 
 
 class _Defaults(argparse.HelpFormatter):
-    """Help that says an option's default, where it has one worth saying."""
+    """Help that says an option's default, where it has one worth saying, and keeps
+    the examples' lines as they are written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -110,10 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in (demo, connect, report, broker, worker, audit, operator, completion):
         command.register(commands)
-    for sub in commands.choices.values():
+    for name, sub in commands.choices.items():
         # Also after the command; what is given there wins.
         sub.add_argument("--log-level", type=_log_level, default=argparse.SUPPRESS, help=levels)
+        if name in EXAMPLES:
+            sub.epilog = _examples(EXAMPLES[name])
     return parser
+
+
+def _examples(lines: list[tuple[str, str]]) -> str:
+    return "examples:\n" + "".join(f"  # {what}\n  {line}\n" for line, what in lines)
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
