@@ -94,7 +94,7 @@ def test_the_demo_runs_live_in_a_terminal_and_quits_cleanly(terminal: Terminal) 
     terminal.start(f"{shlex.quote(sys.executable)} -m fishshop demo --scenario one-till")
     screen = terminal.wait_for(
         "the live view with served orders and rates",
-        lambda s: "✓ Order" in s and "/min" in s,
+        lambda s: "✓ till " in s and "/min" in s,
     )
     assert "Till 1 → partition 0" in screen
     assert "Preparer 1 · partition 0" in screen
@@ -163,7 +163,7 @@ def _alive(pid: int) -> bool:
 
 def test_closing_the_terminal_closes_the_shop_and_stops_its_broker(terminal: Terminal) -> None:
     terminal.start(f"{shlex.quote(sys.executable)} -m fishshop demo --scenario one-till")
-    terminal.wait_for("orders served", lambda s: "✓ Order" in s)
+    terminal.wait_for("orders served", lambda s: "✓ till " in s)
     shell = int(terminal.tmux("display", "-p", "#{pane_pid}"))
     (demo,) = _children(shell)
     (broker,) = _children(demo)  # the embedded broker: java
@@ -194,7 +194,7 @@ spec:
     terminal.start(shlex.join(command))
     screen = terminal.wait_for(
         "the preparer to own both partitions and serve both tills' orders",
-        lambda s: "Preparer 1 · partitions 0, 1" in s and "p1 ✓ Order" in s,
+        lambda s: "Preparer 1 · partitions 0, 1" in s and "p1 ✓ till " in s,
     )
     assert "Till 1 → partition 0" in screen and "Till 2 → partition 1" in screen
     assert "starting the embedded" not in screen

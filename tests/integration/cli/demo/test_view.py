@@ -94,14 +94,16 @@ async def test_panels_appear_orders_scroll_and_quit_is_clean(shop: LiveShop) -> 
         till, preparer = list(app.panels())
         await until(pilot, "the till's title", lambda: titles(app, "till") == [TILL_1])
         await until(pilot, "orders at the till", lambda: " · #" in str(till.content))
-        await until(pilot, "orders served", lambda: "✓ Order" in str(preparer.content))
+        await until(pilot, "orders served", lambda: "✓ till " in str(preparer.content))
         await until(pilot, "a full till panel", lambda: len(shown(till)) >= till.size.height)
         before = shown(till)
         await until(pilot, "the till panel to scroll", lambda: shown(till)[0] != before[0])
         # Newest last, in the till's own order.
-        numbers = [int(line.split()[1].rstrip(":")) for line in shown(till) if "Order" in line]
+        numbers = [
+            int(line.split(" · #", 1)[1].split(":")[0]) for line in shown(till) if " · #" in line
+        ]
         assert numbers == sorted(numbers) and len(numbers) >= 3
-        assert any(line.startswith("p0 ✓ Order") for line in shown(preparer))
+        assert any(line.startswith("p0 ✓ till ") for line in shown(preparer))
         await until(pilot, "the rates", lambda: "taken -" not in header(app))
         text = header(app)
         assert f"{shop.spec.name} · OPEN · 1 till · 1 preparer · 0 cooks · 2 partitions" in text
@@ -163,7 +165,7 @@ async def test_tills_cooks_and_opening_hours_change_live(shop: LiveShop) -> None
         await until(
             pilot,
             "orders from partition 1 served",
-            lambda: "p1 ✓ Order" in str(next(app.panels("preparer")).content),
+            lambda: "p1 ✓ till " in str(next(app.panels("preparer")).content),
         )
         await pilot.press("T")
         await until(pilot, "till 2 to go", lambda: titles(app, "till") == [TILL_1])
@@ -251,7 +253,7 @@ async def test_the_hot_cabinet_panel_shows_its_portions_batches_and_orders_serve
             await until(pilot, "the morning's empty cabinet", says("the cabinet is empty"))
             await until(pilot, "a batch of cod", says("▲ the cook fried a batch: 6 cod"))
             await until(pilot, "a batch of chips", says("▲ the cook fried a batch: 12 chips"))
-            await until(pilot, "an order served from the cabinet", says("✓ Order "))
+            await until(pilot, "an order served from the cabinet", says("✓ till "))
             assert panel.border_title == "Hot cabinet"
             assert str(panel.border_subtitle) == cabinet.where
             text = str(panel.content)
@@ -260,7 +262,7 @@ async def test_the_hot_cabinet_panel_shows_its_portions_batches_and_orders_serve
             books = next(line for line in text.splitlines() if line.startswith("cod "))
             assert "█" in books or "░" in books
             # The preparers' own panels go on as in any shop.
-            assert "✓ Order" in "".join(str(p.content) for p in app.panels("preparer"))
+            assert "✓ till " in "".join(str(p.content) for p in app.panels("preparer"))
             summary = await quit_cleanly(app, pilot)
         assert app.return_code == 0
         assert summary.duplicates == 0
