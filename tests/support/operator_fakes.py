@@ -73,7 +73,7 @@ class FakeKube:
         }
         return applied
 
-    async def delete(self, path: str) -> bool:
+    async def delete(self, path: str, resource_version: str | None = None) -> bool:
         self.sent.append(("delete", path))
         return self.objects.pop(path, None) is not None
 

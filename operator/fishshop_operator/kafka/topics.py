@@ -94,6 +94,11 @@ def _refusal(error: BaseException, settings: KafkaSettings) -> str | None:
     cause: BaseException | None = error
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
+        if isinstance(cause, UnsupportedSaslMechanismError):
+            return (
+                f"Kafka's listener does not offer SASL {settings.sasl_mechanism} "
+                f"({remote_text(cause)}): set spec.kafka.sasl.mechanism to one it offers"
+            )
         if isinstance(cause, _REFUSED_LOGIN):
             return (
                 f"Kafka refused SASL {settings.sasl_mechanism} user "

@@ -349,12 +349,20 @@ class KubeApi:
                 return None
             raise
 
-    async def delete(self, path: str) -> bool:
-        """Delete one object; False when it was already gone."""
+    async def delete(self, path: str, resource_version: str | None = None) -> bool:
+        """Delete one object, only as it was at ``resource_version`` when given; False
+        when it was already gone, or changed since."""
+        body = None
+        if resource_version:
+            body = {
+                "apiVersion": "v1",
+                "kind": "DeleteOptions",
+                "preconditions": {"resourceVersion": resource_version},
+            }
         try:
-            await self.request("DELETE", path)
+            await self.request("DELETE", path, body)
         except KubeApiError as error:
-            if error.status == 404:
+            if error.status in (404, 409):
                 return False
             raise
         return True

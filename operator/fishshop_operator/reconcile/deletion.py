@@ -23,8 +23,8 @@ from fishshop_operator.kube.secrets import KAFKA_SECRET_ERRORS
 from fishshop_operator.reconcile.analyst import analyst_shop, remove_connector
 from fishshop_operator.reconcile.memory import ShopMemory
 from fishshop_operator.reconcile.tools import Tools, ids, post_event
-from fishshop_operator.reconcile.topics import kept_for, prefix_owner
-from fishshop_operator.shop.kept import kept_name
+from fishshop_operator.reconcile.topics import kept_record, prefix_owner
+from fishshop_operator.shop.kept import kept_keeper, kept_name
 from fishshop_operator.shop.resource import ShopResource, read_resource
 from fishshop_workers.errors import FishshopError, remote_text
 from fishshop_workers.shop.spec import ShopSpecError
@@ -94,16 +94,15 @@ async def _delete_topics(
             if owner is not None:
                 await _keep_topics(tools, body, shop, f"belong to shop {owner}")
                 return
-            keeper = await kept_for(tools, shop, memory)
+            # Read now, not from memory: another shop may have taken the prefix meanwhile.
+            record = await kept_record(tools, shop)
+            keeper = kept_keeper(record, shop)
             if keeper is not None:
                 why = f"are kept for shop {shop.namespace}/{keeper}"
                 await _keep_topics(tools, body, shop, why)
                 return
             settings = await tools.shops.secrets.kafka_settings(shop, memory.secrets)
             deleted = await delete_shop_topics(settings, shop)
-            # The topics are gone: so is any record that they are kept for this shop.
-            path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
-            await tools.api.delete(path)
         except (
             KafkaUnreachable,
             TopicDeletionError,
@@ -127,8 +126,23 @@ async def _delete_topics(
             shop.topic_prefix,
             ",".join(deleted) or "none",
         )
+        await _forget_record(tools, shop, record)
         await _empty_cabinet(tools, body, shop, memory)
         return
+
+
+async def _forget_record(tools: Tools, shop: ShopResource, record: dict[str, Any] | None) -> None:
+    """The topics are gone: so is this shop's record that they were kept for it, as it
+    was read (a record that changed since is another shop's now). One try: the topics
+    are what mattered."""
+    if record is None:
+        return
+    version = str((record.get("metadata") or {}).get("resourceVersion") or "")
+    path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
+    try:
+        await tools.api.delete(path, version or None)
+    except KubeApiError as error:
+        log.warning("action=forget-kept-topics shop=%s/%s error=%s", *ids(shop), error)
 
 
 async def _empty_cabinet(

@@ -31,7 +31,7 @@ from fishshop_operator.shop.resource import ShopResource
 from fishshop_workers.kafka.settings import KafkaSettings
 from fishshop_workers.shop.topics import prefix_of_namespace
 
-__all__ = ["count_queues", "kept_for", "prefix_owner", "topics_outcome"]
+__all__ = ["count_queues", "kept_for", "kept_record", "prefix_owner", "topics_outcome"]
 
 log = logging.getLogger("fishshop_operator")
 
@@ -78,30 +78,36 @@ async def topics_outcome(
     return outcome, settings
 
 
+async def kept_record(tools: Tools, shop: ShopResource) -> dict[str, Any] | None:
+    """The record of whose the shop's prefix's kept topics are, read now (shop/kept.py)."""
+    path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
+    return await tools.api.get(path)
+
+
 async def kept_for(tools: Tools, shop: ShopResource, memory: ShopMemory) -> str | None:
     """The shop (its name, in this namespace) whose retained topics this shop's prefix
     names, if another one's (shop/kept.py); read once per prefix while none is found."""
     if memory.kept is not None and memory.kept[0] == shop.topic_prefix:
         return None
-    path = object_path("v1", "ConfigMap", shop.namespace, kept_name(shop.topic_prefix))
-    keeper = kept_keeper(await tools.api.get(path), shop)
+    keeper = kept_keeper(await kept_record(tools, shop), shop)
     if keeper is None:
         memory.kept = (shop.topic_prefix, False)
     return keeper
 
 
 async def _keep_record(tools: Tools, shop: ShopResource, memory: ShopMemory) -> None:
-    """A retained shop's record that it keeps its prefix, written once per prefix.
-
-    Not written, it is tried again at the next reconcile; the topics stay ready.
+    """A retained shop's record that it keeps its prefix, applied at every look at
+    Kafka (server-side apply: the same record changes nothing), so a record another
+    shop's deletion took away comes back. Not written, it is tried at the next look;
+    the topics stay ready.
     """
-    if memory.kept == (shop.topic_prefix, True):
-        return
     try:
         await tools.api.apply(kept_manifest(shop))
     except KubeApiError as error:
         log.warning("action=keep-topics shop=%s/%s error=%s", *ids(shop), error)
         return
+    if memory.kept == (shop.topic_prefix, True):
+        return  # said once
     memory.kept = (shop.topic_prefix, True)
     log.info(
         "action=keep-topics shop=%s/%s prefix=%s record=%s",

@@ -494,6 +494,14 @@ def test_a_release_per_trust_domain_can_be_only_its_redis(helm: Path, cluster: C
     assert "no operator (operator.enabled=false)" in notes
     assert "redisUrl: redis://fishshop-redis.team-a.svc:6379/0" in notes
     assert "helm test" not in notes and "rollout status" not in notes
+    nothing = subprocess.run(
+        [str(helm), "install", "fishshop", str(CHART), "--dry-run=client", "-n", "team-a",
+         "--set", "operator.enabled=false"],
+        capture_output=True, text=True, check=False, env=cluster.env(),
+    )  # fmt: skip
+    assert nothing.returncode == 0, nothing.stderr
+    said = nothing.stdout.split("NOTES:", 1)[1]
+    assert "Nothing is installed" in said and "redisUrl" not in said
 
 
 # -- the oldest Kubernetes, checked against a cluster only ------------------------------

@@ -9,7 +9,11 @@ import ssl
 from typing import Any
 
 import pytest
-from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed
+from aiokafka.errors import (
+    KafkaConnectionError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 
 from fishshop_operator.kafka.sasl import (
     KafkaSaslSpec,
@@ -121,5 +125,7 @@ def test_a_refused_login_is_found_behind_what_wraps_it() -> None:
     said = _refusal(wrapped, settings)
     assert said is not None and "PLAIN user 'carol': a wrong password or an unknown user" in said
     assert _refusal(KafkaConnectionError("Unable to bootstrap"), settings) is None
+    offered = UnsupportedSaslMechanismError("not enabled")
+    assert "does not offer SASL PLAIN" in (_refusal(offered, settings) or "")
     unverified = ssl.SSLCertVerificationError(1, "certificate verify failed")
     assert "could not be verified" in (_refusal(unverified, settings) or "")

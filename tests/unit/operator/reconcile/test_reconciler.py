@@ -18,6 +18,8 @@ from fishshop_operator.kube.api import KubeApi
 from fishshop_operator.metrics import OperatorMetrics
 from fishshop_operator.reconcile import topics as topics_step
 from fishshop_operator.reconcile.reconciler import Reconciler
+from fishshop_operator.shop.kept import kept_manifest, kept_name
+from fishshop_operator.shop.resource import read_resource
 from tests.support.certs import make_certificates
 from tests.support.operator_bodies import secret_body, shop_body
 from tests.support.operator_fakes import FakeKafka, FakeKafkaClient, FakeKube, fake_kafka_clients
@@ -413,6 +415,44 @@ async def test_retained_topics_outlive_the_operator_and_go_back_only_to_their_sh
     outcome = await _reconciler(kube, tmp_path).reconcile(again)
     assert outcome.result != "error", outcome.reason
     assert kafka.calls[0][:2] == ("topics", prefix)
+
+
+async def test_a_deleting_shop_reads_the_record_afresh_and_leaves_anothers(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    """The record appears after the deleting shop last looked (another shop took the
+    prefix while this one was being deleted): its topics and the record stay."""
+    prefix = f"{NAMESPACE}.taken"
+    first = shop_body("first", NAMESPACE, topicPrefix=prefix)
+    kube = FakeKube(first)
+    reconciler = _reconciler(kube, tmp_path, patience=5)
+    assert (await reconciler.reconcile(first)).result != "error"  # no record then
+    second = read_resource(shop_body("second", NAMESPACE, topicPrefix=prefix))
+    kube.put({**kept_manifest(second), "metadata": {**kept_manifest(second)["metadata"]}})
+    kafka.calls.clear()
+    await reconciler.delete({**first, "metadata": {**first["metadata"], "deletionTimestamp": "x"}})
+    assert [what for what, _, _ in kafka.calls] == []
+    assert any(e[1] == "TopicsKept" and "kept for shop" in e[2] for e in kube.events)
+    assert (
+        "delete",
+        f"/api/v1/namespaces/{NAMESPACE}/configmaps/{kept_name(prefix)}",
+    ) not in kube.sent
+
+
+async def test_a_retained_shop_puts_its_record_back_at_every_look(
+    kafka: FakeKafka, tmp_path: Path
+) -> None:
+    kept = shop_body(
+        "first", NAMESPACE, topicPrefix=f"{NAMESPACE}.kept", topicDeletionPolicy="Retain"
+    )
+    kube = FakeKube(kept)
+    reconciler = _reconciler(kube, tmp_path)
+    await reconciler.reconcile(kept)
+    path = f"/api/v1/namespaces/{NAMESPACE}/configmaps/{kept_name(f'{NAMESPACE}.kept')}"
+    assert path in kube.objects
+    del kube.objects[path]  # taken away (by hand, or by another shop's deletion)
+    await reconciler.resync_round()
+    assert path in kube.objects
 
 
 async def test_a_reconcile_that_waited_for_the_deletion_does_nothing(
