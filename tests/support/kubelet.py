@@ -223,6 +223,15 @@ class ProcessKubelet:
             volume = volumes.get(mount["name"], {})
             local = folder / "volumes" / mount["name"]
             local.mkdir(parents=True, exist_ok=True)
+            for source in volume.get("projected", {}).get("sources", []):
+                # As a kubelet does: each Secret's items into the one folder.
+                ref = source["secret"]
+                secret = self.cluster.get(
+                    f"/api/v1/namespaces/{pod['metadata']['namespace']}/secrets/{ref['name']}"
+                )
+                data = secret.get("data") or {}
+                for item in ref.get("items") or [{"key": k, "path": k} for k in data]:
+                    (local / item["path"]).write_bytes(base64.b64decode(data[item["key"]]))
             if "secret" in volume:
                 name = volume["secret"]["secretName"]
                 secret = self.cluster.get(

@@ -27,6 +27,7 @@ __all__ = [
     "TLSSecretError",
     "build_ssl_context",
     "load_client_chain",
+    "read_ca_secret",
     "read_tls_secret",
 ]
 
@@ -50,8 +51,8 @@ class TLSLayout:
     def pod_files(self, client: bool = True, ca: bool = True) -> tuple[tuple[str, str], ...]:
         """Secret key -> the file the workers read (the talk's names), for a volume's
         items: the CA's when ``ca``, the client certificate's when ``client``; none for
-        the talk's own layout (the whole Secret is mounted)."""
-        if self.ca == CA_FILE:
+        the talk's own layout with its CA (the whole Secret is mounted)."""
+        if self.ca == CA_FILE and ca:
             return ()
         files = ((self.ca, CA_FILE),) if ca else ()
         return (*files, (self.cert, CERT_FILE), (self.key, KEY_FILE)) if client else files
@@ -138,6 +139,42 @@ def read_tls_secret(secret: dict[str, Any] | None, where: str) -> TLSMaterial:
     return TLSMaterial(
         where, files.get(layout.ca), files.get(layout.cert), files.get(layout.key), layout
     )
+
+
+CA_KEYS = ("ca.crt", CA_FILE)
+"""Where a CA Secret (spec.kafka.caSecret) may hold the CA: Strimzi's cluster CA Secret
+and cert-manager's use ca.crt."""
+
+
+@dataclass(frozen=True)
+class CASecret:
+    """The CA of ``spec.kafka.caSecret``: which key held it, and its PEM text."""
+
+    key: str
+    ca: bytes = field(repr=False)
+
+
+def read_ca_secret(secret: dict[str, Any] | None, where: str) -> CASecret:
+    """The CA in a Secret (as the API returns it); ``where`` is namespace/name."""
+    if secret is None:
+        raise TLSSecretError(
+            f"Secret {where} named by spec.kafka.caSecret does not exist in the shop's namespace"
+        )
+    data = secret.get("data") or {}
+    key = next((k for k in CA_KEYS if isinstance(data, dict) and k in data), None)
+    if key is None:
+        raise TLSSecretError(
+            f"Secret {where} named by spec.kafka.caSecret has no {' or '.join(CA_KEYS)}"
+        )
+    ca = decode_value(
+        data[key],
+        where=where,
+        key=key,
+        limit=MAX_TLS_FILE_BYTES,
+        too_large=f"is larger than {MAX_TLS_FILE_BYTES // 1024} KiB; a CA is a few KiB",
+        error=TLSSecretError,
+    )
+    return CASecret(key, ca)
 
 
 def build_ssl_context(material: TLSMaterial, scratch: Path | None = None) -> ssl.SSLContext:

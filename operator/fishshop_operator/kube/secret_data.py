@@ -27,7 +27,7 @@ class HeldSecret:
     """A Secret as last read for one use: which one, its version, what it decoded to."""
 
     name: str
-    version: tuple[str, str]
+    version: tuple[str, ...]
     """Its uid and resourceVersion: a new version is decoded again."""
     value: Any = field(repr=False)
     """What it decoded to (a TLS context, credentials, an address): never shown."""

@@ -11,6 +11,7 @@ Design: docs/design/operator.md, "kube/secrets.py".
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ssl
 import time
@@ -28,9 +29,11 @@ from fishshop_operator.kafka.sasl import (
     sasl_identity,
 )
 from fishshop_operator.kafka.tls import (
+    CASecret,
     TLSLayout,
     TLSSecretError,
     build_ssl_context,
+    read_ca_secret,
     read_tls_secret,
 )
 from fishshop_operator.kafka.topics import ShopKafkaSettings, shop_settings
@@ -53,6 +56,7 @@ __all__ = [
 ]
 
 KAFKA_TLS = "kafka-tls"
+KAFKA_CA = "kafka-ca"
 KAFKA_SASL = "kafka-sasl"
 
 KAFKA_SECRET_ERRORS = (TLSSecretError, SaslSecretError)
@@ -78,11 +82,15 @@ class HeldTLS:
     layout."""
     system_cas: bool = False
     """The Secret holds no CA: the system's certificate authorities are trusted."""
+    ca_key: str = ""
+    """The key of spec.kafka.caSecret that gave the CA, when one did."""
 
     @property
     def described(self) -> str:
         """Which keys were read, as the status says it."""
         layout = self.layout
+        if self.ca_key:
+            return f"{layout.name}'s {layout.cert}, {layout.key} with caSecret's {self.ca_key}"
         if self.system_cas:
             return f"{layout.name}'s {layout.cert}, {layout.key} with the system's CAs"
         return f"{layout.name}'s {layout.keys}"
@@ -131,9 +139,25 @@ class SecretCache:
         shop's Kafka clients are shared. ``recheck``: see ``read``."""
         if not shop.tls_secret:
             held.pop(KAFKA_TLS, None)
+            held.pop(KAFKA_CA, None)
             return None
+        ca: CASecret | None = None
+        depends: tuple[str, ...] = ()
+        if shop.ca_secret:
+            ca = await self.read(
+                shop, held, KAFKA_CA, shop.ca_secret, read_ca_secret, recheck=recheck
+            )
+            depends = held[KAFKA_CA].version  # a new CA makes a new context
+        else:
+            held.pop(KAFKA_CA, None)
         tls: HeldTLS = await self.read(
-            shop, held, KAFKA_TLS, shop.tls_secret, self._tls_context, recheck=recheck
+            shop,
+            held,
+            KAFKA_TLS,
+            shop.tls_secret,
+            lambda secret, where: self._tls_context(secret, where, ca),
+            recheck=recheck,
+            depends=depends,
         )
         return tls.context
 
@@ -162,13 +186,25 @@ class SecretCache:
         sasl = await self.kafka_sasl(shop, held, recheck=recheck)
         return shop_settings(shop, tls, sasl)
 
-    def _tls_context(self, secret: dict[str, Any] | None, where: str) -> HeldTLS:
+    def _tls_context(
+        self, secret: dict[str, Any] | None, where: str, ca: CASecret | None = None
+    ) -> HeldTLS:
+        """``ca``: spec.kafka.caSecret's CA, which wins over the tlsSecret's own (a
+        Strimzi KafkaUser's ca.crt is the clients CA, not the brokers')."""
         material = read_tls_secret(secret, where)
+        if ca is not None:
+            material = dataclasses.replace(material, ca=ca.ca)
         context = build_ssl_context(material, self.scratch)
         files = material.layout.pod_files(
-            client=material.cert is not None, ca=material.ca is not None
+            client=material.cert is not None, ca=material.ca is not None and ca is None
         )
-        return HeldTLS(context, material.layout, files, system_cas=material.ca is None)
+        return HeldTLS(
+            context,
+            material.layout,
+            files,
+            system_cas=material.ca is None,
+            ca_key=ca.key if ca is not None else "",
+        )
 
     async def redis_credentials(self, shop: ShopResource, held: Held) -> RedisCredentials | None:
         """What ``spec.hotCabinet.credentialsSecret`` holds, None without one; raises
@@ -196,6 +232,7 @@ class SecretCache:
         decode: Callable[[dict[str, Any] | None, str], T],
         *,
         recheck: float = 0.0,
+        depends: tuple[str, ...] = (),
     ) -> T:
         """Secret ``name`` of the shop's namespace, decoded, for ``use``.
 
@@ -206,11 +243,17 @@ class SecretCache:
         """
         known = held.get(use)
         now = self.clock()
-        if known is not None and known.name == name and now - known.read_at < recheck:
+        if (
+            known is not None
+            and known.name == name
+            and known.version[2:] == depends
+            and now - known.read_at < recheck
+        ):
             return cast(T, known.value)
         secret = await self.api.get(object_path("v1", "Secret", shop.namespace, name))
         meta = (secret or {}).get("metadata") or {}
-        version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+        # ``depends``: the versions of what else the value was decoded with.
+        version = (str(meta.get("uid")), str(meta.get("resourceVersion")), *depends)
         if (
             secret is not None
             and known is not None

@@ -29,7 +29,9 @@ def pod_kafka(shop: ShopResource, memory: ShopMemory) -> PodKafka:
     user = ""
     if shop.sasl is not None:
         user = shop.sasl.username or (known.value.username if known is not None else "")
-    return PodKafka(user, tls.files if tls is not None and shop.tls_secret else ())
+    if tls is None or not shop.tls_secret:
+        return PodKafka(user)
+    return PodKafka(user, tls.files, tls.ca_key)
 
 
 async def apply_workloads(

@@ -46,6 +46,8 @@ class ShopResource:
     topic_deletion_policy: str
     sasl: KafkaSaslSpec | None = None
     """SASL to Kafka, when ``spec.kafka.sasl`` asks for it."""
+    ca_secret: str = ""
+    """spec.kafka.caSecret: the CA that signed Kafka's certificate, over tlsSecret's own."""
     system_tls: bool = False
     """TLS with the system's CAs: ``spec.kafka.tls`` without a ``tlsSecret``."""
     hot_cabinet: HotCabinetSpec | None = None
@@ -112,6 +114,15 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
     if not isinstance(tls_secret, str):
         raise ShopSpecError("spec.kafka.tlsSecret must be a Secret's name")
     check_secret_name(tls_secret)
+    ca_secret = kafka.get("caSecret") or ""
+    if not isinstance(ca_secret, str):
+        raise ShopSpecError("spec.kafka.caSecret must be a Secret's name")
+    check_secret_name(ca_secret)
+    if ca_secret and not tls_secret:
+        raise ShopSpecError(
+            "spec.kafka.caSecret goes with a tlsSecret (the client certificate); for a CA "
+            "alone, name its Secret as tlsSecret"
+        )
     sasl = read_sasl_spec(kafka)
     if sasl is not None:
         check_secret_name(sasl.secret)
@@ -137,6 +148,7 @@ def read_resource(body: dict[str, Any]) -> ShopResource:
         spec=shop_spec,
         tls_secret=tls_secret,
         sasl=sasl,
+        ca_secret=ca_secret,
         system_tls=kafka.get("tls") is True and not tls_secret,
         topic_deletion_policy=str(spec.get("topicDeletionPolicy") or DELETE),
         hot_cabinet=hot_cabinet,

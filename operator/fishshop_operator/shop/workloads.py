@@ -25,6 +25,7 @@ from fishshop_operator.constants import (
 )
 from fishshop_operator.kafka.sasl import PASSWORD_KEY as SASL_PASSWORD_KEY
 from fishshop_operator.shop.resource import ShopResource
+from fishshop_workers.kafka.settings import CA_FILE
 from fishshop_workers.shop.roles import CABINET_ROLES, COOK, PREPARER, ROLES, TILL
 
 __all__ = [
@@ -51,6 +52,8 @@ class PodKafka:
     """The SASL user (spec.kafka.sasl), as the spec or its Secret names it."""
     tls_files: tuple[tuple[str, str], ...] = ()
     """tlsSecret key -> the file the workers read, when its layout is not the talk's."""
+    ca_key: str = ""
+    """The key of spec.kafka.caSecret that holds the CA, once read."""
 
 
 NO_KAFKA_SECRETS = PodKafka()
@@ -192,7 +195,19 @@ def pod_template(
     ``kafka``: what the operator read from the shop's Kafka Secrets."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
-    if shop.tls_secret:
+    if shop.tls_secret and shop.ca_secret:
+        # Two Secrets in one folder: the client certificate's and the CA of caSecret.
+        sources: list[dict[str, Any]] = []
+        if kafka.tls_files:
+            items = [{"key": key, "path": path} for key, path in kafka.tls_files]
+            sources.append({"secret": {"name": shop.tls_secret, "items": items}})
+        ca_item = {"key": kafka.ca_key or "ca.crt", "path": CA_FILE}
+        sources.append({"secret": {"name": shop.ca_secret, "items": [ca_item]}})
+        volumes.append(
+            {"name": "kafka-certs", "projected": {"sources": sources, "defaultMode": 0o440}}
+        )
+        mounts.append({"name": "kafka-certs", "mountPath": CERTS_DIR, "readOnly": True})
+    elif shop.tls_secret:
         certs: dict[str, Any] = {"secretName": shop.tls_secret, "defaultMode": 0o440}
         if kafka.tls_files:  # another layout's keys, under the names the workers read
             certs["items"] = [{"key": key, "path": path} for key, path in kafka.tls_files]

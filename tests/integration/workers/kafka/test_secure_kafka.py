@@ -208,38 +208,50 @@ def test_a_wrong_password_is_a_clear_error(
 
 @pytest.mark.usefixtures("fishshop_operator")
 def test_the_operator_and_the_pods_use_the_shops_tls_secret(
-    secure_broker: tuple[EmbeddedBroker, Path], cluster: Cluster, namespace: str
+    secure_broker: tuple[EmbeddedBroker, Path],
+    cluster: Cluster,
+    namespace: str,
+    tmp_path: Path,
 ) -> None:
-    """spec.kafka.tlsSecret: the operator creates the topics over mutual TLS, the pods
-    get the Secret mounted and serve orders over it. The Secret is a Strimzi KafkaUser's
-    (ca.crt, user.crt, user.key, user.p12): the pods get its files under the names they
-    read."""
+    """spec.kafka.tlsSecret with caSecret, as Strimzi hands them out: the KafkaUser's
+    Secret (ca.crt, user.crt, user.key, user.p12) whose ca.crt is the clients CA, which
+    did not sign the brokers, and the cluster CA's Secret (ca.crt, ca.p12). The operator
+    creates the topics over mutual TLS trusting the cluster CA, the pods get the user's
+    certificate and the cluster CA in one folder under the names they read, and serve."""
     broker, client = secure_broker
     bootstrap = f"127.0.0.1:{broker.extra_listeners['SSL'][1]}"
+    _, clients_ca = make_certificates(tmp_path / "clients-ca")
     cluster.kubectl(
-        "create", "secret", "generic", "kafka-tls", "-n", namespace,
-        f"--from-file=ca.crt={client / 'ca.pem'}",
+        "create", "secret", "generic", "harbour", "-n", namespace,
+        f"--from-file=ca.crt={clients_ca / 'ca.pem'}",
         f"--from-file=user.crt={client / 'service.cert'}",
         f"--from-file=user.key={client / 'service.key'}",
         "--from-literal=user.p12=not read",
     )  # fmt: skip
+    cluster.kubectl(
+        "create", "secret", "generic", "my-cluster-cluster-ca-cert", "-n", namespace,
+        f"--from-file=ca.crt={client / 'ca.pem'}", "--from-literal=ca.p12=not read",
+    )  # fmt: skip
     shop = small_shop(bootstrap)
-    shop["spec"]["kafka"]["tlsSecret"] = "kafka-tls"
+    shop["spec"]["kafka"]["tlsSecret"] = "harbour"
+    shop["spec"]["kafka"]["caSecret"] = "my-cluster-cluster-ca-cert"
     apply(cluster, namespace, shop)
     wait_ready(cluster, namespace, "harbour", timeout=120)
     preparers = get(cluster, namespace, "deployment", "harbour-preparer")
     assert preparers is not None
     pod = preparers["spec"]["template"]["spec"]
-    assert pod["volumes"][-1]["secret"]["secretName"] == "kafka-tls"
-    assert pod["volumes"][-1]["secret"]["items"] == [
-        {"key": "ca.crt", "path": "ca.pem"},
-        {"key": "user.crt", "path": "service.cert"},
-        {"key": "user.key", "path": "service.key"},
-    ]
+    assert pod["volumes"][-1]["projected"]["sources"] == [
+        {"secret": {"name": "harbour", "items": [
+            {"key": "user.crt", "path": "service.cert"},
+            {"key": "user.key", "path": "service.key"},
+        ]}},
+        {"secret": {"name": "my-cluster-cluster-ca-cert", "items": [
+            {"key": "ca.crt", "path": "ca.pem"},
+        ]}},
+    ]  # fmt: skip
     shop_now = get(cluster, namespace, "fishshop", "harbour")
-    assert (
-        "as Strimzi's ca.crt, user.crt, user.key" in condition(shop_now, "TopicsReady")["message"]
-    )
+    said = "as Strimzi's user.crt, user.key with caSecret's ca.crt"
+    assert said in condition(shop_now, "TopicsReady")["message"]
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["FISHSHOP_CERTS_DIR"] == "/etc/fishshop/kafka"
 

@@ -17,6 +17,7 @@ from fishshop_operator.kafka.tls import (
     TLSMaterial,
     TLSSecretError,
     build_ssl_context,
+    read_ca_secret,
     read_tls_secret,
 )
 from fishshop_operator.kafka.topics import ShopKafkaSettings
@@ -216,7 +217,11 @@ def test_a_half_client_certificate_names_the_layouts_keys() -> None:
 @pytest.mark.parametrize(
     ("keys", "layout", "files"),
     [
-        ({"service_cert": b"c", "service_key": b"k"}, "fishshop", ()),
+        (
+            {"service_cert": b"c", "service_key": b"k"},
+            "fishshop",
+            (("service.cert", "service.cert"), ("service.key", "service.key")),
+        ),
         (
             {"tls_crt": b"c", "tls_key": b"k"},
             "cert-manager",
@@ -230,3 +235,18 @@ def test_a_client_certificate_without_a_ca_trusts_the_systems_authorities(
     material = read_tls_secret(_secret(**keys), WHERE)
     assert (material.layout.name, material.ca, material.cert) == (layout, None, b"c")
     assert material.layout.pod_files(client=True, ca=False) == files
+
+
+@pytest.mark.parametrize(
+    ("keys", "key"), [({"ca_crt": b"a", "ca_p12": b"p"}, "ca.crt"), ({"ca_pem": b"a"}, "ca.pem")]
+)
+def test_a_ca_secret_gives_its_ca(keys: dict[str, bytes], key: str) -> None:
+    ca = read_ca_secret(_secret(**keys), WHERE)
+    assert (ca.key, ca.ca) == (key, b"a")
+
+
+def test_a_ca_secret_without_a_ca_says_what_it_needs() -> None:
+    with pytest.raises(TLSSecretError, match=r"caSecret has no ca\.crt or ca\.pem"):
+        read_ca_secret(_secret(user_crt=b"c"), WHERE)
+    with pytest.raises(TLSSecretError, match=r"spec\.kafka\.caSecret does not exist"):
+        read_ca_secret(None, WHERE)

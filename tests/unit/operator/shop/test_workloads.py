@@ -17,6 +17,7 @@ from fishshop_operator.shop.workloads import (
     PodKafka,
     shop_workloads,
 )
+from fishshop_workers.shop.spec import ShopSpecError
 from tests.support.operator_bodies import shop_resource
 
 IMAGE = "registry.example/fishshop:1.2.3"
@@ -607,3 +608,30 @@ def test_tls_with_the_systems_authorities_is_a_flag_not_a_mount() -> None:
     assert "FISHSHOP_TLS" not in _pod_env(both)
     assert shop_resource(**system).system_tls
     assert not shop_resource(kafka={**system["kafka"], "tls": False}).system_tls
+
+
+def test_a_ca_secret_joins_the_client_certificate_in_one_folder() -> None:
+    spec = {"kafka": {**TLS["kafka"], "tlsSecret": "harbour", "caSecret": "cluster-ca-cert"}}
+    files = (("user.crt", "service.cert"), ("user.key", "service.key"))
+    [preparers] = [
+        m
+        for m in shop_workloads(
+            shop_resource(**spec), IMAGE, kafka=PodKafka(tls_files=files, ca_key="ca.crt")
+        )
+        if m["metadata"]["labels"][ROLE_LABEL] == "preparer"
+    ]
+    pod = preparers["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "kafka-certs")
+    assert volume["projected"]["sources"] == [
+        {"secret": {"name": "harbour", "items": [
+            {"key": "user.crt", "path": "service.cert"},
+            {"key": "user.key", "path": "service.key"},
+        ]}},
+        {"secret": {"name": "cluster-ca-cert", "items": [{"key": "ca.crt", "path": "ca.pem"}]}},
+    ]  # fmt: skip
+    assert _pod_env(pod)["FISHSHOP_CERTS_DIR"] == CERTS_DIR
+
+
+def test_a_ca_secret_alone_is_refused() -> None:
+    with pytest.raises(ShopSpecError, match="caSecret goes with a tlsSecret"):
+        shop_resource(kafka={"bootstrapServers": "k:9093", "caSecret": "cluster-ca-cert"})
