@@ -14,8 +14,8 @@ from fishshop_operator.cabinet.credentials import CredentialsSecretError
 from fishshop_operator.kube.secret_data import HeldSecret
 from fishshop_operator.kube.secrets import REDIS_CREDENTIALS, SecretCache, SecretReader
 from fishshop_operator.shop.resource import ShopResource
-from tests.support.operator_bodies import shop_resource
-from tests.support.operator_fakes import FakeKube
+from tests.support.operator_bodies import secret_body, shop_resource
+from tests.support.operator_fakes import FakeKube, stand_in_for_tls
 
 NAMESPACE = "seaside"
 PATH = f"/api/v1/namespaces/{NAMESPACE}/secrets/redis-auth"
@@ -156,3 +156,33 @@ async def test_what_is_held_is_never_shown(clock: Clock, tmp_path: Path) -> None
         _shop(), held
     )
     assert "s3cret" not in repr(held)
+
+
+async def test_a_new_ca_secret_makes_a_new_tls_context_and_the_same_keeps_it(
+    clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tlsSecret and caSecret: one context while neither changes (so the shop's Kafka
+    clients are shared), a new one when only the CA's Secret does."""
+    contexts = stand_in_for_tls(monkeypatch)
+
+    def secret(name: str, version: str, **data: bytes) -> dict[str, Any]:
+        body = secret_body(name, NAMESPACE, version)
+        body["data"] = {k: base64.b64encode(v).decode() for k, v in data.items()}
+        return body
+
+    kube = FakeKube(
+        secret("harbour", "1", **{"user.crt": b"c", "user.key": b"k"}),
+        secret("cluster-ca", "1", **{"ca.crt": b"ca"}),
+    )
+    cache = _cache(kube, clock, tmp_path)
+    shop = shop_resource(
+        "harbour",
+        NAMESPACE,
+        kafka={"bootstrapServers": "k:9093", "tlsSecret": "harbour", "caSecret": "cluster-ca"},
+    )
+    held: dict[str, HeldSecret] = {}
+    first = await cache.kafka_tls(shop, held)
+    assert await cache.kafka_tls(shop, held) is first
+    kube.put(secret("cluster-ca", "2", **{"ca.crt": b"rotated"}))
+    renewed = await cache.kafka_tls(shop, held)
+    assert renewed is not first and renewed is contexts[-1] and len(contexts) == 2
