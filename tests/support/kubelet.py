@@ -224,7 +224,10 @@ class ProcessKubelet:
             local = folder / "volumes" / mount["name"]
             local.mkdir(parents=True, exist_ok=True)
             for source in volume.get("projected", {}).get("sources", []):
-                # As a kubelet does: each Secret's items into the one folder.
+                # As a kubelet does: each Secret's items into the one folder (a service
+                # account token's sources are not given: no pod of the tests reads them).
+                if "secret" not in source:
+                    continue
                 ref = source["secret"]
                 secret = self.cluster.get(
                     f"/api/v1/namespaces/{pod['metadata']['namespace']}/secrets/{ref['name']}"
