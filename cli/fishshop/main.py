@@ -20,7 +20,7 @@ from fishshop.commands import audit, broker, completion, connect, demo, operator
 from fishshop.errors import kafka_failed
 from fishshop.examples import EXAMPLES
 from fishshop.logs import start_logging
-from fishshop.options import option
+from fishshop.options import env_name, option
 from fishshop.signals import stop_like_ctrl_c
 from fishshop_workers.errors import EXIT_INTERRUPTED, FishshopError
 from fishshop_workers.shop.roles import ROLES
@@ -119,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.register(commands)
     for name, sub in commands.choices.items():
         # Also after the command; what is given there wins.
-        sub.add_argument("--log-level", type=_log_level, default=argparse.SUPPRESS, help=levels)
+        sub.add_argument(
+            "--log-level",
+            type=_log_level,
+            default=argparse.SUPPRESS,
+            help=f"{levels} [env {env_name('--log-level')}]",
+        )
         if name in EXAMPLES:
             sub.epilog = _examples(EXAMPLES[name])
     return parser

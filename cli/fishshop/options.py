@@ -130,8 +130,21 @@ class _CountOverEnvironment(argparse._CountAction):
         super().__call__(parser, namespace, values, option_string)
 
 
+class _FlagOverEnvironment(argparse._StoreConstAction):
+    """A flag whose variable holds neither a true nor a false word: given on the
+    command line, the flag wins; else argparse reads the variable's text with ``read``
+    (as it reads any text default), which refuses it and names the variable."""
+
+    def __init__(self, *args: Any, read: Callable[[str], bool], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = read
+
+
 _TRUE = {"1", "true", "yes", "on"}
-"""What a flag's variable says to mean "given"; anything else means not given."""
+"""What a flag's variable says to mean "given"."""
+
+_FALSE = {"", "0", "false", "no", "off"}
+"""What a flag's variable says to mean "not given"; any other word is refused."""
 
 _FLAGS = {"store_true": True, "store_false": False}
 """Flag actions and what each stores when given (store_const: its ``const``)."""
@@ -144,15 +157,18 @@ def option(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     name: str,
     *,
+    short: str | None = None,
     command: str | None = None,
     **kwargs: Any,
 ) -> None:
     """Add option ``name`` whose default comes from its FISHSHOP_ variable; with
     ``command``, the variable is the command's own (``fishshop broker --port`` reads
-    FISHSHOP_BROKER_PORT), for an option two commands mean differently.
+    FISHSHOP_BROKER_PORT), for an option two commands mean differently; ``short`` is
+    its one-letter form (``-f``).
 
-    A stored value is read with the option's type; a flag's variable (1, true, yes, on)
-    gives the flag; a count's variable is the number it counts on from."""
+    A stored value is read with the option's type; a flag's variable gives the flag
+    (1, true, yes, on) or not (0, false, no, off, empty), and any other word is
+    refused; a count's variable is the number it counts on from."""
     action = kwargs.get("action")
     if action not in _ACTIONS:
         raise ValueError(f"{name}: a FISHSHOP_ variable cannot give action {action!r}")
@@ -172,8 +188,24 @@ def option(
             kwargs["read"] = _from_variable(env, raw, whole(0), None)
         elif raw.strip().lower() in _TRUE:  # a flag: the variable gives it
             kwargs["default"] = _FLAGS.get(str(action), kwargs.get("const"))
+        elif raw.strip().lower() not in _FALSE:
+            kwargs["const"] = _FLAGS.get(str(action), kwargs.get("const"))
+            kwargs["default"] = raw
+            kwargs["action"] = _FlagOverEnvironment
+            kwargs["read"] = _refuse_flag_word(env)
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
-    parser.add_argument(name, **kwargs)
+    parser.add_argument(*([short] if short else []), name, **kwargs)
+
+
+def _refuse_flag_word(env: str) -> Callable[[str], bool]:
+    """What reads a flag's variable that is neither true nor false: it refuses."""
+    words = ", ".join(sorted(_TRUE)) + " or " + ", ".join(sorted(_FALSE - {""}))
+
+    def read(text: str) -> bool:
+        raise argparse.ArgumentTypeError(f"one of {words}, not {text!r} (from {env})")
+
+    read.__name__ = "true or false word"
+    return read
 
 
 def _from_variable(

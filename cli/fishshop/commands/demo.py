@@ -41,7 +41,7 @@ def register(commands: Subparsers) -> None:
         choices=list(SCENARIOS),
         help="one of the talk's demos",
     )
-    which.add_argument("-f", "--file", type=Path, help="a FishShop manifest to run")
+    option(which, "--file", short="-f", type=Path, help="a FishShop manifest to run")
     kafka_options(parser, required=False)
     option(
         parser,

@@ -38,8 +38,8 @@ def register(commands: Subparsers) -> None:
     option(parser, "--since", default="1h", help="how far back: 90s, 30m, 1h, 2d (default 1h)")
     option(parser, "--every", default="1m", help="interval of each line: 10s, 1m, 1h (default 1m)")
     shape = parser.add_mutually_exclusive_group()
-    shape.add_argument("--json", action="store_true", help="print JSON")
-    shape.add_argument("--csv", action="store_true", help="print CSV")
+    option(shape, "--json", action="store_true", help="print JSON")
+    option(shape, "--csv", action="store_true", help="print CSV")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -99,6 +99,96 @@ def test_a_wrong_variable_is_named(
     assert said[1:] == [f"Try 'fishshop {command} --help'."]
 
 
+def test_every_option_names_its_variable() -> None:
+    """The README says every option also reads a FISHSHOP_ variable: each one's help
+    names it (but --help and --version, which only print)."""
+    silent = [
+        (command, action.option_strings)
+        for command, parser in _commands().items()
+        for action in parser._actions
+        if action.option_strings
+        and not isinstance(action, argparse._HelpAction | argparse._VersionAction)
+        and "[env FISHSHOP_" not in (action.help or "")
+    ]
+    assert silent == []
+
+
+def _flags() -> Iterator[tuple[str, str, argparse.Action]]:
+    """(command, option, action) for every flag: an option that takes no value and
+    is not a count, --help or --version."""
+    for command, parser in _commands().items():
+        for action in parser._actions:
+            if not action.option_strings or action.nargs != 0:
+                continue
+            if isinstance(action, argparse._CountAction | argparse._HelpAction):
+                continue
+            flag = next(f for f in action.option_strings if f.startswith("--"))
+            if flag != "--version":
+                yield command, flag, action
+
+
+FLAGS = sorted((c, f) for c, f, _ in _flags())
+
+
+def test_the_walk_finds_the_flags_it_must() -> None:
+    found = set(FLAGS)
+    for expected in [("demo", "--headless"), ("audit", "--json"), ("till", "--tls")]:
+        assert expected in found
+    assert len(found) > 10
+
+
+def _flag_variable(command: str, flag: str) -> str:
+    action = next(a for c, f, a in _flags() if (c, f) == (command, flag))
+    candidates = [env_name(flag), env_name(f"{command}-{flag.lstrip('-')}")]
+    named = [name for name in candidates if f"[env {name}]" in (action.help or "")]
+    assert named, f"{command} {flag} reads no FISHSHOP_ variable"
+    return named[0]
+
+
+@pytest.mark.parametrize(("command", "flag"), FLAGS, ids=[f"{c} {f}" for c, f in FLAGS])
+def test_a_flag_variable_neither_true_nor_false_is_refused(
+    command: str, flag: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``FISHSHOP_JSON=maybe`` is neither given nor not given: exit 2, naming it."""
+    variable = _flag_variable(command, flag)
+    for name in list(os.environ):
+        if name.startswith("FISHSHOP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(variable, "maybe")
+    with pytest.raises(SystemExit) as stopped:
+        _parse(build_parser(), [command, *_required(command)])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == (
+        f"fishshop {command}: error: argument {flag}: one of 1, on, true, yes or "
+        f"0, false, no, off, not 'maybe' (from {variable})"
+    ), said
+    assert said[1:] == [f"Try 'fishshop {command} --help'."]
+
+
+@pytest.mark.parametrize(("command", "flag"), FLAGS, ids=[f"{c} {f}" for c, f in FLAGS])
+def test_a_flag_variable_says_yes_or_no(
+    command: str, flag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """True words give the flag's value, false words and the empty string its
+    default, and the flag on the command line wins over a nonsense variable."""
+    action = next(a for c, f, a in _flags() if (c, f) == (command, flag))
+    variable = _flag_variable(command, flag)
+    for name in list(os.environ):
+        if name.startswith("FISHSHOP_"):
+            monkeypatch.delenv(name)
+    default = vars(_parse(build_parser(), [command, *_required(command)]))[action.dest]
+    given = vars(_parse(build_parser(), [command, *_required(command), flag]))[action.dest]
+    assert default != given
+    for word, expected in [("YES", given), ("on", given), ("Off", default), ("", default)]:
+        monkeypatch.setenv(variable, word)
+        parsed = _parse(build_parser(), [command, *_required(command)])
+        assert vars(parsed)[action.dest] == expected, (variable, word)
+    monkeypatch.setenv(variable, "maybe")
+    parsed = _parse(build_parser(), [command, *_required(command), flag])
+    assert vars(parsed)[action.dest] == given
+
+
 def _required(command: str) -> list[str]:
     """Values for the command's required options, so parsing reaches the defaults."""
     given: list[str] = []

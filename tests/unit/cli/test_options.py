@@ -98,7 +98,7 @@ def test_environment_is_read_when_the_parser_is_built(
         ("false", False),
         ("no", False),
         ("", False),
-        ("plaice", False),
+        (" Off ", False),
     ],
 )
 def test_flags_from_the_environment(
