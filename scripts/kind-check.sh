@@ -23,7 +23,7 @@ timed() {
 }
 # shellcheck disable=SC2317  # called by the EXIT trap
 finish() {
-    timed bash scripts/kind-down.sh
+    timed make kind-down
     rm -f "$KUBECONFIG"
 }
 trap finish EXIT
@@ -35,7 +35,7 @@ for stale in $(kind get clusters 2>/dev/null | grep '^fishshop-check-'); do
     kind delete cluster --name "$stale" >/dev/null 2>&1
 done
 status=0
-timed bash scripts/kind-up.sh && timed bash scripts/kind-e2e.sh || status=$?
+timed make kind-up && timed make kind-e2e || status=$?
 if [ "$status" != 0 ]; then
     bash scripts/kind-logs.sh kind-logs
     echo "kind-check: failed; the operator's last lines:" >&2

@@ -199,7 +199,7 @@ helm upgrade --install fishshop charts/fishshop \
     "${monitoring_values[@]}" \
     "${redis_values[@]}" \
     --wait --timeout 5m
-helm test fishshop --namespace fishshop-system
+helm test fishshop -n fishshop-system
 
 step "opening the sample shop (manifests/samples/harbour.yaml)"
 kubectl apply -f manifests/samples/harbour.yaml

@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -173,12 +174,17 @@ def option(
     if action not in _ACTIONS:
         raise ValueError(f"{name}: a FISHSHOP_ variable cannot give action {action!r}")
     env = env_name(f"{command}-{name.lstrip('-')}" if command else name)
-    if env in os.environ:
-        raw = os.environ[env]
+    read_as = env
+    if command and env not in os.environ and env_name(name) in os.environ:
+        read_as = env_name(name)  # the name before it was the command's own
+    if read_as in os.environ:
+        raw = os.environ[read_as]
         if action in (None, "store"):
             # Only a stored value has a type, which argparse reads the variable with.
             kwargs["default"] = raw
-            kwargs["type"] = _from_variable(env, raw, kwargs.get("type"), kwargs.get("choices"))
+            kwargs["type"] = _from_variable(
+                read_as, raw, kwargs.get("type"), kwargs.get("choices"), renamed_to=env
+            )
         elif action == "append":
             kwargs["default"] = [raw]
             kwargs["action"] = _AppendOverEnvironment
@@ -209,13 +215,24 @@ def _refuse_flag_word(env: str) -> Callable[[str], bool]:
 
 
 def _from_variable(
-    env: str, raw: str, read: Callable[[str], Any] | None, choices: Any
+    env: str,
+    raw: str,
+    read: Callable[[str], Any] | None,
+    choices: Any,
+    renamed_to: str | None = None,
 ) -> Callable[[str], Any]:
     """The option's type, which also names the variable when the value that it refuses
     came from it (argparse reads a default as it reads the command line, and checks
-    no default against ``choices``: this does)."""
+    no default against ``choices``: this does). A variable ``renamed_to`` another
+    (FISHSHOP_PORT, now FISHSHOP_BROKER_PORT) is still read, with a warning."""
 
     def read_named(text: str) -> Any:
+        if text is raw and renamed_to not in (None, env):
+            print(
+                f"fishshop: warning: {env} is read as {renamed_to} in this release only; "
+                f"rename it to {renamed_to}",
+                file=sys.stderr,
+            )
         try:
             value = read(text) if read is not None else text
         except (argparse.ArgumentTypeError, ValueError, TypeError) as error:

@@ -185,12 +185,13 @@ class Foreground:
     """A ``fishshop`` command a person runs in a terminal (``broker``, ``demo``),
     its output in a log file."""
 
-    def __init__(self, log_path: Path, *args: str) -> None:
+    def __init__(self, log_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.args = args
         self.log_path = log_path
         log = log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fishshop", *args],
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

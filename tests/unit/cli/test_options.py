@@ -469,3 +469,36 @@ def test_a_count_options_wrong_variable_is_named(
 def test_an_action_no_variable_can_give_is_refused_when_the_option_is_made() -> None:
     with pytest.raises(ValueError, match="--loud"):
         _one_option(action="append_const", const="LOUD")
+
+
+@pytest.mark.parametrize("command", ["broker", "connect"])
+def test_a_variable_renamed_for_its_command_is_still_read_with_a_warning(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FISHSHOP_PORT meant both the broker's and Connect's port: each now reads its
+    own (FISHSHOP_BROKER_PORT, FISHSHOP_CONNECT_PORT), and the old name for one more
+    release, saying so."""
+    need = ["--bootstrap-servers", "x:1"] if command == "connect" else []
+    monkeypatch.setenv("FISHSHOP_PORT", "9099")
+    monkeypatch.setenv("FISHSHOP_DATA_DIR", "/tmp/kept")
+    args = build_parser().parse_args([command, *need])
+    assert (args.port, str(args.data_dir)) == (9099, "/tmp/kept")
+    said = capsys.readouterr().err
+    upper = command.upper()
+    assert f"FISHSHOP_PORT is read as FISHSHOP_{upper}_PORT in this release only" in said
+    assert f"rename it to FISHSHOP_{upper}_DATA_DIR" in said
+    monkeypatch.setenv(f"FISHSHOP_{upper}_PORT", "9100")
+    assert build_parser().parse_args([command, *need]).port == 9100
+    assert "FISHSHOP_PORT is read" not in capsys.readouterr().err
+    build_parser().parse_args(["till", *WORKER])  # another command: no word about them
+    assert capsys.readouterr().err == ""
+
+
+def test_a_wrong_value_in_a_renamed_variable_names_the_old_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FISHSHOP_PORT", "99999")
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["broker"])
+    assert stopped.value.code == 2
+    assert "not 99999 (from FISHSHOP_PORT)" in capsys.readouterr().err

@@ -5,6 +5,7 @@ scripts speak it: the command line in COMP_LINE, the answer in a file)."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fishshop.demo.scenarios import SCENARIOS
+from tests.support.readme import readme_command
 
 
 def _completions(line: str, tmp_path: Path) -> list[str]:
@@ -63,3 +65,22 @@ def test_an_unknown_shell_is_a_usage_error() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "invalid choice: 'tcsh'" in result.stderr
+
+
+def test_the_readmes_eval_line_registers_the_completion_in_bash(tmp_path: Path) -> None:
+    """`eval "$(fishshop completion bash)"` as written, in bash, with a `fishshop` on
+    the PATH that runs the code under test: bash then completes fishshop with it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "fishshop"
+    script.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fishshop "$@"\n')
+    script.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    line = readme_command('eval "$(fishshop completion bash)"')
+    result = subprocess.run(
+        ["bash", "-c", f"{line} && complete -p fishshop"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(" fishshop"), result.stdout
+    assert "-F " in result.stdout, result.stdout

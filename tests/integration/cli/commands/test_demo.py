@@ -21,8 +21,11 @@ from fishshop_workers.embedded.redis import EmbeddedRedis
 from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.demo import open_demo, still_running
 from tests.support.processes import run_fishshop
+from tests.support.readme import fishshop_words
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[4]
 
 SUMMARY_FIELDS = {
     "orders_created",
@@ -36,14 +39,7 @@ SUMMARY_FIELDS = {
 
 def test_two_preparers_on_the_embedded_broker_serve_every_order_once() -> None:
     result = run_fishshop(
-        "demo",
-        "--scenario",
-        "two-preparers",
-        "--duration",
-        "20",
-        "--headless",
-        "--json",
-        timeout=600,
+        *fishshop_words("fishshop demo --headless --duration 20"), timeout=600, json="1"
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -62,14 +58,11 @@ def test_two_preparers_on_the_embedded_broker_serve_every_order_once() -> None:
 )
 def test_the_hot_cabinet_serves_cod_and_chips_from_redis_and_its_books_balance() -> None:
     result = run_fishshop(
-        "demo",
-        "--scenario",
-        "hot-cabinet",
-        "--headless",
-        "--duration",
-        "30",
-        "--json",
+        *fishshop_words("fishshop demo --scenario hot-cabinet"),
         timeout=900,
+        headless="1",
+        duration="30",
+        json="1",
     )
     assert result.returncode == 0, result.stderr
     assert "Redis ready on redis://127.0.0.1:" in result.stderr
@@ -183,6 +176,24 @@ spec:
         "audit", "--shop", shop_name, "--bootstrap-servers", kafka.bootstrap_servers, "--json"
     )
     assert json.loads(audit.stdout)["orders_served"] == summary["orders_served"]
+
+
+def test_the_sample_manifest_runs_as_the_readme_says(tmp_path: Path) -> None:
+    """`fishshop demo -f manifests/samples/harbour.yaml --json`, from the checkout, on
+    a broker of its own: the sample's kafka address is for a cluster, not the demo."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
+    env.update(FISHSHOP_DURATION="10")
+    result = subprocess.run(
+        [sys.executable, "-m", "fishshop",
+         *fishshop_words("fishshop demo -f manifests/samples/harbour.yaml --json")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["orders_created"] > 0
+    assert summary["orders_served"] == summary["orders_created"]
+    assert summary["unserved"] == 0 and summary["duplicates"] == 0
+    assert "shop 'harbour' open" in result.stderr
 
 
 def test_an_invalid_manifest_is_refused_with_the_field_named(tmp_path: Path) -> None:

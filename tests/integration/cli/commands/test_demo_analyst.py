@@ -21,6 +21,7 @@ from fishshop_workers.embedded.postgres import (
 from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.demo import open_demo, still_running
 from tests.support.processes import fishshop_env, run_fishshop
+from tests.support.readme import fishshop_words
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -36,7 +37,11 @@ def test_the_analyst_scenario_copies_every_served_order_to_postgresql() -> None:
     """The issue's check, as a user types it: nothing but the scenario's name."""
     _postgres_or_skip()
     result = run_fishshop(
-        "demo", "--scenario", "analyst", "--headless", "--duration", "40", "--json", timeout=900
+        *fishshop_words("fishshop demo --scenario analyst"),
+        timeout=900,
+        headless="1",
+        duration="40",
+        json="1",
     )
     assert result.returncode == 0, result.stderr
     for said in ("PostgreSQL ready on postgresql://", "broker ready on", "Connect ready on http"):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from fishshop_workers.kafka.settings import KafkaSettings
+from tests.support.readme import fishshop_words
 
 pytestmark = [
     pytest.mark.broker,
@@ -83,6 +84,12 @@ def terminal() -> Iterator[Terminal]:
     term.close()
 
 
+def _as_written(words: list[str]) -> str:
+    """A README ``fishshop`` command (its ``fishshop_words``) for the terminal, run by
+    the tests' Python."""
+    return shlex.join([sys.executable, "-m", "fishshop", *words])
+
+
 def _port_open(bootstrap: str) -> bool:
     host, port = bootstrap.rsplit(":", 1)
     with socket.socket() as sock:
@@ -91,25 +98,25 @@ def _port_open(bootstrap: str) -> bool:
 
 
 def test_the_demo_runs_live_in_a_terminal_and_quits_cleanly(terminal: Terminal) -> None:
-    terminal.start(f"{shlex.quote(sys.executable)} -m fishshop demo --scenario one-till")
+    terminal.start(_as_written(fishshop_words("fishshop demo")))
     screen = terminal.wait_for(
         "the live view with served orders and rates",
         lambda s: "✓ till " in s and "/min" in s,
     )
-    assert "Till 1 → partition 0" in screen
-    assert "Preparer 1 · partition 0" in screen
-    assert "one-till · OPEN · 1 till · 1 preparer · 0 cooks · 1 partition" in screen
+    assert "Till 1 → partition 0" in screen and "Till 3 → partition 2" in screen
+    assert "Preparer 1 · partition" in screen and "Preparer 2 · partition" in screen
+    assert "two-preparers · OPEN · 3 tills · 2 preparers · 0 cooks · 3 partitions" in screen
     assert "wait p50 " in screen and "queue p0 " in screen
     assert "q quit" in screen
 
     terminal.keys("p")
-    terminal.wait_for("a second preparer", lambda s: "Preparer 2 · " in s, timeout=60)
+    terminal.wait_for("a third preparer", lambda s: "3 preparers" in s, timeout=60)
 
     terminal.keys("q")
     screen = terminal.wait_for("the demo to exit", lambda s: EXITED in s, timeout=60)
     assert f"{EXITED}0" in screen, screen
     assert "Traceback" not in screen and "Error" not in screen, screen
-    assert "shop 'one-till' closed: " in screen and "0 served twice" in screen
+    assert "shop 'two-preparers' closed: " in screen and "0 served twice" in screen
     bootstrap = next(
         line.split("broker ready on ")[1].strip()
         for line in screen.splitlines()
@@ -125,7 +132,7 @@ def test_the_demo_runs_live_in_a_terminal_and_quits_cleanly(terminal: Terminal) 
 def test_the_hot_cabinet_shows_beside_the_shop_and_its_redis_stops_with_it(
     terminal: Terminal,
 ) -> None:
-    terminal.start(f"{shlex.quote(sys.executable)} -m fishshop demo --scenario hot-cabinet")
+    terminal.start(_as_written(fishshop_words("fishshop demo --scenario hot-cabinet")))
     screen = terminal.wait_for(
         "the cabinet panel with a batch fried and an order served from the cabinet",
         lambda s: "Hot cabinet" in s and "▲ the cook fried" in s and "from the cabinet: " in s,
@@ -162,7 +169,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_closing_the_terminal_closes_the_shop_and_stops_its_broker(terminal: Terminal) -> None:
-    terminal.start(f"{shlex.quote(sys.executable)} -m fishshop demo --scenario one-till")
+    terminal.start(_as_written(fishshop_words("fishshop demo --scenario cook")))
     terminal.wait_for("orders served", lambda s: "✓ till " in s)
     shell = int(terminal.tmux("display", "-p", "#{pane_pid}"))
     (demo,) = _children(shell)
