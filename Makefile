@@ -80,7 +80,8 @@ SINK_PROVIDED = $(addprefix --exclude ,org.apache.kafka:connect-api org.apache.k
 	com.fasterxml.jackson.core:jackson-annotations org.mariadb.jdbc:mariadb-java-client \
 	com.microsoft.sqlserver:mssql-jdbc com.mysql:mysql-connector-j com.oracle.database.jdbc:ojdbc11)
 
-bench:  ## orders per second through the shop against a bare aiokafka loop
+bench:  ## orders per second through the shop against textbook aiokafka and librdkafka loops, paired
+	$(PYTHON) -m pip install -q -e '.[bench]'
 	$(PYTHON) bench/pipeline.py
 
 bench-reconcile:  ## apply-to-Ready for 20 shops against a bare baseline; resync, requests and memory at 300

@@ -1,20 +1,27 @@
-"""Orders per second through fishshop and through a bare aiokafka loop with the same
-delivery promise, path by path, on the same broker, in one run.
+"""Orders per second through fishshop and through two textbook loops with the same
+delivery promise, one on aiokafka and one on confluent-kafka (librdkafka), path by
+path, on the same broker, in one run, paired.
 
-    python bench/pipeline.py [--orders 30000] [--rounds 3] [--partitions 3]
+    python bench/pipeline.py [--pairs 5] [--seconds 11] [--orders N] [--partitions 3]
                              [--paths orders,two-preparers,cook]
                              [--bootstrap-servers HOST:PORT] [--profile DIR]
+
+Paired: for each path, every side runs once (a warm-up, which sizes the runs so the
+fastest side takes ``--seconds`` or more), then ``--pairs`` times back to back, the
+order of the sides alternating. Each pair gives fishshop / aiokafka and fishshop /
+librdkafka; the summary prints the median of those ratios and their range, so a
+noisy run moves the range, not the answer.
 
 Paths (prep and cook delays are zero; every hop is consume-transform-produce inside
 Kafka transactions with the offsets, read back ``read_committed``):
 
 - ``orders``: 3 tills write N orders as fast as they can; 1 preparer serves them.
-  Bare: 3 idempotent producers and 1 textbook relay.
-- ``two-preparers``: the same with 2 preparers in one group. Bare: 2 relays in one
-  group.
-- ``cook``: N plaice orders (written by the bare producers on both sides, since a
-  till puts plaice in only some orders) go preparer -> cook -> back to orders ->
-  preparer -> served. Bare: the relay and a second textbook loop for the cook.
+  Baselines: 3 idempotent producers and 1 textbook relay.
+- ``two-preparers``: the same with 2 preparers in one group. Baselines: 2 relays
+  in one group.
+- ``cook``: N plaice orders (written by aiokafka's idempotent producers for fishshop,
+  since a till puts plaice in only some orders) go preparer -> cook -> back to orders ->
+  preparer -> served. Baselines: the relay and a second textbook loop for the cook.
 
 Two figures per side: end to end, N divided by the time from starting the producers
 to the last committed output in ``served`` (start-up included), and steady, the
@@ -227,9 +234,9 @@ def _time(
 
 
 def _bare_producers(
-    bootstrap: str, topic: str, orders: int, partitions: int, plaice: bool
+    bootstrap: str, topic: str, orders: int, partitions: int, plaice: bool, loop: str = "bare_loop"
 ) -> list[Command]:
-    script = [sys.executable, str(HERE / "bare_loop.py"), "produce"]
+    script = [sys.executable, str(HERE / f"{loop}.py"), "produce"]
     return [
         (
             [
@@ -284,11 +291,14 @@ def fishshop_side(path: str, bootstrap: str, orders: int, partitions: int) -> Si
     return Side(producers, consumers, groups, topics.served, env)
 
 
-def bare_side(path: str, bootstrap: str, orders: int, partitions: int) -> Side:
+def bare_side(
+    path: str, bootstrap: str, orders: int, partitions: int, loop: str = "bare_loop"
+) -> Side:
+    """The textbook loops of ``loop``: bare_loop (aiokafka) or rdkafka_loop (librdkafka)."""
     prefix = f"bare{uuid.uuid4().hex[:6]}"
     topics = ShopTopics.from_prefix(prefix)
     asyncio.run(ensure_topics(KafkaSettings(bootstrap), topics, partitions))
-    script = [sys.executable, str(HERE / "bare_loop.py")]
+    script = [sys.executable, str(HERE / f"{loop}.py")]
     group = f"{prefix}.relay"
     count = 2 if path == "two-preparers" else 1
     relay = [*script, "relay", bootstrap, topics.orders, topics.served, topics.cook, group]
@@ -311,8 +321,12 @@ def bare_side(path: str, bootstrap: str, orders: int, partitions: int) -> Side:
             )
         )
         groups.append((cook_group, 1))
-    producers = _bare_producers(bootstrap, topics.orders, orders, partitions, path == "cook")
+    producers = _bare_producers(bootstrap, topics.orders, orders, partitions, path == "cook", loop)
     return Side(producers, consumers, groups, topics.served)
+
+
+def rdkafka_side(path: str, bootstrap: str, orders: int, partitions: int) -> Side:
+    return bare_side(path, bootstrap, orders, partitions, "rdkafka_loop")
 
 
 TITLES = {
@@ -321,11 +335,89 @@ TITLES = {
     "cook": "plaice via the cook",
 }
 
+SIDES = {"aiokafka": bare_side, "librdkafka": rdkafka_side, "fishshop": fishshop_side}
+"""The shop and its two baselines, each a textbook exactly-once loop."""
+
+BASELINES = ("aiokafka", "librdkafka")
+
+
+@dataclass
+class Pair:
+    """One run of every side, back to back on the same broker."""
+
+    runs: dict[str, Run]
+    orders: int
+
+    def rate(self, side: str) -> float:
+        return self.orders / self.runs[side].seconds
+
+    def ratio(self, baseline: str, figure: str) -> float:
+        if figure == "steady":
+            return self.runs["fishshop"].steady_rate / self.runs[baseline].steady_rate
+        return self.rate("fishshop") / self.rate(baseline)
+
+
+def _spread(values: list[float], digits: int = 2) -> str:
+    """The median with the range: ``1.04 [0.95-1.10]``."""
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"[{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    )
+
+
+def _calibrate(path: str, bootstrap: str, partitions: int, logs: Path, seconds: float) -> int:
+    """Orders for runs of at least ``seconds``: a warm-up of every side (which also
+    warms the broker), sized by the fastest end to end."""
+    warm = 20000
+    fastest = 0.0
+    for name, build in SIDES.items():
+        where = logs / f"{path}-warm-up-{name}"
+        where.mkdir()
+        run = _time(
+            build(path, bootstrap, warm, partitions), bootstrap, warm, partitions, where, ""
+        )
+        fastest = max(fastest, warm / run.seconds)
+    return int(fastest * seconds / 1000 + 1) * 1000
+
+
+def _summary(pairs: dict[str, list[Pair]]) -> list[str]:
+    lines = [
+        f"  {'path':20s} {'figure':10s} {'aiokafka':>9s} {'librdkafka':>10s} {'fishshop':>9s}"
+        f"  {'fishshop / aiokafka':>20s}  {'fishshop / librdkafka':>22s}"
+    ]
+    for path, done in pairs.items():
+        for figure in ("end to end", "steady"):
+            rates = [
+                statistics.median(
+                    pair.rate(side) if figure == "end to end" else pair.runs[side].steady_rate
+                    for pair in done
+                )
+                for side in SIDES
+            ]
+            ratios = [_spread([pair.ratio(b, figure) for pair in done]) for b in BASELINES]
+            title = TITLES[path] if figure == "end to end" else ""
+            lines.append(
+                f"  {title:20s} {figure:10s} {rates[0]:9.0f} {rates[1]:10.0f} {rates[2]:9.0f}"
+                f"  {ratios[0]:>20s}  {ratios[1]:>22s}"
+            )
+        for what in ("producing", "consuming"):
+            cpu = [
+                statistics.median(getattr(pair.runs[side], f"{what}_cpu") for pair in done)
+                for side in SIDES
+            ]
+            lines.append(
+                f"  {'':20s} {'CPU s ' + what[:4]:10s} {cpu[0]:9.2f} {cpu[1]:10.2f} {cpu[2]:9.2f}"
+            )
+    return lines
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=30000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=5, help="runs of every side, per path")
+    parser.add_argument(
+        "--seconds", type=float, default=11.0, help="the shortest a run should last"
+    )
+    parser.add_argument("--orders", type=int, help="orders per run (default: sized by --seconds)")
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated")
     parser.add_argument("--bootstrap-servers")
@@ -335,6 +427,8 @@ def main() -> None:
     unknown = set(paths) - set(PATHS)
     if unknown:
         parser.error(f"unknown paths {sorted(unknown)}; known: {', '.join(PATHS)}")
+    if args.pairs < 1 or args.seconds <= 0 or (args.orders is not None and args.orders < 1):
+        parser.error("--pairs, --seconds and --orders must be above 0")
     global PROFILE
     PROFILE = args.profile
     if PROFILE is not None:
@@ -346,53 +440,39 @@ def main() -> None:
         broker = EmbeddedBroker(logs / "kafka")
         broker.start()
         bootstrap = broker.bootstrap_servers
-    sides = {"bare": bare_side, "fishshop": fishshop_side}
-    runs: dict[tuple[str, str], list[Run]] = {}
+    began = time.monotonic()
+    pairs: dict[str, list[Pair]] = {}
+    shortest = float("inf")
     try:
-        for round_ in range(1, args.rounds + 1):
-            for path in paths:
-                line = f"round {round_}: {TITLES[path]:20s}"
-                rates = {}
-                for name, build in sides.items():
-                    side = build(path, bootstrap, args.orders, args.partitions)
-                    where = logs / f"{path}-{name}-{round_}"
-                    where.mkdir()
-                    profile_as = f"{path}" if name == "fishshop" and PROFILE else ""
-                    run = _time(side, bootstrap, args.orders, args.partitions, where, profile_as)
-                    runs.setdefault((path, name), []).append(run)
-                    rates[name] = args.orders / run.seconds
-                    line += f"  {name} {rates[name]:6.0f}/s (steady {run.steady_rate:6.0f})"
-                line += f"  ratio {rates['fishshop'] / rates['bare']:.2f}"
-                print(line, flush=True)
-        print(
-            f"\nbest of {args.rounds}, {args.orders} orders, {args.partitions} partitions, "
-            "exactly-once on both sides (orders/s; CPU s are means over the rounds,"
-            " bare / fishshop, on 2 cores shared with the broker):"
-        )
-        print(
-            f"  {'path':20s} {'':9s} {'bare':>7s} {'fishshop':>9s} {'ratio':>6s}"
-            f"  {'CPU s producing':>16s}  {'CPU s consuming+producing':>26s}"
-        )
         for path in paths:
-            bare, shop = runs[(path, "bare")], runs[(path, "fishshop")]
-            steady_bare = max(r.steady_rate for r in bare)
-            steady_shop = max(r.steady_rate for r in shop)
-            print(
-                f"  {TITLES[path]:20s} {'steady':9s} {steady_bare:7.0f} {steady_shop:9.0f} "
-                f"{steady_shop / steady_bare:6.2f}"
-            )
-            best_bare = args.orders / min(r.seconds for r in bare)
-            best_shop = args.orders / min(r.seconds for r in shop)
-            producing = " / ".join(
-                f"{statistics.mean(r.producing_cpu for r in side):.2f}" for side in (bare, shop)
-            )
-            consuming = " / ".join(
-                f"{statistics.mean(r.consuming_cpu for r in side):.2f}" for side in (bare, shop)
-            )
-            print(
-                f"  {'':20s} {'end to end':9s} {best_bare:6.0f} {best_shop:9.0f} "
-                f"{best_shop / best_bare:6.2f}  {producing:>16s}  {consuming:>26s}"
-            )
+            orders = args.orders or _calibrate(path, bootstrap, args.partitions, logs, args.seconds)
+            print(f"{TITLES[path]}: {orders} orders a run", flush=True)
+            for number in range(1, args.pairs + 1):
+                # Alternate which side goes first, so neither always gets the warmer broker.
+                order = list(SIDES) if number % 2 else list(reversed(SIDES))
+                runs = {}
+                for name in order:
+                    side = SIDES[name](path, bootstrap, orders, args.partitions)
+                    where = logs / f"{path}-{name}-{number}"
+                    where.mkdir()
+                    profile_as = path if name == "fishshop" and PROFILE else ""
+                    runs[name] = _time(side, bootstrap, orders, args.partitions, where, profile_as)
+                    shortest = min(shortest, runs[name].seconds)
+                pair = Pair(runs, orders)
+                pairs.setdefault(path, []).append(pair)
+                said = "  ".join(
+                    f"{name} {pair.rate(name):6.0f}/s (steady {runs[name].steady_rate:6.0f})"
+                    for name in SIDES
+                )
+                ratios = "  ".join(f"/{b} {pair.ratio(b, 'end to end'):.2f}" for b in BASELINES)
+                print(f"  pair {number}: {said}  fishshop {ratios}", flush=True)
+        print(
+            f"\n{args.pairs} pairs a path, {args.partitions} partitions, exactly-once on every "
+            "side; orders/s and CPU seconds are medians, ratios the median of the pairs' "
+            f"ratios [range]; the shortest run took {shortest:.1f} s, the whole bench "
+            f"{time.monotonic() - began:.0f} s:"
+        )
+        print("\n".join(_summary(pairs)))
         print(f"(logs in {logs})")
     finally:
         if broker is not None:
