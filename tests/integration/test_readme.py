@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 import yaml
+from aiokafka.errors import KafkaError
 
 from fishshop_workers.embedded.kafka import EmbeddedBroker
-from fishshop_workers.shop.topics import preparers_group
+from fishshop_workers.shop.topics import default_prefix, preparers_group
 from tests.support.cluster import Cluster
 from tests.support.processes import Foreground
 from tests.support.readme import fishshop_words, readme_command
@@ -31,6 +32,8 @@ from tests.support.shops import SAMPLE, get, group_members, topic_partitions, wa
 from tests.support.tools import build_helm
 
 REPO = Path(__file__).resolve().parents[2]
+SHOP = default_prefix("harbour")
+"""The topic prefix of FISHSHOP_SHOP=harbour."""
 
 
 def _without_fishshop_variables() -> dict[str, str]:
@@ -74,7 +77,7 @@ def test_the_workers_by_hand_serve_every_order_once(tmp_path: Path) -> None:
         running.append(first)
         wait_for(  # the next terminal, once till 1 made the topics
             "till 1 to make the shop's topics",
-            lambda: topic_partitions("localhost:9092", ["harbour.orders"]),
+            lambda: topic_partitions("localhost:9092", [f"{SHOP}.orders"]),
             timeout=120,
         )
         tills = [first]
@@ -91,7 +94,7 @@ def test_the_workers_by_hand_serve_every_order_once(tmp_path: Path) -> None:
                 tills.append(worker)
         wait_for(
             "both preparers in the consumer group",
-            lambda: group_members("localhost:9092", preparers_group("harbour")) == 2,
+            lambda: _members("localhost:9092", preparers_group(SHOP)) == 2,
             timeout=120,
         )
         time.sleep(5)  # orders taken while the whole shop is open
@@ -116,6 +119,14 @@ def test_the_workers_by_hand_serve_every_order_once(tmp_path: Path) -> None:
         for worker in running:
             worker.terminate(30)
         assert broker.terminate(90) == 0, broker.log()
+
+
+def _members(bootstrap: str, group: str) -> int:
+    """The group's members; none while its coordinator is still being chosen."""
+    try:
+        return group_members(bootstrap, group)
+    except KafkaError:
+        return 0
 
 
 def _kubectl(command: str, env: dict[str, str], cwd: Path) -> str:
@@ -169,23 +180,29 @@ def test_the_kubernetes_recipe_opens_scales_closes_and_deletes_the_sample_shop(
     listed = kubectl(readme_command("kubectl get shop -o wide")).splitlines()
     readme = (REPO / "README.md").read_text()
     header = next(line for line in readme.splitlines() if line.startswith("NAME      READY"))
-    assert listed[0].split() == header.split()
+    assert listed[0].split() == header.split(), listed
     assert listed[1].split()[:7] == ["harbour", "True", "true", "3", "3", "2", "1"]
 
     kubectl(readme_command("kubectl scale fishshop/harbour --replicas=4"))
-    wait_for("four preparers", lambda: _replicas(cluster, namespace, "harbour-preparer") == 4)
+    wait_for(
+        "four preparers", lambda: _replicas(cluster, namespace, "deployment/harbour-preparer") == 4
+    )
     kubectl(
         readme_command(
             """kubectl patch fishshop/harbour --type=merge -p '{"spec":{"open":false}}'"""
         )
     )
-    wait_for("the tills to close", lambda: _replicas(cluster, namespace, "harbour-till") == 0)
+    wait_for(
+        "the tills to close", lambda: _replicas(cluster, namespace, "statefulset/harbour-till") == 0
+    )
     kubectl(readme_command("kubectl delete fishshop/harbour"))
     assert get(cluster, namespace, "fishshop", "harbour") is None
 
 
-def _replicas(cluster: Cluster, namespace: str, deployment: str) -> int | None:
-    found = get(cluster, namespace, "deployment", deployment) or {}
+def _replicas(cluster: Cluster, namespace: str, workload: str) -> int | None:
+    """``workload`` is kind/name: deployment/harbour-preparer, statefulset/harbour-till."""
+    kind, name = workload.split("/")
+    found = get(cluster, namespace, kind, name) or {}
     replicas = (found.get("spec") or {}).get("replicas")
     return int(replicas) if replicas is not None else None
 
