@@ -2,15 +2,16 @@
 delivery promise, one on aiokafka and one on confluent-kafka (librdkafka), path by
 path, on the same broker, in one run, paired.
 
-    python bench/pipeline.py [--pairs 5] [--seconds 11] [--orders N] [--partitions 3]
+    python bench/pipeline.py [--pairs 5] [--seconds 10.5] [--orders N] [--partitions 3]
                              [--paths orders,two-preparers,cook]
                              [--bootstrap-servers HOST:PORT] [--profile DIR]
 
-Paired: for each path, every side runs once (a warm-up, which sizes the runs so the
-fastest side takes ``--seconds`` or more), then ``--pairs`` times back to back, the
-order of the sides alternating. Each pair gives fishshop / aiokafka and fishshop /
-librdkafka; the summary prints the median of those ratios and their range, so a
-noisy run moves the range, not the answer.
+Paired: for each path, every side runs once (a warm-up, which sizes each side's runs
+to take ``--seconds`` or more, so a fast side's start-up weighs no more than a slow
+one's), then ``--pairs`` times back to back, the order of the sides alternating.
+Each pair gives fishshop / aiokafka and fishshop / librdkafka; the summary prints the
+median of those ratios and their range, so a noisy run moves the range, not the
+answer.
 
 Paths (prep and cook delays are zero; every hop is consume-transform-produce inside
 Kafka transactions with the offsets, read back ``read_committed``):
@@ -346,10 +347,11 @@ class Pair:
     """One run of every side, back to back on the same broker."""
 
     runs: dict[str, Run]
-    orders: int
+    orders: dict[str, int]
+    """Each side's: sized so that each run lasts about as long."""
 
     def rate(self, side: str) -> float:
-        return self.orders / self.runs[side].seconds
+        return self.orders[side] / self.runs[side].seconds
 
     def ratio(self, baseline: str, figure: str) -> float:
         if figure == "steady":
@@ -365,19 +367,26 @@ def _spread(values: list[float], digits: int = 2) -> str:
     )
 
 
-def _calibrate(path: str, bootstrap: str, partitions: int, logs: Path, seconds: float) -> int:
-    """Orders for runs of at least ``seconds``: a warm-up of every side (which also
-    warms the broker), sized by the fastest end to end."""
+MARGIN = 1.15
+"""Runs after the warm-up go faster than it did: aim this much beyond ``--seconds``."""
+
+
+def _calibrate(
+    path: str, bootstrap: str, partitions: int, logs: Path, seconds: float
+) -> dict[str, int]:
+    """Orders for each side's runs to last ``seconds`` or more: a warm-up of each
+    (which also warms the broker) gives its start-up and its steady rate."""
     warm = 20000
-    fastest = 0.0
+    orders = {}
     for name, build in SIDES.items():
         where = logs / f"{path}-warm-up-{name}"
         where.mkdir()
-        run = _time(
-            build(path, bootstrap, warm, partitions), bootstrap, warm, partitions, where, ""
-        )
-        fastest = max(fastest, warm / run.seconds)
-    return int(fastest * seconds / 1000 + 1) * 1000
+        side = build(path, bootstrap, warm, partitions)
+        run = _time(side, bootstrap, warm, partitions, where, "")
+        start_up = max(0.0, run.seconds - warm / run.steady_rate)
+        needed = max(warm, int((seconds * MARGIN - start_up) * run.steady_rate))
+        orders[name] = (needed // 1000 + 1) * 1000
+    return orders
 
 
 def _summary(pairs: dict[str, list[Pair]]) -> list[str]:
@@ -415,7 +424,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5, help="runs of every side, per path")
     parser.add_argument(
-        "--seconds", type=float, default=11.0, help="the shortest a run should last"
+        "--seconds", type=float, default=10.5, help="the shortest a run should last"
     )
     parser.add_argument("--orders", type=int, help="orders per run (default: sized by --seconds)")
     parser.add_argument("--partitions", type=int, default=3)
@@ -445,18 +454,23 @@ def main() -> None:
     shortest = float("inf")
     try:
         for path in paths:
-            orders = args.orders or _calibrate(path, bootstrap, args.partitions, logs, args.seconds)
-            print(f"{TITLES[path]}: {orders} orders a run", flush=True)
+            if args.orders:
+                orders = dict.fromkeys(SIDES, args.orders)
+            else:
+                orders = _calibrate(path, bootstrap, args.partitions, logs, args.seconds)
+            sizes = ", ".join(f"{name} {count}" for name, count in orders.items())
+            print(f"{TITLES[path]}: orders a run: {sizes}", flush=True)
             for number in range(1, args.pairs + 1):
                 # Alternate which side goes first, so neither always gets the warmer broker.
                 order = list(SIDES) if number % 2 else list(reversed(SIDES))
                 runs = {}
                 for name in order:
-                    side = SIDES[name](path, bootstrap, orders, args.partitions)
+                    count = orders[name]
+                    side = SIDES[name](path, bootstrap, count, args.partitions)
                     where = logs / f"{path}-{name}-{number}"
                     where.mkdir()
                     profile_as = path if name == "fishshop" and PROFILE else ""
-                    runs[name] = _time(side, bootstrap, orders, args.partitions, where, profile_as)
+                    runs[name] = _time(side, bootstrap, count, args.partitions, where, profile_as)
                     shortest = min(shortest, runs[name].seconds)
                 pair = Pair(runs, orders)
                 pairs.setdefault(path, []).append(pair)
