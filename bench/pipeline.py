@@ -389,6 +389,19 @@ def _calibrate(
     return orders
 
 
+def _resized(orders: dict[str, int], runs: dict[str, Run], seconds: float) -> dict[str, int]:
+    """The next pair's orders: a side whose run took under ``seconds``, or well over
+    (the warm-up misjudged it), is sized by that run."""
+    resized = {}
+    for name, count in orders.items():
+        took = runs[name].seconds
+        if seconds <= took <= seconds * MARGIN * 1.3:
+            resized[name] = count
+        else:
+            resized[name] = (int(count * seconds * MARGIN / took) // 1000 + 1) * 1000
+    return resized
+
+
 def _summary(pairs: dict[str, list[Pair]]) -> list[str]:
     lines = [
         f"  {'path':20s} {'figure':10s} {'aiokafka':>9s} {'librdkafka':>10s} {'fishshop':>9s}"
@@ -472,7 +485,7 @@ def main() -> None:
                     profile_as = path if name == "fishshop" and PROFILE else ""
                     runs[name] = _time(side, bootstrap, count, args.partitions, where, profile_as)
                     shortest = min(shortest, runs[name].seconds)
-                pair = Pair(runs, orders)
+                pair = Pair(runs, dict(orders))
                 pairs.setdefault(path, []).append(pair)
                 said = "  ".join(
                     f"{name} {pair.rate(name):6.0f}/s (steady {runs[name].steady_rate:6.0f})"
@@ -480,6 +493,12 @@ def main() -> None:
                 )
                 ratios = "  ".join(f"/{b} {pair.ratio(b, 'end to end'):.2f}" for b in BASELINES)
                 print(f"  pair {number}: {said}  fishshop {ratios}", flush=True)
+                if not args.orders and number < args.pairs:
+                    resized = _resized(orders, runs, args.seconds)
+                    if resized != orders:
+                        sizes = ", ".join(f"{name} {count}" for name, count in resized.items())
+                        print(f"  from the next pair, orders a run: {sizes}", flush=True)
+                    orders = resized
         print(
             f"\n{args.pairs} pairs a path, {args.partitions} partitions, exactly-once on every "
             "side; orders/s and CPU seconds are medians, ratios the median of the pairs' "
