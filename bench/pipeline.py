@@ -28,7 +28,8 @@ Two figures per side: end to end, N divided by the time from starting the produc
 to the last committed output in ``served`` (start-up included), and steady, the
 orders per second from the tenth to the ninetieth percent of outputs (every process
 running, none out of work). Consumers start first and are timed only once
-their groups are stable. CPU seconds: the producers' whole lives (they start inside
+their groups are stable. CPU seconds per 100 000 orders (each side's runs have their
+own size): the producers' whole lives (they start inside
 the timed window, imports included), the consumers' from the start of the window.
 """
 
@@ -424,11 +425,14 @@ def _summary(pairs: dict[str, list[Pair]]) -> list[str]:
             )
         for what in ("producing", "consuming"):
             cpu = [
-                statistics.median(getattr(pair.runs[side], f"{what}_cpu") for pair in done)
+                statistics.median(
+                    getattr(pair.runs[side], f"{what}_cpu") * 100_000 / pair.orders[side]
+                    for pair in done
+                )
                 for side in SIDES
             ]
             lines.append(
-                f"  {'':20s} {'CPU s ' + what[:4]:10s} {cpu[0]:9.2f} {cpu[1]:10.2f} {cpu[2]:9.2f}"
+                f"  {'':20s} {'CPU ' + what[:4]:10s} {cpu[0]:9.2f} {cpu[1]:10.2f} {cpu[2]:9.2f}"
             )
     return lines
 
@@ -501,7 +505,8 @@ def main() -> None:
                     orders = resized
         print(
             f"\n{args.pairs} pairs a path, {args.partitions} partitions, exactly-once on every "
-            "side; orders/s and CPU seconds are medians, ratios the median of the pairs' "
+            "side; orders/s and CPU seconds per 100 000 orders are medians, ratios the "
+            "median of the pairs' "
             f"ratios [range]; the shortest run took {shortest:.1f} s, the whole bench "
             f"{time.monotonic() - began:.0f} s:"
         )
