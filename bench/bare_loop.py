@@ -24,6 +24,20 @@ Transform = Callable[[Order], tuple[str, int | None]]
 """Changes an order in place and says where it goes: topic and partition (or None)."""
 
 
+def fixed_order(number: int, partition: int, plaice: bool) -> bytes:
+    """An order as a till writes it, but the same every time (no clock, no menu)."""
+    order = {
+        "v": 1,
+        "id": uuid.uuid4().hex,
+        "order": number,
+        "till": partition + 1,
+        "parts": [["plaice", "chips"]] if plaice else [["cod", "chips"]],
+        "ready": False,
+        "createdAt": "2026-11-25T12:00:00.000Z",
+    }
+    return json.dumps(order).encode()
+
+
 async def produce(bootstrap: str, topic: str, count: int, partition: int, plaice: bool) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -32,20 +46,11 @@ async def produce(bootstrap: str, topic: str, count: int, partition: int, plaice
         linger_ms=5,
         max_batch_size=256 * 1024,
     )
-    parts = [["plaice", "chips"]] if plaice else [["cod", "chips"]]
     await producer.start()
     try:
         for n in range(count):
-            order = {
-                "v": 1,
-                "id": uuid.uuid4().hex,
-                "order": n + 1,
-                "till": partition + 1,
-                "parts": parts,
-                "ready": False,
-                "createdAt": "2026-11-25T12:00:00.000Z",
-            }
-            await producer.send(topic, json.dumps(order).encode(), key=b"1", partition=partition)
+            order = fixed_order(n + 1, partition, plaice)
+            await producer.send(topic, order, key=b"1", partition=partition)
         await producer.flush()
     finally:
         await producer.stop()
@@ -112,8 +117,9 @@ def cooking(orders: str, partitions: int) -> Transform:
     return cook
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def role_arguments(description: str) -> argparse.Namespace:
+    """The loop's role and its arguments, the same for every baseline."""
+    parser = argparse.ArgumentParser(description=description)
     roles = parser.add_subparsers(dest="role", required=True)
     producing = roles.add_parser("produce")
     producing.add_argument("bootstrap")
@@ -129,7 +135,11 @@ def main() -> None:
     for name in ("bootstrap", "cook", "orders", "group"):
         cook.add_argument(name)
     cook.add_argument("partitions", type=int)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = role_arguments(__doc__.splitlines()[0])
     if args.role == "produce":
         asyncio.run(produce(args.bootstrap, args.topic, args.count, args.partition, args.plaice))
     elif args.role == "relay":

@@ -9,15 +9,13 @@ own exactly-once example does. The orders, and where each goes, are bare_loop's.
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
-import uuid
 from types import FrameType
 
 from confluent_kafka import Consumer, KafkaException, Producer
 
-from bare_loop import Transform, cooking, preparing
+from bare_loop import Transform, cooking, fixed_order, preparing, role_arguments
 
 BATCH = 2000
 """Records per poll and per transaction, as the aiokafka loop takes."""
@@ -40,20 +38,11 @@ def produce(bootstrap: str, topic: str, count: int, partition: int, plaice: bool
             "batch.size": 256 * 1024,
         }
     )
-    parts = [["plaice", "chips"]] if plaice else [["cod", "chips"]]
     for n in range(count):
-        order = {
-            "v": 1,
-            "id": uuid.uuid4().hex,
-            "order": n + 1,
-            "till": partition + 1,
-            "parts": parts,
-            "ready": False,
-            "createdAt": "2026-11-25T12:00:00.000Z",
-        }
+        order = fixed_order(n + 1, partition, plaice)
         while True:
             try:
-                producer.produce(topic, json.dumps(order).encode(), b"1", partition)
+                producer.produce(topic, order, b"1", partition)
                 break
             except BufferError:  # the local queue is full: let deliveries drain it
                 producer.poll(0.05)
@@ -112,23 +101,7 @@ def transform_loop(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    roles = parser.add_subparsers(dest="role", required=True)
-    producing = roles.add_parser("produce")
-    producing.add_argument("bootstrap")
-    producing.add_argument("topic")
-    producing.add_argument("count", type=int)
-    producing.add_argument("partition", type=int)
-    producing.add_argument("--plaice", action="store_true", help="every order needs the cook")
-    relaying = roles.add_parser("relay")
-    for name in ("bootstrap", "orders", "served", "cook", "group"):
-        relaying.add_argument(name)
-    relaying.add_argument("--member", type=int, default=1)
-    cook = roles.add_parser("cook")
-    for name in ("bootstrap", "cook", "orders", "group"):
-        cook.add_argument(name)
-    cook.add_argument("partitions", type=int)
-    args = parser.parse_args()
+    args = role_arguments(__doc__.splitlines()[0])
     signal.signal(signal.SIGTERM, _stop)
     if args.role == "produce":
         produce(args.bootstrap, args.topic, args.count, args.partition, args.plaice)

@@ -191,14 +191,14 @@ def option(
         elif action == "count":
             kwargs["default"] = raw
             kwargs["action"] = _CountOverEnvironment
-            kwargs["read"] = _from_variable(env, raw, whole(0), None)
+            kwargs["read"] = _from_variable(read_as, raw, whole(0), None)
         elif raw.strip().lower() in _TRUE:  # a flag: the variable gives it
             kwargs["default"] = _FLAGS.get(str(action), kwargs.get("const"))
         elif raw.strip().lower() not in _FALSE:
             kwargs["const"] = _FLAGS.get(str(action), kwargs.get("const"))
             kwargs["default"] = raw
             kwargs["action"] = _FlagOverEnvironment
-            kwargs["read"] = _refuse_flag_word(env)
+            kwargs["read"] = _refuse_flag_word(read_as)
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
     parser.add_argument(*([short] if short else []), name, **kwargs)
 
