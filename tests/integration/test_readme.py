@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 from fishshop_workers.embedded.kafka import EmbeddedBroker
 from fishshop_workers.shop.topics import default_prefix, preparers_group
 from tests.support.cluster import Cluster
-from tests.support.processes import Foreground
+from tests.support.processes import Foreground, without_fishshop_variables
 from tests.support.readme import fishshop_words, readme_command
 from tests.support.shops import SAMPLE, get, group_members, topic_partitions, wait_for
 from tests.support.tools import build_helm
@@ -34,10 +34,6 @@ from tests.support.tools import build_helm
 REPO = Path(__file__).resolve().parents[2]
 SHOP = default_prefix("harbour")
 """The topic prefix of FISHSHOP_SHOP=harbour."""
-
-
-def _without_fishshop_variables() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
 
 
 def _port_taken(port: int) -> bool:
@@ -54,7 +50,7 @@ def test_the_workers_by_hand_serve_every_order_once(tmp_path: Path) -> None:
     closed, the audit finds every order served once."""
     if _port_taken(9092):
         pytest.skip("port 9092 is taken on this machine: the README's broker cannot start")
-    env = _without_fishshop_variables()
+    env = without_fishshop_variables()
     exported = shlex.split(
         readme_command(
             "export FISHSHOP_BOOTSTRAP_SERVERS=localhost:9092 FISHSHOP_SHOP=harbour "
@@ -62,7 +58,7 @@ def test_the_workers_by_hand_serve_every_order_once(tmp_path: Path) -> None:
         )
     )[1:]
     env.update(dict(pair.split("=", 1) for pair in exported))
-    broker_env = _without_fishshop_variables()  # the broker comes before the export
+    broker_env = without_fishshop_variables()  # the broker comes before the export
     broker = Foreground(
         tmp_path / "broker.log", *fishshop_words("fishshop broker --port 9092"), env=broker_env
     )
@@ -129,20 +125,6 @@ def _members(bootstrap: str, group: str) -> int:
         return 0
 
 
-def _kubectl(command: str, env: dict[str, str], cwd: Path) -> str:
-    result = subprocess.run(
-        shlex.split(command),
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, f"{command}: {result.stderr}"
-    return result.stdout
-
-
 @pytest.mark.broker
 @pytest.mark.slow
 def test_the_kubernetes_recipe_opens_scales_closes_and_deletes_the_sample_shop(
@@ -172,7 +154,7 @@ def test_the_kubernetes_recipe_opens_scales_closes_and_deletes_the_sample_shop(
     )
 
     def kubectl(command: str) -> str:
-        return _kubectl(command, env, tmp_path)
+        return _run(command, env, tmp_path, timeout=180)
 
     made = kubectl(readme_command("kubectl apply -f manifests/samples/harbour.yaml"))
     assert "created" in made
@@ -297,7 +279,7 @@ def test_the_laptop_set_up_installs_in_a_virtualenv_and_runs_the_demo(
         [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
         check=True, timeout=120,
     )  # fmt: skip
-    env = _without_fishshop_variables()
+    env = without_fishshop_variables()
     env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
     env.pop("PYTHONPATH", None)  # the virtualenv's install alone finds fishshop
     _run(readme_command("pip install -e ."), env, timeout=600)

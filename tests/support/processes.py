@@ -20,6 +20,11 @@ def fishshop_env(**variables: str) -> dict[str, str]:
     return env
 
 
+def without_fishshop_variables() -> dict[str, str]:
+    """This process's environment without any FISHSHOP_ variable: a user's shell."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
+
+
 class Worker:
     """One ``fishshop <role>`` process, configured through FISHSHOP_* variables."""
 

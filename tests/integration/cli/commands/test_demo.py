@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from fishshop_workers.cabinet.store import HotCabinet
 from fishshop_workers.embedded.redis import EmbeddedRedis
 from fishshop_workers.kafka.settings import KafkaSettings
 from tests.support.demo import open_demo, still_running
-from tests.support.processes import run_fishshop
+from tests.support.processes import run_fishshop, without_fishshop_variables
 from tests.support.readme import fishshop_words
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -121,7 +120,7 @@ def test_the_hot_cabinet_without_redis_server_says_how_to_get_it(tmp_path: Path)
     any broker is started."""
     bare = tmp_path / "bin"
     bare.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
+    env = without_fishshop_variables()
     env["PATH"] = str(bare)
     result = subprocess.run(
         [sys.executable, "-m", "fishshop", "demo", "--scenario", "hot-cabinet", "--headless"],
@@ -181,7 +180,7 @@ spec:
 def test_the_sample_manifest_runs_as_the_readme_says(tmp_path: Path) -> None:
     """`fishshop demo -f manifests/samples/harbour.yaml --json`, from the checkout, on
     a broker of its own: the sample's kafka address is for a cluster, not the demo."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
+    env = without_fishshop_variables()
     env.update(FISHSHOP_DURATION="10")
     result = subprocess.run(
         [sys.executable, "-m", "fishshop",
