@@ -65,8 +65,8 @@ lint:  ## shellcheck; actionlint on .github/workflows (shellcheck on their scrip
 unit:
 	$(PYTHON) -m pytest tests/unit -q
 
-test: install lint  ## everything CI runs: lint, unit and integration tests
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+test: install lint  ## everything CI runs: lint, unit and integration tests; the 25 slowest named
+	$(PYTHON) -m pytest --durations=25 $(PYTEST_ARGS)
 
 locks:  ## regenerate the pinned jar lists (Kafka; the JDBC sink plugin) from their pom.xml
 	python scripts/lock-jars.py workers/fishshop_workers/embedded/locks/kafka/pom.xml workers/fishshop_workers/embedded/locks/kafka/kafka-jars.lock
