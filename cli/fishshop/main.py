@@ -20,7 +20,7 @@ from fishshop.commands import audit, broker, completion, connect, demo, operator
 from fishshop.errors import kafka_failed
 from fishshop.examples import EXAMPLES
 from fishshop.logs import start_logging
-from fishshop.options import env_name, option
+from fishshop.options import env_name, option, settle_one_of
 from fishshop.signals import stop_like_ctrl_c
 from fishshop_workers.errors import EXIT_INTERRUPTED, FishshopError
 from fishshop_workers.shop.roles import ROLES
@@ -138,9 +138,10 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     """Parse; an option the command does not know is said by the command's parser, with
     a "did you mean" from the command's own options."""
     args, extras = parser.parse_known_args(argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     if extras:
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
+    settle_one_of(commands.choices[args.command], args, sys.argv[1:] if argv is None else argv)
     return args
 
 

@@ -11,7 +11,7 @@ import math
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -154,6 +154,11 @@ _ACTIONS = {None, "store", "append", "store_true", "store_false", "store_const",
 """The actions whose value a variable can give."""
 
 
+class _FromVariable(str):
+    """A value read from a FISHSHOP_ variable, not typed on the command line (an equal
+    string typed there is another object, even a one-letter one)."""
+
+
 def option(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     name: str,
@@ -174,11 +179,12 @@ def option(
     if action not in _ACTIONS:
         raise ValueError(f"{name}: a FISHSHOP_ variable cannot give action {action!r}")
     env = env_name(f"{command}-{name.lstrip('-')}" if command else name)
+    builtin = kwargs["default"] if "default" in kwargs else _BUILTIN.get(str(action))
     read_as = env
     if command and env not in os.environ and env_name(name) in os.environ:
         read_as = env_name(name)  # the name before it was the command's own
     if read_as in os.environ:
-        raw = os.environ[read_as]
+        raw = _FromVariable(os.environ[read_as])
         if action in (None, "store"):
             # Only a stored value has a type, which argparse reads the variable with.
             kwargs["default"] = raw
@@ -200,15 +206,66 @@ def option(
             kwargs["action"] = _FlagOverEnvironment
             kwargs["read"] = _refuse_flag_word(read_as)
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".strip()
-    parser.add_argument(*([short] if short else []), name, **kwargs)
+    added = parser.add_argument(*([short] if short else []), name, **kwargs)
+    if isinstance(parser, argparse._MutuallyExclusiveGroup) and read_as in os.environ:
+        setattr(added, _VARIABLE, (read_as, builtin))
+
+
+_BUILTIN = {"store_true": False, "store_false": True}
+"""A flag's value when neither given nor set by its variable."""
+
+_VARIABLE = "fishshop_variable"
+"""The attribute of an option of a one-of group whose default a variable set: the
+variable and the option's own default."""
+
+
+def settle_one_of(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+) -> None:
+    """In a group of options of which one may be given (report's --json or --csv,
+    demo's --scenario or --file), the one typed wins over the others' variables, and
+    two set only by variables are refused (argparse checks typed options only)."""
+    for group in parser._mutually_exclusive_groups:
+        typed = [a for a in group._group_actions if _typed(a, argv)]
+        set_by_variables = []
+        for action in group._group_actions:
+            variable, builtin = getattr(action, _VARIABLE, (None, None))
+            if variable is None or action in typed:
+                continue
+            if typed:
+                setattr(args, action.dest, builtin)
+            elif getattr(args, action.dest) != builtin:
+                set_by_variables.append(variable)
+        if len(set_by_variables) > 1:
+            parser.error(
+                f"{' and '.join(set_by_variables)} are both set, and only one of them may "
+                "be: unset one, or give the option you mean on the command line"
+            )
+
+
+def _typed(action: argparse.Action, argv: Sequence[str]) -> bool:
+    """Whether ``argv`` names the option (``--json``, an abbreviation ``--js``,
+    ``--file=x``, ``-f x``, ``-fx``)."""
+    for word in argv:
+        if word == "--":
+            return False
+        name = word.split("=", 1)[0]
+        for option_string in action.option_strings:
+            if option_string.startswith("--"):
+                if name.startswith("--") and len(name) > 2 and option_string.startswith(name):
+                    return True
+            elif word.startswith(option_string):
+                return True
+    return False
 
 
 def _refuse_flag_word(env: str) -> Callable[[str], bool]:
     """What reads a flag's variable that is neither true nor false: it refuses."""
-    words = ", ".join(sorted(_TRUE)) + " or " + ", ".join(sorted(_FALSE - {""}))
+    true, false = ", ".join(sorted(_TRUE)), ", ".join(sorted(_FALSE - {""}))
+    words = f"a true word ({true}) or a false word ({false}, or nothing)"
 
     def read(text: str) -> bool:
-        raise argparse.ArgumentTypeError(f"one of {words}, not {text!r} (from {env})")
+        raise argparse.ArgumentTypeError(f"{words}, not {text!r} (from {env})")
 
     read.__name__ = "true or false word"
     return read
@@ -227,7 +284,8 @@ def _from_variable(
     (FISHSHOP_PORT, now FISHSHOP_BROKER_PORT) is still read, with a warning."""
 
     def read_named(text: str) -> Any:
-        if text is raw and renamed_to not in (None, env):
+        from_variable = isinstance(text, _FromVariable)
+        if from_variable and renamed_to not in (None, env):
             print(
                 f"fishshop: warning: {env} is read as {renamed_to} in this release only; "
                 f"rename it to {renamed_to}",
@@ -236,12 +294,12 @@ def _from_variable(
         try:
             value = read(text) if read is not None else text
         except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
-            if text is not raw:  # given on the command line: argparse says it
+            if not from_variable:  # given on the command line: argparse says it
                 raise
             said = str(error) if isinstance(error, argparse.ArgumentTypeError) else ""
             wanted = said or f"a {getattr(read, '__name__', 'value')}, not {raw!r}"
             raise argparse.ArgumentTypeError(f"{wanted} (from {env})") from None
-        if text is raw and choices is not None and value not in choices:
+        if from_variable and choices is not None and value not in choices:
             allowed = ", ".join(map(str, choices))
             raise argparse.ArgumentTypeError(f"one of {allowed}, not {raw!r} (from {env})")
         return value

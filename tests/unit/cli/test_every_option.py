@@ -160,8 +160,8 @@ def test_a_flag_variable_neither_true_nor_false_is_refused(
     assert stopped.value.code == 2
     said = capsys.readouterr().err.splitlines()
     assert said[0] == (
-        f"fishshop {command}: error: argument {flag}: one of 1, on, true, yes or "
-        f"0, false, no, off, not 'maybe' (from {variable})"
+        f"fishshop {command}: error: argument {flag}: a true word (1, on, true, yes) or a "
+        f"false word (0, false, no, off, or nothing), not 'maybe' (from {variable})"
     ), said
     assert said[1:] == [f"Try 'fishshop {command} --help'."]
 

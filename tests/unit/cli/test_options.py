@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fishshop.main import Parser, build_parser, main
+from fishshop.main import Parser, _parse, build_parser, main
 from fishshop.options import kafka_settings, option
 
 WORKER = ["--shop", "harbour", "--bootstrap-servers", "kafka:9092"]
@@ -502,3 +502,68 @@ def test_a_wrong_value_in_a_renamed_variable_names_the_old_name(
         build_parser().parse_args(["broker"])
     assert stopped.value.code == 2
     assert "not 99999 (from FISHSHOP_PORT)" in capsys.readouterr().err
+
+
+def test_a_one_letter_value_typed_as_its_variable_holds_is_the_command_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same one-letter word from the variable and the command line: what argparse
+    refuses is the typed one, and a renamed variable is not warned about."""
+    monkeypatch.setenv("FISHSHOP_PARTITIONS", "0")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["till", *WORKER, "--partitions", "0"])
+    said = capsys.readouterr().err
+    assert "argument --partitions" in said and "FISHSHOP_PARTITIONS" not in said
+    monkeypatch.setenv("FISHSHOP_PORT", "9")
+    assert build_parser().parse_args(["broker", "--port", "9"]).port == 9
+    assert "FISHSHOP_PORT" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variables", "argv", "expected"),
+    [
+        ({"FISHSHOP_JSON": "1"}, ["--csv"], (False, True)),
+        ({"FISHSHOP_JSON": "1"}, ["--cs"], (False, True)),
+        ({"FISHSHOP_CSV": "1"}, ["--json"], (True, False)),
+        ({"FISHSHOP_JSON": "1"}, [], (True, False)),
+        ({"FISHSHOP_JSON": "1", "FISHSHOP_CSV": "1"}, ["--csv"], (False, True)),
+        ({"FISHSHOP_JSON": "no", "FISHSHOP_CSV": "1"}, [], (False, True)),
+    ],
+)
+def test_in_a_one_of_group_the_typed_option_wins_over_the_others_variables(
+    monkeypatch: pytest.MonkeyPatch,
+    variables: dict[str, str],
+    argv: list[str],
+    expected: tuple[bool, bool],
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    args = _parse(build_parser(), ["report", "--postgres-url", "postgresql://x", *argv])
+    assert (args.json, args.csv) == expected
+
+
+def test_a_typed_scenario_wins_over_the_file_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FISHSHOP_FILE", "shop.yaml")
+    args = _parse(build_parser(), ["demo", "--scenario", "analyst"])
+    assert (args.scenario, args.file) == ("analyst", None)
+    args = _parse(build_parser(), ["demo"])
+    assert args.file == Path("shop.yaml")
+    monkeypatch.setenv("FISHSHOP_SCENARIO", "cook")
+    monkeypatch.delenv("FISHSHOP_FILE")
+    args = _parse(build_parser(), ["demo", "-f", "mine.yaml"])
+    assert (args.scenario, args.file) == ("two-preparers", Path("mine.yaml"))
+
+
+def test_two_variables_of_a_one_of_group_are_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FISHSHOP_JSON", "1")
+    monkeypatch.setenv("FISHSHOP_CSV", "yes")
+    with pytest.raises(SystemExit) as stopped:
+        _parse(build_parser(), ["report", "--postgres-url", "postgresql://x"])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == (
+        "fishshop report: error: FISHSHOP_JSON and FISHSHOP_CSV are both set, and only one "
+        "of them may be: unset one, or give the option you mean on the command line"
+    ), said
