@@ -145,9 +145,13 @@ async def _await_groups(bootstrap: str, groups: list[tuple[str, int]], patience:
 
 
 def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A side's process, with only the FISHSHOP_ variables the bench gives it (one left
+    in the shell, FISHSHOP_PLAICE or FISHSHOP_REDIS_URL, would change fishshop's side
+    only)."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("FISHSHOP_")}
     with log.open("ab") as out:
         return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}
+            args, stdout=out, stderr=subprocess.STDOUT, env={**inherited, **env}
         )
 
 
@@ -229,7 +233,11 @@ def _time(
         for process in [*writers, *relays]:
             if process.returncode is None:
                 process.terminate()
-                process.wait()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         for sampler in samplers:
             sampler.wait()
     return Run(done - started, 0.8 * orders / (nine_tenths - tenth), producing, consuming)
@@ -437,6 +445,11 @@ def _summary(pairs: dict[str, list[Pair]]) -> list[str]:
     return lines
 
 
+FEWEST_ORDERS = 10_000
+"""A run's 10 % and 90 % marks, its steady window, must fall in different polls (each
+reads up to 1000 records)."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5, help="runs of every side, per path")
@@ -453,8 +466,10 @@ def main() -> None:
     unknown = set(paths) - set(PATHS)
     if unknown:
         parser.error(f"unknown paths {sorted(unknown)}; known: {', '.join(PATHS)}")
-    if args.pairs < 1 or args.seconds <= 0 or (args.orders is not None and args.orders < 1):
-        parser.error("--pairs, --seconds and --orders must be above 0")
+    if args.pairs < 1 or args.seconds <= 0:
+        parser.error("--pairs and --seconds must be above 0")
+    if args.orders is not None and args.orders < FEWEST_ORDERS:
+        parser.error(f"--orders must be {FEWEST_ORDERS} or more")
     global PROFILE
     PROFILE = args.profile
     if PROFILE is not None:

@@ -102,10 +102,11 @@ def transform_loop(
 
 def main() -> None:
     args = role_arguments(__doc__.splitlines()[0])
-    signal.signal(signal.SIGTERM, _stop)
-    if args.role == "produce":
+    if args.role == "produce":  # SIGTERM ends it at once
         produce(args.bootstrap, args.topic, args.count, args.partition, args.plaice)
-    elif args.role == "relay":
+        return
+    signal.signal(signal.SIGTERM, _stop)  # the loops finish their transaction first
+    if args.role == "relay":
         prepare = preparing(args.served, args.cook)
         txn_id = f"{args.group}-relay-{args.member}"
         transform_loop(args.bootstrap, args.orders, args.group, txn_id, prepare)
