@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -106,19 +107,33 @@ async def _await_outputs(
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        seen = 0
+        seen: list[bytes] = []
         marks: list[float] = []
         deadline = time.monotonic() + patience
-        while seen < count:
+        while len(seen) < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {seen} of {count} outputs after {patience}s")
+                raise TimeoutError(f"only {len(seen)} of {count} outputs after {patience}s")
             for records in (await consumer.getmany(timeout_ms=20)).values():
-                seen += len(records)
-            while len(marks) < 2 and seen >= count * (1 + 8 * len(marks)) / 10:
+                seen += [record.value or b"" for record in records]
+            while len(marks) < 2 and len(seen) >= count * (1 + 8 * len(marks)) / 10:
                 marks.append(time.monotonic())
-        return marks[0], marks[1], time.monotonic()
+        done = time.monotonic()
+        for records in (await consumer.getmany(timeout_ms=1000)).values():
+            seen += [record.value or b"" for record in records]  # none, if none was doubled
+        _served_once(seen, count, topic)
+        return marks[0], marks[1], done
     finally:
         await consumer.stop()
+
+
+def _served_once(values: list[bytes], count: int, topic: str) -> None:
+    """Every one of ``count`` orders in ``topic`` once: a side that served some twice
+    would look faster than it is."""
+    orders = {json.loads(value)["id"] for value in values}
+    if len(values) != count or len(orders) != count:
+        raise RuntimeError(
+            f"{topic}: {len(values)} records of {len(orders)} orders, not {count} once each"
+        )
 
 
 async def _await_groups(bootstrap: str, groups: list[tuple[str, int]], patience: float) -> None:
