@@ -274,7 +274,9 @@ def test_the_laptop_set_up_installs_in_a_virtualenv_and_runs_the_demo(
 ) -> None:
     """The two commands' set-up as the README gives it where the system's Python
     refuses `pip install`: a virtualenv, `pip install -e .`, then `make demo` (on the
-    session's broker, headless and short through its variables)."""
+    session's broker, headless and short through its variables). The virtualenv sees
+    the machine's packages, so this proves the install and the command, not that
+    pyproject.toml names every dependency."""
     venv = tmp_path / ".venv"
     subprocess.run(
         [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
