@@ -192,7 +192,7 @@ def option(
                 read_as, raw, kwargs.get("type"), kwargs.get("choices"), renamed_to=env
             )
         elif action == "append":
-            kwargs["default"] = [raw]
+            kwargs["default"] = [str(raw)]
             kwargs["action"] = _AppendOverEnvironment
         elif action == "count":
             kwargs["default"] = raw
@@ -302,7 +302,7 @@ def _from_variable(
         if from_variable and choices is not None and value not in choices:
             allowed = ", ".join(map(str, choices))
             raise argparse.ArgumentTypeError(f"one of {allowed}, not {raw!r} (from {env})")
-        return value
+        return str(value) if isinstance(value, _FromVariable) else value  # a plain str
 
     read_named.__name__ = getattr(read, "__name__", "value")
     return read_named
