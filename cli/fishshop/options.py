@@ -179,7 +179,7 @@ def option(
     if action not in _ACTIONS:
         raise ValueError(f"{name}: a FISHSHOP_ variable cannot give action {action!r}")
     env = env_name(f"{command}-{name.lstrip('-')}" if command else name)
-    builtin = kwargs["default"] if "default" in kwargs else _BUILTIN.get(str(action))
+    builtin = kwargs.get("default", not _FLAGS[action] if action in _FLAGS else None)
     read_as = env
     if command and env not in os.environ and env_name(name) in os.environ:
         read_as = env_name(name)  # the name before it was the command's own
@@ -210,9 +210,6 @@ def option(
     if isinstance(parser, argparse._MutuallyExclusiveGroup) and read_as in os.environ:
         setattr(added, _VARIABLE, (read_as, builtin))
 
-
-_BUILTIN = {"store_true": False, "store_false": True}
-"""A flag's value when neither given nor set by its variable."""
 
 _VARIABLE = "fishshop_variable"
 """The attribute of an option of a one-of group whose default a variable set: the
