@@ -139,11 +139,17 @@ def sink_connector_config(
         "errors.deadletterqueue.topic.replication.factor": str(replication_factor),
         "errors.deadletterqueue.context.headers.enable": "true",
         # A database that goes away for a while (a restart) is waited for, batch
-        # kept, rather than failing the task: two minutes of retries.
+        # kept, rather than failing the task: 60 flushes 2 s apart, each asking the
+        # pool for a connection for up to 5 s (about seven minutes in all).
         "flush.max.retries": "60",
         "flush.retry.delay.ms": "2000",
         "connection.restart.on.errors": "true",
         # The pool checks a connection before lending it: after a database restart
         # it hands out new connections, not ones the server has closed.
         "hibernate.c3p0.testConnectionOnCheckout": "true",
+        # Five tries a second apart, not c3p0's thirty: a task (re)started while the
+        # database is away fails in seconds, so its failure is seen and the restart
+        # backoff runs on the operator's clock, not the pool's.
+        "hibernate.c3p0.acquireRetryAttempts": "5",
+        "hibernate.c3p0.acquireRetryDelay": "1000",
     }
