@@ -65,8 +65,11 @@ lint:  ## shellcheck; actionlint on .github/workflows (shellcheck on their scrip
 unit:
 	$(PYTHON) -m pytest tests/unit -q
 
+# Two pytest workers, a test file each at a time, each with servers of its own:
+# TEST_WORKERS=0 runs the tests one at a time (docs/testing.md, "Where it goes").
+TEST_WORKERS ?= 2
 test: install lint  ## everything CI runs: lint, unit and integration tests; the 25 slowest named
-	$(PYTHON) -m pytest --durations=25 $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 locks:  ## regenerate the pinned jar lists (Kafka; the JDBC sink plugin) from their pom.xml
 	python scripts/lock-jars.py workers/fishshop_workers/embedded/locks/kafka/pom.xml workers/fishshop_workers/embedded/locks/kafka/kafka-jars.lock

@@ -40,7 +40,7 @@ def test_the_analyst_scenario_copies_every_served_order_to_postgresql() -> None:
         *fishshop_words("fishshop demo --scenario analyst"),
         timeout=900,
         headless="1",
-        duration="40",
+        duration="20",
         json="1",
     )
     assert result.returncode == 0, result.stderr
