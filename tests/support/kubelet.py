@@ -2,7 +2,8 @@
 
 Nothing here runs containers. The harness binds pending pods to one node of its own,
 starts each container's ``command`` and ``args`` with exactly the environment the
-pod spec gives (field references resolved), probes readiness as the pod asks, writes
+pod spec gives (field references resolved), probes readiness as the pod asks (its
+path, port, timeout, period and failure threshold), writes
 the pod status (phase, IP, Ready), restarts processes that exit, and stops a pod's
 process when the pod is deleted. So what the operator wrote is what runs.
 
@@ -41,6 +42,17 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """A container's HTTP readiness probe."""
+
+    path: str
+    port: int
+    timeout: float
+    period: float
+    failure_threshold: int
+
+
 @dataclass
 class RunningPod:
     namespace: str
@@ -50,12 +62,15 @@ class RunningPod:
     folder: Path
     command: list[str]
     env: dict[str, str]
-    readiness: tuple[str, int] | None
+    readiness: Readiness | None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     ready: bool | None = None
     started_at: float = 0.0
     exits: list[int] = field(default_factory=list)
+    failing_since: float | None = None
+    """When the readiness probe began to fail in a row (monotonic); None: it passes."""
+    failures: int = 0
 
 
 class ProcessKubelet:
@@ -197,12 +212,19 @@ class ProcessKubelet:
         env = self._environment(pod, container, ip, mounts)
         command = [*container.get("command", []), *container.get("args", [])]
         readiness = None
-        probe = (container.get("readinessProbe") or {}).get("httpGet")
+        spec = container.get("readinessProbe") or {}
+        probe = spec.get("httpGet")
         if probe:
             port = probe["port"]
             if isinstance(port, str):
                 port = next(p["containerPort"] for p in container["ports"] if p["name"] == port)
-            readiness = (probe.get("path", "/"), int(port))
+            readiness = Readiness(
+                probe.get("path", "/"),
+                int(port),
+                timeout=float(spec.get("timeoutSeconds", 1)),
+                period=float(spec.get("periodSeconds", 10)),
+                failure_threshold=int(spec.get("failureThreshold", 3)),
+            )
         running = RunningPod(
             meta["namespace"], meta["name"], meta["uid"], ip, folder, command, env, readiness
         )
@@ -322,14 +344,30 @@ class ProcessKubelet:
             self._write_status(pod, ready)
 
     def _probe(self, pod: RunningPod) -> bool:
-        if pod.readiness is None:
+        """Ready as a kubelet would say: a pod not yet ready is ready at its first
+        passing probe; a ready one stays ready until its probe has failed
+        ``failureThreshold`` times in a row, a period apart (a probe that answers
+        late once, on a loaded machine, does not take the pod out of service)."""
+        check = pod.readiness
+        if check is None:
             return True
-        path, port = pod.readiness
+        url = f"http://{pod.ip}:{check.port}{check.path}"
         try:
-            with urllib.request.urlopen(f"http://{pod.ip}:{port}{path}", timeout=1) as response:
-                return bool(200 <= response.status < 400)
+            with urllib.request.urlopen(url, timeout=check.timeout) as response:
+                passed = bool(200 <= response.status < 400)
         except OSError:
+            passed = False
+        if passed:
+            pod.failing_since, pod.failures = None, 0
+            return True
+        now = time.monotonic()
+        if pod.failing_since is None:
+            pod.failing_since = now
+        pod.failures += 1
+        if not pod.ready:
             return False
+        patience = (check.failure_threshold - 1) * check.period
+        return not (pod.failures >= check.failure_threshold and now - pod.failing_since >= patience)
 
     def _write_status(self, pod: RunningPod, ready: bool) -> None:
         pod.ready = ready
