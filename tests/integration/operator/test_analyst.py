@@ -207,6 +207,7 @@ def test_the_connector_is_put_with_the_shops_config_follows_the_spec_and_goes_wi
     )
 
 
+@pytest.mark.slow
 def test_a_task_that_failed_is_restarted_once_its_database_is_back(
     fishshop_operator: Worker,
     cluster: Cluster,

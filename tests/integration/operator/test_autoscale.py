@@ -94,6 +94,7 @@ def _deployed(cluster: Cluster, namespace: str) -> int:
     return int((deployment.get("spec") or {}).get("replicas", -1))
 
 
+@pytest.mark.slow
 def test_a_burst_scales_preparers_up_within_bounds_and_down_after_the_window(
     cluster: Cluster, kubelet: ProcessKubelet, broker: EmbeddedBroker, namespace: str
 ) -> None:

@@ -300,6 +300,7 @@ def test_a_shop_whose_redis_is_not_there_is_not_ready_and_says_why(
     assert "RedisUnreachable" in events
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fishshop_operator")
 def test_the_credentials_secret_opens_a_locked_redis_for_the_operator_and_the_pods(
     cluster: Cluster,

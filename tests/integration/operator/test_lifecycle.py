@@ -47,6 +47,7 @@ def _events(cluster: Cluster, namespace: str, reason: str) -> list[str]:
     return [item["message"] for item in json.loads(out)["items"]]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fishshop_operator")
 @pytest.mark.parametrize("policy", ["Delete", "Retain"])
 def test_deleting_a_shop_removes_its_workloads_and_follows_its_topic_policy(

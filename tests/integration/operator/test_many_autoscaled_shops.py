@@ -137,6 +137,7 @@ def _health_seconds(port: int) -> float:
     return time.monotonic() - began
 
 
+@pytest.mark.slow
 def test_fifty_autoscaled_shops_are_all_counted_with_bounded_connections_and_a_live_loop(
     cluster: Cluster, broker: EmbeddedBroker, quiet_namespace: str, many_operator: Worker
 ) -> None:

@@ -102,6 +102,7 @@ def test_workers_wait_for_topics_that_do_not_exist_yet(
     assert codes == dict.fromkeys(ROLES, 0)
 
 
+@pytest.mark.slow
 def test_workers_started_while_kafka_is_down_wait_and_then_work(
     own_broker: EmbeddedBroker, shop_name: str, tmp_path: Path
 ) -> None:
