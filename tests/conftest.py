@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -31,17 +33,40 @@ UNIT_TESTS = Path(__file__).parent / "unit"
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest first: the integration files with a test marked slow, then the other
-    integration files, then the unit tests' many short files. With two workers taking a
-    file each at a time (make test), the long files start early and the short ones fill
-    the end, so the workers finish together. A file's tests stay together and in order."""
+    integration files, then the unit tests' many short files, and the files of tests
+    marked alone last of all. With two workers taking a file each at a time (make
+    test), the long files start early and the short ones fill the end, so the workers
+    finish together. A file's tests stay together and in order."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    alone_files = {item.path for item in items if item.get_closest_marker("alone")}
 
     def turn(item: pytest.Item) -> int:
+        if item.path in alone_files:
+            return 3
         if item.path.is_relative_to(UNIT_TESTS):
             return 2
         return 0 if item.path in slow_files else 1
 
     items.sort(key=turn)
+
+
+@pytest.fixture(autouse=True)
+def _alone_when_asked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """A test marked alone runs while no other pytest worker runs a test: it holds the
+    workers' lock exclusively, every other test holds it shared."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    alone = request.node.get_closest_marker("alone") is not None
+    # The workers' base folders (popen-gw0, popen-gw1) share this run's folder.
+    with (tmp_path_factory.getbasetemp().parent / "alone.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -149,12 +174,21 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         control_plane.stop()
 
 
+def _network() -> int:
+    """The pod addresses' block, 127.N.x.y: one per pytest worker (gw0 is 1, gw1 is 2),
+    since every pod of a shop listens on the same metrics port of its own address."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return 1 + int(worker.removeprefix("gw") or 0)
+
+
 @pytest.fixture(scope="session")
 def kubelet(
     cluster: Cluster, broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProcessKubelet]:
     """Runs the pods of fs-* namespaces; stops them before the broker stops."""
-    harness = ProcessKubelet(cluster, tmp_path_factory.mktemp("pods"), prefix=SHOP_NAMESPACES)
+    harness = ProcessKubelet(
+        cluster, tmp_path_factory.mktemp("pods"), prefix=SHOP_NAMESPACES, network=_network()
+    )
     harness.start()
     yield harness
     harness.stop()

@@ -7,8 +7,9 @@ path, port, timeout, period and failure threshold), writes
 the pod status (phase, IP, Ready), restarts processes that exit, and stops a pod's
 process when the pod is deleted. So what the operator wrote is what runs.
 
-Each pod gets its own loopback address (127.1.x.y) as its pod IP, so several
-workers can listen on the same metrics port. Secret volumes are written to a
+Each pod gets its own loopback address (127.N.x.y, N the harness's ``network``) as
+its pod IP, so several workers can listen on the same metrics port, and two harnesses
+on one machine (two pytest workers) never hand out the same address. Secret volumes are written to a
 folder per pod and environment values that point into the mount are pointed at
 that folder (the only place where what runs differs from the pod spec).
 
@@ -71,16 +72,27 @@ class RunningPod:
     failing_since: float | None = None
     """When the readiness probe began to fail in a row (monotonic); None: it passes."""
     failures: int = 0
+    exit_counted: bool = False
+    """The process's exit is in ``exits`` and ``restarts`` (once, not every pass)."""
 
 
 class ProcessKubelet:
     """Runs the pods of namespaces whose name starts with ``prefix``."""
 
     def __init__(
-        self, cluster: Cluster, folder: Path, prefix: str = "", run_processes: bool = True
+        self,
+        cluster: Cluster,
+        folder: Path,
+        prefix: str = "",
+        run_processes: bool = True,
+        *,
+        network: int = 1,
     ) -> None:
         """``run_processes=False`` marks pods Ready without running them (for benchmarks
-        of the control plane alone)."""
+        of the control plane alone); pods' addresses are 127.``network``.x.y."""
+        if not 1 <= network <= 254:
+            raise ValueError(f"network must be 1 to 254, not {network}")
+        self.network = network
         self.cluster = cluster
         self.run_processes = run_processes
         self.folder = folder
@@ -200,7 +212,7 @@ class ProcessKubelet:
     def _address(self) -> str:
         number = self._next_ip
         self._next_ip += 1
-        return f"127.1.{number // 250}.{number % 250 + 1}"
+        return f"127.{self.network}.{number // 250}.{number % 250 + 1}"
 
     def _launch(self, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]
@@ -323,14 +335,18 @@ class ProcessKubelet:
             start_new_session=True,
         )
         pod.started_at = time.monotonic()
+        pod.exit_counted = False
+        pod.failing_since, pod.failures = None, 0
 
     def _tend(self, pod: RunningPod) -> None:
         if pod.process is None:
             return
         code = pod.process.poll()
         if code is not None:
-            pod.exits.append(code)
-            pod.restarts += 1
+            if not pod.exit_counted:
+                pod.exits.append(code)
+                pod.restarts += 1
+                pod.exit_counted = True
             backoff = min(2 ** min(pod.restarts, 5), 20)
             if time.monotonic() - pod.started_at < backoff:
                 if pod.ready is not False:

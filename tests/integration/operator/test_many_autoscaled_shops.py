@@ -3,10 +3,11 @@ the operator keeps a bounded number of connections to Kafka, and its liveness ch
 answers at once all along.
 
 The operator here is one of the test's own, watching fa-* namespaces, where no pod runs:
-only the operator's own work is measured, and nothing else on the machine competes
-with it. A queue count lends one of a few consumers per Kafka (``LENT_PER_ADDRESS``);
-when each count made a consumer of its own and kept it, 50 shops meant 50 consumers and
-more, and the counts could starve the event loop until the liveness check failed.
+only the operator's own work is measured, and no other test competes with it (it is
+marked alone: with two pytest workers, the other waits while it runs). A queue count
+lends one of a few consumers per Kafka (``LENT_PER_ADDRESS``); when each count made a
+consumer of its own and kept it, 50 shops meant 50 consumers and more, and the counts
+could starve the event loop until the liveness check failed.
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ def _health_seconds(port: int) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_fifty_autoscaled_shops_are_all_counted_with_bounded_connections_and_a_live_loop(
     cluster: Cluster, broker: EmbeddedBroker, quiet_namespace: str, many_operator: Worker
 ) -> None:

@@ -140,7 +140,7 @@ def sink_connector_config(
         "errors.deadletterqueue.context.headers.enable": "true",
         # A database that goes away for a while (a restart) is waited for, batch
         # kept, rather than failing the task: 60 flushes 2 s apart, each asking the
-        # pool for a connection for up to 5 s (about seven minutes in all).
+        # pool for a connection 5 times a second apart (seven minutes or more in all).
         "flush.max.retries": "60",
         "flush.retry.delay.ms": "2000",
         "connection.restart.on.errors": "true",
