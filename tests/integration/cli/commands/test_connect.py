@@ -4,10 +4,6 @@ foreground, and SIGTERM stops it, JVM and all."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -15,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fishshop_workers.embedded.kafka import EmbeddedBroker, free_port
-from tests.support.processes import fishshop_env, run_fishshop
+from tests.support.processes import Foreground, fishshop_env, run_fishshop
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -31,45 +27,29 @@ def _connectors(url: str) -> list[str] | None:
 def test_connect_serves_its_rest_api_until_sigterm(broker: EmbeddedBroker, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fishshop",
-            "connect",
-            "--bootstrap-servers",
-            broker.bootstrap_servers,
-            "--port",
-            str(port),
-            "--group-id",
-            f"fishshop-connect-{uuid.uuid4().hex[:6]}",
-            "--data-dir",
-            str(tmp_path / "connect"),
-        ],
+    connect = Foreground(
+        tmp_path / "connect.log",
+        "connect",
+        "--bootstrap-servers",
+        broker.bootstrap_servers,
+        "--port",
+        str(port),
+        "--group-id",
+        f"fishshop-connect-{uuid.uuid4().hex[:6]}",
+        "--data-dir",
+        str(tmp_path / "connect"),
         env=fishshop_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
-        deadline = time.monotonic() + 240
-        while _connectors(url) is None:
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "Connect did not serve within 240s"
-            time.sleep(0.5)
+        # What a person waits for: the command's own word that the worker serves.
+        connect.wait_for(f"Kafka Connect REST API on {url}", 240)
         assert _connectors(url) == []
-        jvms = subprocess.run(
-            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
+        jvms = connect.java_children()
         assert jvms, "fishshop connect should run the worker as its child"
-        process.send_signal(signal.SIGTERM)
-        _, said = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode in (0, 130), said
-    assert f"Kafka Connect REST API on {url}" in said
+        code = connect.terminate(60)
+    said = connect.log()
+    assert code in (0, 130), said
     assert "Traceback" not in said
     assert [pid for pid in jvms if Path(f"/proc/{pid}").exists()] == [], "the JVM outlived it"
     assert _connectors(url) is None, "the REST API still answers"
