@@ -28,26 +28,14 @@ from tests.support.kubelet import ProcessKubelet
 from tests.support.processes import Worker
 from tests.support.shops import namespace_of_its_own
 
-UNIT_TESTS = Path(__file__).parent / "unit"
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest first: the integration files with a test marked slow, then the other
-    integration files, then the unit tests' many short files, and the files of tests
-    marked alone last of all. With two workers taking a file each at a time (make
-    test), the long files start early and the short ones fill the end, so the workers
-    finish together. A file's tests stay together and in order."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    """The files of tests marked alone go last: with two workers taking a file each at
+    a time (make test), the other worker has the least left to wait out then. The
+    order is otherwise kept (starting the long files first was tried: their servers
+    then all start at once, and the run took longer)."""
     alone_files = {item.path for item in items if item.get_closest_marker("alone")}
-
-    def turn(item: pytest.Item) -> int:
-        if item.path in alone_files:
-            return 3
-        if item.path.is_relative_to(UNIT_TESTS):
-            return 2
-        return 0 if item.path in slow_files else 1
-
-    items.sort(key=turn)
+    items.sort(key=lambda item: item.path in alone_files)
 
 
 @pytest.fixture(autouse=True)
