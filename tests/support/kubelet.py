@@ -3,15 +3,15 @@
 Nothing here runs containers. The harness binds pending pods to one node of its own,
 starts each container's ``command`` and ``args`` with exactly the environment the
 pod spec gives (field references resolved), probes readiness as the pod asks (its
-path, port, timeout, period and failure threshold), writes
-the pod status (phase, IP, Ready), restarts processes that exit, and stops a pod's
-process when the pod is deleted. So what the operator wrote is what runs.
+path, port, timeout, period and failure threshold), writes the pod status (phase, IP,
+Ready), restarts processes that exit, and stops a pod's process when the pod is
+deleted. So what the operator wrote is what runs.
 
-Each pod gets its own loopback address (127.N.x.y, N the harness's ``network``) as
-its pod IP, so several workers can listen on the same metrics port, and two harnesses
-on one machine (two pytest workers) never hand out the same address. Secret volumes are written to a
-folder per pod and environment values that point into the mount are pointed at
-that folder (the only place where what runs differs from the pod spec).
+Each pod gets its own loopback address (127.N.x.y, N the harness's ``network``) as its
+pod IP, so several workers can listen on the same metrics port, and two harnesses on
+one machine (two pytest workers) never hand out the same address. Secret volumes are
+written to a folder per pod and environment values that point into the mount are
+pointed at that folder (the only place where what runs differs from the pod spec).
 
 This is test code; it is never part of fishshop.
 """
@@ -71,7 +71,6 @@ class RunningPod:
     exits: list[int] = field(default_factory=list)
     failing_since: float | None = None
     """When the readiness probe began to fail in a row (monotonic); None: it passes."""
-    failures: int = 0
     exit_counted: bool = False
     """The process's exit is in ``exits`` and ``restarts`` (once, not every pass)."""
 
@@ -336,7 +335,7 @@ class ProcessKubelet:
         )
         pod.started_at = time.monotonic()
         pod.exit_counted = False
-        pod.failing_since, pod.failures = None, 0
+        pod.failing_since = None
 
     def _tend(self, pod: RunningPod) -> None:
         if pod.process is None:
@@ -362,8 +361,9 @@ class ProcessKubelet:
     def _probe(self, pod: RunningPod) -> bool:
         """Ready as a kubelet would say: a pod not yet ready is ready at its first
         passing probe; a ready one stays ready until its probe has failed
-        ``failureThreshold`` times in a row, a period apart (a probe that answers
-        late once, on a loaded machine, does not take the pod out of service)."""
+        ``failureThreshold`` times in a row, a period apart, that is for
+        ``failureThreshold - 1`` periods (a probe that answers late once, on a loaded
+        machine, does not take the pod out of service)."""
         check = pod.readiness
         if check is None:
             return True
@@ -374,16 +374,13 @@ class ProcessKubelet:
         except OSError:
             passed = False
         if passed:
-            pod.failing_since, pod.failures = None, 0
+            pod.failing_since = None
             return True
         now = time.monotonic()
         if pod.failing_since is None:
             pod.failing_since = now
-        pod.failures += 1
-        if not pod.ready:
-            return False
         patience = (check.failure_threshold - 1) * check.period
-        return not (pod.failures >= check.failure_threshold and now - pod.failing_since >= patience)
+        return bool(pod.ready) and now - pod.failing_since < patience
 
     def _write_status(self, pod: RunningPod, ready: bool) -> None:
         pod.ready = ready
